@@ -1,0 +1,255 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// List paging limits.
+const (
+	DefaultListLimit = 20
+	MaxListLimit     = 100
+)
+
+// StreamInfoer reports a stream's state; jetstream.Stream is one.
+type StreamInfoer interface {
+	Info(ctx context.Context, opts ...jetstream.StreamInfoOpt) (*jetstream.StreamInfo, error)
+}
+
+// InvoicesConfig holds the invoices resource's options.
+type InvoicesConfig struct {
+	// RequestTimeout bounds the JetStream work of one request; past it the
+	// request fails with 503. 0 means 10s.
+	RequestTimeout time.Duration
+	// Logger receives server-side failures; nil discards them.
+	Logger *slog.Logger
+}
+
+// Validate reports the first invalid option.
+func (c InvoicesConfig) Validate() error {
+	if c.RequestTimeout < 0 {
+		return fmt.Errorf("request timeout must not be negative, not %s", c.RequestTimeout)
+	}
+	return nil
+}
+
+// Invoices is the /invoices resource.
+type Invoices struct {
+	ledger *Ledger
+	index  *Index
+	stream StreamInfoer
+	cfg    InvoicesConfig
+}
+
+// NewInvoices returns the resource that stores invoices in ledger, lists them
+// through index and asks stream how far the index must have caught up before
+// it answers a list. It fails when cfg is invalid.
+func NewInvoices(ledger *Ledger, index *Index, stream StreamInfoer, cfg InvoicesConfig) (*Invoices, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Invoices{ledger: ledger, index: index, stream: stream, cfg: cfg}, nil
+}
+
+// Routes returns the resource's routes, to mount at /invoices.
+func (h *Invoices) Routes() chi.Router {
+	r := chi.NewRouter()
+	r.Post("/", h.handle(h.create))
+	r.Get("/", h.handle(h.list))
+	r.Get("/{id}", h.handle(h.get))
+	return r
+}
+
+// handle adapts a handler that returns an error.
+func (h *Invoices) handle(fn func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			writeError(w, r, h.cfg.Logger, err)
+		}
+	}
+}
+
+func (h *Invoices) create(w http.ResponseWriter, r *http.Request) error {
+	if err := requireJSON(r); err != nil {
+		return err
+	}
+	key, err := idempotencyKey(r)
+	if err != nil {
+		return err
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	req, err := decodeInvoiceRequest(body)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.RequestTimeout)
+	defer cancel()
+	inv, replayed, err := h.ledger.Create(ctx, CallerFrom(r.Context()), key, req)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/invoices/"+inv.ID)
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	writeJSON(w, http.StatusCreated, newInvoiceResponse(inv))
+	return nil
+}
+
+func (h *Invoices) get(w http.ResponseWriter, r *http.Request) error {
+	raw := chi.URLParam(r, "id")
+	id, err := uuid.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%w: no invoice %q", ErrNotFound, raw)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.RequestTimeout)
+	defer cancel()
+	inv, err := h.ledger.Get(ctx, id.String())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newInvoiceResponse(inv))
+	return nil
+}
+
+func (h *Invoices) list(w http.ResponseWriter, r *http.Request) error {
+	filter, before, limit, err := parseListQuery(r)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.RequestTimeout)
+	defer cancel()
+	info, err := h.stream.Info(ctx)
+	if err != nil {
+		return unavailable("read stream state", err)
+	}
+	if err := h.index.WaitFor(ctx, info.State.LastSeq); err != nil {
+		return err
+	}
+	lasts, next := h.index.Page(filter, before, limit)
+	out := invoiceListResponse{Data: make([]invoiceResponse, 0, len(lasts)), HasMore: next != 0}
+	for _, seq := range lasts {
+		inv, err := h.ledger.Load(ctx, seq)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		out.Data = append(out.Data, newInvoiceResponse(inv))
+	}
+	if next != 0 {
+		out.NextCursor = encodeCursor(next)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+// listParams are the query parameters GET /invoices understands.
+var listParams = map[string]bool{"customer_id": true, "status": true, "limit": true, "cursor": true}
+
+func parseListQuery(r *http.Request) (ListFilter, uint64, int, error) {
+	q := r.URL.Query()
+	for name, vals := range q {
+		if !listParams[name] {
+			return ListFilter{}, 0, 0, invalidField(name, "unknown query parameter")
+		}
+		if len(vals) > 1 {
+			return ListFilter{}, 0, 0, invalidField(name, "must be given once")
+		}
+	}
+	v := &ValidationError{}
+	f := ListFilter{CustomerID: q.Get("customer_id")}
+	checkText(v, "customer_id", f.CustomerID, 0, MaxCustomerIDLen)
+	var err error
+	if f.Status, err = parseStatus(q.Get("status")); err != nil {
+		return ListFilter{}, 0, 0, err
+	}
+	limit, err := parseLimit(q.Get("limit"), DefaultListLimit, MaxListLimit)
+	if err != nil {
+		return ListFilter{}, 0, 0, err
+	}
+	var before uint64
+	if c := q.Get("cursor"); c != "" {
+		if before, err = decodeCursor(c); err != nil {
+			return ListFilter{}, 0, 0, err
+		}
+	}
+	return f, before, limit, v.orNil()
+}
+
+// requireJSON refuses a body that is not declared as JSON.
+func requireJSON(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		if ct == "" {
+			ct = "none"
+		}
+		return fmt.Errorf("%w: Content-Type must be application/json, not %s", ErrUnsupportedMediaType, ct)
+	}
+	return nil
+}
+
+// MaxIdempotencyKeyLen is the longest Idempotency-Key accepted.
+const MaxIdempotencyKeyLen = 255
+
+// idempotencyKey returns the request's Idempotency-Key: required, one value,
+// 1 to 255 printable ASCII characters.
+func idempotencyKey(r *http.Request) (string, error) {
+	const field = "Idempotency-Key"
+	vals := r.Header.Values(field)
+	switch {
+	case len(vals) == 0:
+		return "", invalidField(field, "header is required: send a unique key per invoice and reuse it on retries")
+	case len(vals) > 1:
+		return "", invalidField(field, "header must be sent once")
+	}
+	key := vals[0]
+	switch {
+	case key == "":
+		return "", invalidField(field, "must not be empty")
+	case len(key) > MaxIdempotencyKeyLen:
+		return "", invalidField(field, "must be at most %d characters, not %d", MaxIdempotencyKeyLen, len(key))
+	case strings.ContainsFunc(key, func(c rune) bool { return c < 0x20 || c > 0x7e }):
+		return "", invalidField(field, "must be printable ASCII")
+	}
+	return key, nil
+}
+
+// readBody reads at most MaxBodyBytes of the body.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > MaxBodyBytes {
+		return nil, fmt.Errorf("%w: the body is %d bytes; the limit is %d", ErrTooLarge, r.ContentLength, MaxBodyBytes)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, fmt.Errorf("%w: the limit is %d bytes", ErrTooLarge, MaxBodyBytes)
+	case err != nil:
+		return nil, fmt.Errorf("%w: reading the body: %w", ErrInvalid, err)
+	}
+	return body, nil
+}
+

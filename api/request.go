@@ -1,0 +1,194 @@
+package api
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits on an invoice request.
+const (
+	MaxBodyBytes        = 64 << 10
+	MaxCustomerIDLen    = 255
+	MaxAmountCents      = 1_000_000_000_000
+	MaxDescriptionLen   = 1000
+	MaxMetadataPairs    = 20
+	MaxMetadataKeyLen   = 40
+	MaxMetadataValueLen = 500
+	DefaultCurrency     = "USD"
+)
+
+// createInvoiceBody is the POST /invoices payload as it arrives; pointers
+// tell a missing field from a zero one.
+type createInvoiceBody struct {
+	CustomerID  *string           `json:"customer_id"`
+	AmountCents *int64            `json:"amount_cents"`
+	Currency    *string           `json:"currency"`
+	Description *string           `json:"description"`
+	Metadata    map[string]string `json:"metadata"`
+}
+
+// invoiceRequest is a valid POST /invoices payload with defaults applied.
+// Its JSON encoding is canonical: equal requests encode to equal bytes.
+type invoiceRequest struct {
+	CustomerID  string            `json:"customer_id"`
+	AmountCents int64             `json:"amount_cents"`
+	Currency    string            `json:"currency"`
+	Description string            `json:"description"`
+	Metadata    map[string]string `json:"metadata"`
+}
+
+// hash returns a fingerprint of the canonical request, which tells a retry
+// from a different request that reuses an idempotency key.
+func (r invoiceRequest) hash() string {
+	b, _ := json.Marshal(r) // maps encode with sorted keys
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// decodeInvoiceRequest parses and validates a POST /invoices body. It fails
+// with an error matching ErrInvalid that names the offending field where
+// there is one.
+func decodeInvoiceRequest(body []byte) (invoiceRequest, error) {
+	var in createInvoiceBody
+	if err := decodeStrict(body, &in); err != nil {
+		return invoiceRequest{}, err
+	}
+	return in.validate()
+}
+
+// decodeStrict decodes exactly one JSON object into v, refusing unknown
+// fields, wrong types, invalid UTF-8 and trailing data.
+func decodeStrict(body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return fmt.Errorf("%w: the body is empty; send a JSON object", ErrInvalid)
+	}
+	if !utf8.Valid(body) {
+		return fmt.Errorf("%w: the body is not valid UTF-8", ErrInvalid)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: unexpected data after the JSON object", ErrInvalid)
+	}
+	return nil
+}
+
+// jsonError explains a decoding failure, naming the field where it can.
+func jsonError(err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Errorf("%w: malformed JSON at byte %d: %s", ErrInvalid, syntax.Offset, syntax.Error())
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("%w: malformed JSON: the body ends too early", ErrInvalid)
+	case errors.As(err, &typ) && typ.Field == "":
+		return fmt.Errorf("%w: the body must be a JSON object, not %s", ErrInvalid, typ.Value)
+	case errors.As(err, &typ):
+		return invalidField(typ.Field, "must be %s, not %s", kindName(typ.Type.Kind().String()), typ.Value)
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		field := strings.Trim(name, `"`)
+		return invalidField(field, "unknown field")
+	}
+	return fmt.Errorf("%w: malformed JSON: %s", ErrInvalid, err.Error())
+}
+
+func kindName(kind string) string {
+	switch kind {
+	case "int64", "int":
+		return "an integer"
+	case "string":
+		return "a string"
+	case "map":
+		return "an object of strings"
+	}
+	return "a " + kind
+}
+
+// validate checks every rule and applies defaults, reporting all the
+// offending fields at once.
+func (in createInvoiceBody) validate() (invoiceRequest, error) {
+	v := &ValidationError{}
+	out := invoiceRequest{Currency: DefaultCurrency, Metadata: map[string]string{}}
+	switch {
+	case in.CustomerID == nil:
+		v.add("customer_id", "is required")
+	default:
+		out.CustomerID = *in.CustomerID
+		checkText(v, "customer_id", out.CustomerID, 1, MaxCustomerIDLen)
+	}
+	switch {
+	case in.AmountCents == nil:
+		v.add("amount_cents", "is required")
+	case *in.AmountCents < 1 || *in.AmountCents > MaxAmountCents:
+		v.add("amount_cents", "must be between 1 and %d, not %d", int64(MaxAmountCents), *in.AmountCents)
+	default:
+		out.AmountCents = *in.AmountCents
+	}
+	if in.Currency != nil {
+		out.Currency = *in.Currency
+		if !iso4217[out.Currency] {
+			v.add("currency", "must be an ISO 4217 code of three uppercase letters, such as USD, not %q", out.Currency)
+		}
+	}
+	if in.Description != nil {
+		out.Description = *in.Description
+		checkText(v, "description", out.Description, 0, MaxDescriptionLen)
+	}
+	checkMetadata(v, in.Metadata)
+	maps.Copy(out.Metadata, in.Metadata)
+	return out, v.orNil()
+}
+
+// checkText adds a problem when s is shorter than minLen or longer than
+// maxLen characters, or holds control characters.
+func checkText(v *ValidationError, field, s string, minLen, maxLen int) {
+	n := utf8.RuneCountInString(s)
+	switch {
+	case n < minLen && minLen == 1:
+		v.add(field, "must not be empty")
+	case n > maxLen:
+		v.add(field, "must be at most %d characters, not %d", maxLen, n)
+	case strings.ContainsFunc(s, isForbiddenControl):
+		v.add(field, "must not contain control characters")
+	}
+}
+
+// isForbiddenControl allows tabs and line breaks, which free text needs.
+func isForbiddenControl(r rune) bool {
+	return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r'
+}
+
+func checkMetadata(v *ValidationError, md map[string]string) {
+	if len(md) > MaxMetadataPairs {
+		v.add("metadata", "must have at most %d pairs, not %d", MaxMetadataPairs, len(md))
+		return
+	}
+	for _, k := range slices.Sorted(maps.Keys(md)) {
+		val := md[k]
+		field := "metadata." + k
+		switch n := utf8.RuneCountInString(k); {
+		case n == 0:
+			v.add("metadata", "keys must not be empty")
+		case n > MaxMetadataKeyLen:
+			v.add("metadata", "key %q is longer than %d characters", k, MaxMetadataKeyLen)
+		case strings.ContainsFunc(k, unicode.IsControl):
+			v.add("metadata", "key %q contains control characters", k)
+		}
+		checkText(v, field, val, 0, MaxMetadataValueLen)
+	}
+}

@@ -1,0 +1,218 @@
+package events
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// SchemaVersion is the version of the event encoding this package writes.
+// Decode accepts every version up to and including it.
+const SchemaVersion = 1
+
+// Type names what happened to an invoice.
+type Type string
+
+// The event types, one per subject kind.
+const (
+	InvoiceRequested Type = "InvoiceRequested" // accepted by the API
+	InvoiceProcessed Type = "InvoiceProcessed" // processed successfully
+	InvoiceFailed    Type = "InvoiceFailed"    // refused by the processor
+)
+
+// Types lists every event type in the order they can happen.
+var Types = []Type{InvoiceRequested, InvoiceProcessed, InvoiceFailed}
+
+func (t Type) token() string {
+	switch t {
+	case InvoiceRequested:
+		return "requested"
+	case InvoiceProcessed:
+		return "processed"
+	case InvoiceFailed:
+		return "failed"
+	}
+	return "unknown"
+}
+
+func typeForToken(token string) (Type, bool) {
+	for _, t := range Types {
+		if t.token() == token {
+			return t, true
+		}
+	}
+	return "", false
+}
+
+// Status is an invoice's state. It only moves forward: created, then
+// processed or failed.
+type Status string
+
+// The invoice statuses.
+const (
+	StatusCreated   Status = "created"
+	StatusProcessed Status = "processed"
+	StatusFailed    Status = "failed"
+)
+
+// Valid reports whether s is one of the defined statuses.
+func (s Status) Valid() bool {
+	return s == StatusCreated || s == StatusProcessed || s == StatusFailed
+}
+
+// Failure reasons carried by InvoiceFailed events.
+const (
+	// ReasonAmountExceedsLimit: the amount is above the processor's limit.
+	ReasonAmountExceedsLimit = "amount_exceeds_limit"
+)
+
+// Invoice is an invoice's whole state as of one event.
+type Invoice struct {
+	ID            string            `json:"id"`
+	Status        Status            `json:"status"`
+	CustomerID    string            `json:"customer_id"`
+	AmountCents   int64             `json:"amount_cents"`
+	Currency      string            `json:"currency"`
+	Description   string            `json:"description"`
+	Metadata      map[string]string `json:"metadata"`
+	CreatedAt     time.Time         `json:"created_at"`
+	ProcessedAt   *time.Time        `json:"processed_at,omitempty"`
+	FailedAt      *time.Time        `json:"failed_at,omitempty"`
+	FailureReason string            `json:"failure_reason,omitempty"`
+}
+
+// Idempotency records, on an InvoiceRequested event, the request that
+// created the invoice: who asked, with which Idempotency-Key, and a hash of
+// the canonical request, so a retry can be told from a different request
+// that reuses the key.
+type Idempotency struct {
+	Caller      string `json:"caller"`
+	Endpoint    string `json:"endpoint"`
+	Key         string `json:"key"`
+	RequestHash string `json:"request_hash"`
+}
+
+// Event is one fact about one invoice, as stored on the INVOICES stream.
+type Event struct {
+	Schema      int          `json:"schema"`
+	ID          string       `json:"id"`
+	Type        Type         `json:"type"`
+	Time        time.Time    `json:"time"`
+	Invoice     Invoice      `json:"invoice"`
+	Idempotency *Idempotency `json:"idempotency,omitempty"`
+}
+
+// Subject returns the subject the event is published to.
+func (e Event) Subject() string { return Subject(e.Invoice.ID, e.Type) }
+
+// NewRequested returns the InvoiceRequested event for a new invoice. The
+// invoice's status is set to created and the event's time and ID are derived
+// from the invoice, so building it twice gives the same event.
+func NewRequested(inv Invoice, idem Idempotency) Event {
+	inv.Status = StatusCreated
+	return Event{
+		Schema:      SchemaVersion,
+		ID:          EventID(inv.ID, InvoiceRequested),
+		Type:        InvoiceRequested,
+		Time:        inv.CreatedAt,
+		Invoice:     inv,
+		Idempotency: &idem,
+	}
+}
+
+// NewProcessed returns the InvoiceProcessed event that follows prev,
+// processed at the given time.
+func NewProcessed(prev Invoice, at time.Time) Event {
+	at = at.UTC()
+	prev.Status = StatusProcessed
+	prev.ProcessedAt = &at
+	return outcome(prev, InvoiceProcessed, at)
+}
+
+// NewFailed returns the InvoiceFailed event that follows prev, refused at
+// the given time for reason.
+func NewFailed(prev Invoice, at time.Time, reason string) Event {
+	at = at.UTC()
+	prev.Status = StatusFailed
+	prev.FailedAt = &at
+	prev.FailureReason = reason
+	return outcome(prev, InvoiceFailed, at)
+}
+
+func outcome(inv Invoice, t Type, at time.Time) Event {
+	return Event{Schema: SchemaVersion, ID: EventID(inv.ID, t), Type: t, Time: at, Invoice: inv}
+}
+
+// Errors returned, wrapped, by Decode.
+var (
+	ErrMalformed         = errors.New("malformed event")
+	ErrUnsupportedSchema = errors.New("unsupported event schema")
+)
+
+// Encode returns the event's JSON encoding.
+func Encode(e Event) ([]byte, error) {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s %s: %w", e.Type, e.ID, err)
+	}
+	return b, nil
+}
+
+// Decode parses one event. It fails with ErrMalformed when the data is not a
+// complete event, and with ErrUnsupportedSchema when it was written by a
+// newer version of the contract.
+func Decode(data []byte) (Event, error) {
+	var e Event
+	if err := json.Unmarshal(data, &e); err != nil {
+		return Event{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	if e.Schema < 1 || e.Schema > SchemaVersion {
+		return Event{}, fmt.Errorf("%w: version %d", ErrUnsupportedSchema, e.Schema)
+	}
+	if err := e.check(); err != nil {
+		return Event{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	return e, nil
+}
+
+// DecodeMsg parses the event stored under subject and checks that the
+// subject names the same invoice and type as the event. It fails like Decode,
+// or with ErrMalformed when subject and event disagree.
+func DecodeMsg(subject string, data []byte) (Event, error) {
+	id, t, err := ParseSubject(subject)
+	if err != nil {
+		return Event{}, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	e, err := Decode(data)
+	if err != nil {
+		return Event{}, err
+	}
+	if e.Invoice.ID != id || e.Type != t {
+		return Event{}, fmt.Errorf("%w: subject %q carries %s of %s", ErrMalformed, subject, e.Type, e.Invoice.ID)
+	}
+	return e, nil
+}
+
+func (e Event) check() error {
+	want, ok := statusAfter[e.Type]
+	switch {
+	case !ok:
+		return fmt.Errorf("unknown type %q", e.Type)
+	case e.ID == "":
+		return errors.New("no event id")
+	case e.Invoice.ID == "":
+		return errors.New("no invoice id")
+	case e.Invoice.Status != want:
+		return fmt.Errorf("%s with status %q", e.Type, e.Invoice.Status)
+	case e.Type == InvoiceRequested && e.Idempotency == nil:
+		return errors.New("InvoiceRequested without idempotency record")
+	}
+	return nil
+}
+
+var statusAfter = map[Type]Status{
+	InvoiceRequested: StatusCreated,
+	InvoiceProcessed: StatusProcessed,
+	InvoiceFailed:    StatusFailed,
+}

@@ -1,0 +1,120 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+
+	"github.com/invoiced/invoiced/internal/config"
+)
+
+// Version is the version invoiced reports; the build may stamp it with
+// -ldflags "-X github.com/invoiced/invoiced/internal/app.Version=…".
+var Version = ""
+
+// version returns Version or, unstamped, the module version of the build.
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+// ErrUsage is returned, wrapped, by Run for a command line it cannot run.
+var ErrUsage = errors.New("usage")
+
+const commands = `Usage: invoiced [command] [flags]
+
+Commands:
+  serve     run the service (the default when no command is given)
+  version   print the version
+  help      print this help
+
+Run "invoiced serve --help" for the flags.
+`
+
+// Run runs the invoiced command line args (without the program name) until
+// it is done or ctx ends; for serve, ctx ending is the signal to shut down
+// gracefully. It returns nil on a clean exit, an error wrapping ErrUsage for
+// a bad command line, and any other error when the service fails.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return runServe(ctx, args, stderr, getenv)
+	case "version":
+		fmt.Fprintln(stdout, "invoiced", version())
+		return nil
+	case "help":
+		fmt.Fprint(stdout, commands)
+		return nil
+	}
+	fmt.Fprint(stderr, commands)
+	return fmt.Errorf("%w: unknown command %q", ErrUsage, cmd)
+}
+
+func runServe(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) error {
+	cfg, err := config.ParseServe(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	log := newLogger(stderr, cfg)
+	svc, err := Start(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	log.Info("invoiced serving",
+		"version", version(), "addr", "http://"+svc.Addr(), "roles", cfg.Roles,
+		"nats", natsDescription(svc, cfg), "fsync", fsyncDescription(cfg), "data", cfg.Data)
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err := <-svc.Done():
+		log.Error("HTTP server stopped", "err", err)
+	}
+	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := svc.Shutdown(stopCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func natsDescription(svc *Service, cfg config.Serve) string {
+	switch {
+	case !cfg.Embedded():
+		return "external"
+	case svc.NATSURL() == "":
+		return "embedded (in-process only)"
+	}
+	return "embedded at " + svc.NATSURL()
+}
+
+func fsyncDescription(cfg config.Serve) string {
+	if !cfg.Embedded() {
+		return "set by the NATS servers"
+	}
+	return cfg.Fsync
+}
+
+func newLogger(w io.Writer, cfg config.Serve) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,239 @@
+// Package app wires invoiced's roles together: it starts the embedded
+// JetStream server or connects to NATS, creates the streams, starts the
+// roles a process runs and serves HTTP, and stops all of it gracefully.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/invoiced/invoiced/api"
+	"github.com/invoiced/invoiced/events"
+	"github.com/invoiced/invoiced/internal/broker"
+	"github.com/invoiced/invoiced/internal/config"
+	"github.com/invoiced/invoiced/processor"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Service is one running invoiced process.
+type Service struct {
+	cfg       config.Serve
+	log       *slog.Logger
+	embedded  *server.Server
+	nc        *nats.Conn
+	ncClosed  chan struct{}
+	js        jetstream.JetStream
+	stream    jetstream.Stream
+	proc      *processor.Processor
+	stopIndex func()
+	http      *http.Server
+	ln        net.Listener
+	served    chan error
+}
+
+// Start brings up a service as cfg says and returns once it serves HTTP. It
+// fails when the store, NATS, the streams or the listen address cannot be
+// had; what it started by then is stopped again.
+func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *Service, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Service{cfg: cfg, log: log, served: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	if err := s.connect(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.setup(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.startRoles(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.serve(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// connect starts the embedded server when there is no NATS URL, and connects.
+func (s *Service) connect(ctx context.Context) error {
+	if s.cfg.Embedded() {
+		if err := os.MkdirAll(s.cfg.Data, 0o750); err != nil {
+			return fmt.Errorf("data directory: %w", err)
+		}
+		srv, err := broker.StartEmbedded(broker.Embedded{
+			StoreDir:   s.cfg.Data,
+			Listen:     s.cfg.NATSListen,
+			SyncAlways: s.cfg.Fsync == config.FsyncAlways,
+			Logger:     s.log,
+		})
+		if err != nil {
+			return err
+		}
+		s.embedded = srv
+	}
+	nc, err := broker.Connect(s.cfg.NATSURL, s.embedded, "invoiced", s.log)
+	if err != nil {
+		return err
+	}
+	s.nc, s.ncClosed = nc, make(chan struct{})
+	nc.SetClosedHandler(func(*nats.Conn) { close(s.ncClosed) })
+	s.js, err = jetstream.New(nc)
+	return err
+}
+
+// setup creates or updates the streams, retrying while NATS is unreachable.
+func (s *Service) setup(ctx context.Context) error {
+	streams := broker.Streams{Replicas: s.cfg.Replicas, DedupWindow: s.cfg.DedupWindow}
+	if err := streams.Validate(); err != nil {
+		return err
+	}
+	for pause := 250 * time.Millisecond; ; pause = min(2*pause, 5*time.Second) {
+		attempt, cancel := context.WithTimeout(ctx, 10*time.Second)
+		st, err := broker.EnsureStream(attempt, s.js, streams.InvoiceStreamConfig())
+		cancel()
+		if err == nil {
+			s.stream = st
+			return nil
+		}
+		s.log.Warn("waiting for JetStream", "err", err, "retry_in", pause)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("set up streams: %w", err)
+		case <-time.After(pause):
+		}
+	}
+}
+
+// startRoles starts the processor and the API's read model.
+func (s *Service) startRoles(ctx context.Context) error {
+	if s.cfg.Has(config.RoleProcessor) {
+		proc, err := processor.New(s.js, s.stream, processor.Config{
+			Workers:        s.cfg.ProcessWorkers,
+			MaxAmountCents: s.cfg.MaxAmountCents,
+			Delay:          s.cfg.ProcessDelay,
+			Logger:         s.log.With("role", config.RoleProcessor),
+		})
+		if err != nil {
+			return err
+		}
+		if err := proc.Start(ctx); err != nil {
+			return err
+		}
+		s.proc = proc
+	}
+	return nil
+}
+
+// serve listens on the configured address and serves the API.
+func (s *Service) serve() error {
+	res := api.Resources{Health: api.NewHealth(s.ready), Logger: s.log}
+	if s.cfg.Has(config.RoleAPI) {
+		index := api.NewIndex()
+		stop, err := index.Follow(context.Background(), s.js, s.log.With("role", config.RoleAPI))
+		if err != nil {
+			return err
+		}
+		s.stopIndex = stop
+		res.Invoices, err = api.NewInvoices(api.NewLedger(s.js, s.stream), index, s.stream, api.InvoicesConfig{
+			RequestTimeout: s.cfg.RequestTimeout,
+			Logger:         s.log,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	s.ln = ln
+	s.http = api.NewServer(api.NewHandler(res), s.log)
+	go func() { s.served <- s.http.Serve(ln) }()
+	return nil
+}
+
+// ready is the /readyz check: NATS connected and the stream answering.
+func (s *Service) ready(ctx context.Context) error {
+	if !s.nc.IsConnected() {
+		return fmt.Errorf("NATS is %s", s.nc.Status())
+	}
+	if _, err := s.js.Stream(ctx, events.StreamInvoices); err != nil {
+		return fmt.Errorf("stream %s: %w", events.StreamInvoices, err)
+	}
+	if s.proc != nil {
+		if _, err := s.js.Consumer(ctx, events.StreamInvoices, processor.ConsumerName); err != nil {
+			return fmt.Errorf("consumer %s: %w", processor.ConsumerName, err)
+		}
+	}
+	return nil
+}
+
+// Addr returns the address the HTTP server listens on.
+func (s *Service) Addr() string { return s.ln.Addr().String() }
+
+// NATSURL returns the URL TCP clients reach NATS at, or "" when the
+// embedded server listens for none.
+func (s *Service) NATSURL() string {
+	if s.embedded == nil {
+		return s.cfg.NATSURL
+	}
+	if s.cfg.NATSListen == broker.ListenOff {
+		return ""
+	}
+	return s.embedded.ClientURL()
+}
+
+// Done returns a channel that yields the HTTP server's error if it stops
+// serving on its own.
+func (s *Service) Done() <-chan error { return s.served }
+
+// Shutdown stops gracefully: it stops accepting requests and finishes those
+// in flight, lets the processor finish the invoices in hand, drains the NATS
+// connection and stops the embedded server. When ctx ends first, what is
+// left is cut off and ctx's error returned; nothing acknowledged is lost,
+// since unacknowledged messages are redelivered.
+func (s *Service) Shutdown(ctx context.Context) error {
+	var errs []error
+	if s.http != nil {
+		errs = append(errs, s.http.Shutdown(ctx))
+	}
+	if s.proc != nil {
+		errs = append(errs, s.proc.Stop(ctx))
+	}
+	s.close()
+	return errors.Join(errs...)
+}
+
+// close releases the connection and the embedded server.
+func (s *Service) close() {
+	if s.stopIndex != nil {
+		s.stopIndex()
+	}
+	if s.nc != nil {
+		if err := s.nc.Drain(); err != nil {
+			s.nc.Close()
+		}
+		select {
+		case <-s.ncClosed:
+		case <-time.After(time.Minute):
+			s.nc.Close()
+		}
+	}
+	if s.embedded != nil {
+		s.embedded.Shutdown()
+		s.embedded.WaitForShutdown()
+	}
+}

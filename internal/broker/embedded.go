@@ -1,0 +1,117 @@
+// Package broker starts the embedded NATS JetStream server, connects to
+// NATS, and creates the streams invoiced stores its events in.
+package broker
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// ListenOff is the Embedded.Listen value that accepts no TCP clients: only
+// in-process connections reach the server.
+const ListenOff = "off"
+
+// Embedded configures the JetStream server that runs inside invoiced when no
+// external NATS URL is given.
+type Embedded struct {
+	// StoreDir is where JetStream keeps its file store. Required.
+	StoreDir string
+	// Listen is the host:port that accepts TCP clients such as the nats CLI,
+	// ListenOff for none. Port 0 picks a free port.
+	Listen string
+	// SyncAlways makes the server fsync every write before it acknowledges
+	// it; otherwise it syncs every SyncInterval (NATS's default, 2 minutes).
+	SyncAlways bool
+	// ReadyTimeout bounds how long StartEmbedded waits for the server;
+	// 0 means 30 seconds.
+	ReadyTimeout time.Duration
+	// Logger receives the server's log; nil discards it.
+	Logger *slog.Logger
+}
+
+// Validate reports the first problem with the configuration.
+func (e Embedded) Validate() error {
+	if e.StoreDir == "" {
+		return errors.New("embedded NATS: no store directory")
+	}
+	if e.Listen != ListenOff {
+		if _, _, err := splitListen(e.Listen); err != nil {
+			return fmt.Errorf("embedded NATS: listen address: %w", err)
+		}
+	}
+	return nil
+}
+
+// StartEmbedded starts a JetStream server as configured and waits until it
+// accepts connections. It fails when the configuration is invalid, the store
+// cannot be opened, the address is taken, or the server is not ready in time.
+// The caller must Shutdown the server.
+func StartEmbedded(e Embedded) (*server.Server, error) {
+	if err := e.Validate(); err != nil {
+		return nil, err
+	}
+	opts := &server.Options{
+		ServerName: "invoiced",
+		JetStream:  true,
+		StoreDir:   e.StoreDir,
+		SyncAlways: e.SyncAlways,
+		NoSigs:     true,
+		MaxPayload: 1 << 20,
+	}
+	if e.Listen == ListenOff {
+		opts.DontListen = true
+	} else {
+		host, port, _ := splitListen(e.Listen)
+		opts.Host, opts.Port = host, port
+	}
+	srv, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("embedded NATS: %w", err)
+	}
+	if e.Logger != nil {
+		srv.SetLoggerV2(serverLog{e.Logger.With("component", "nats")}, false, false, false)
+	}
+	srv.Start()
+	wait := e.ReadyTimeout
+	if wait == 0 {
+		wait = 30 * time.Second
+	}
+	if !srv.ReadyForConnections(wait) {
+		srv.Shutdown()
+		return nil, fmt.Errorf("embedded NATS: not ready after %s (is %s free, is %s writable?)", wait, e.Listen, e.StoreDir)
+	}
+	return srv, nil
+}
+
+// splitListen parses host:port; port 0 asks for a free port, which the
+// server spells -1.
+func splitListen(addr string) (string, int, error) {
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil || port < 0 || port > 65535 {
+		return "", 0, fmt.Errorf("bad port %q", p)
+	}
+	if port == 0 {
+		port = server.RANDOM_PORT
+	}
+	return host, port, nil
+}
+
+// serverLog sends the server's log lines to slog.
+type serverLog struct{ l *slog.Logger }
+
+func (s serverLog) Noticef(format string, v ...any) { s.l.Debug(fmt.Sprintf(format, v...)) }
+func (s serverLog) Warnf(format string, v ...any)   { s.l.Warn(fmt.Sprintf(format, v...)) }
+func (s serverLog) Fatalf(format string, v ...any)  { s.l.Error(fmt.Sprintf(format, v...)) }
+func (s serverLog) Errorf(format string, v ...any)  { s.l.Error(fmt.Sprintf(format, v...)) }
+func (s serverLog) Debugf(format string, v ...any)  { s.l.Debug(fmt.Sprintf(format, v...)) }
+func (s serverLog) Tracef(format string, v ...any)  {}

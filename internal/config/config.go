@@ -1,0 +1,183 @@
+// Package config reads invoiced's command-line flags and environment: the
+// one place they are parsed.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Roles a process can run.
+const (
+	RoleAPI       = "api"
+	RoleProcessor = "processor"
+)
+
+// KnownRoles lists every role, in start order.
+var KnownRoles = []string{RoleAPI, RoleProcessor}
+
+// Fsync modes of the embedded server.
+const (
+	FsyncAlways   = "always"
+	FsyncInterval = "interval"
+)
+
+// EnvPrefix prefixes the environment variable of every flag.
+const EnvPrefix = "INVOICED_"
+
+// Serve is the configuration of invoiced serve.
+type Serve struct {
+	Addr            string
+	Data            string
+	NATSURL         string
+	NATSListen      string
+	Fsync           string
+	Roles           []string
+	Replicas        int
+	DedupWindow     time.Duration
+	MaxAmountCents  int64
+	ProcessDelay    time.Duration
+	ProcessWorkers  int
+	RequestTimeout  time.Duration
+	ShutdownTimeout time.Duration
+	LogLevel        slog.Level
+	LogFormat       string
+}
+
+// Has reports whether the configuration runs role.
+func (s Serve) Has(role string) bool { return slices.Contains(s.Roles, role) }
+
+// Embedded reports whether invoiced runs its own JetStream server.
+func (s Serve) Embedded() bool { return s.NATSURL == "" }
+
+// Validate reports the first invalid setting.
+func (s Serve) Validate() error {
+	if _, _, err := net.SplitHostPort(s.Addr); err != nil {
+		return fmt.Errorf("--addr %q: %w", s.Addr, err)
+	}
+	if s.Fsync != FsyncAlways && s.Fsync != FsyncInterval {
+		return fmt.Errorf("--fsync must be %s or %s, not %q", FsyncAlways, FsyncInterval, s.Fsync)
+	}
+	if len(s.Roles) == 0 {
+		return errors.New("--roles names no role")
+	}
+	for _, r := range s.Roles {
+		if !slices.Contains(KnownRoles, r) {
+			return fmt.Errorf("--roles: unknown role %q (known: %s)", r, strings.Join(KnownRoles, ", "))
+		}
+	}
+	if s.Embedded() && s.Data == "" {
+		return errors.New("--data must name a directory when no --nats-url is given")
+	}
+	switch {
+	case s.MaxAmountCents < 1:
+		return fmt.Errorf("--max-amount-cents must be positive, not %d", s.MaxAmountCents)
+	case s.ProcessDelay < 0:
+		return fmt.Errorf("--process-delay must not be negative, not %s", s.ProcessDelay)
+	case s.ProcessWorkers < 1:
+		return fmt.Errorf("--process-workers must be at least 1, not %d", s.ProcessWorkers)
+	case s.Replicas < 1 || s.Replicas > 5:
+		return fmt.Errorf("--replicas must be 1 to 5, not %d", s.Replicas)
+	case s.DedupWindow < 100*time.Millisecond:
+		return fmt.Errorf("--dedup-window must be at least 100ms, not %s", s.DedupWindow)
+	case s.RequestTimeout <= 0, s.ShutdownTimeout <= 0:
+		return errors.New("--request-timeout and --shutdown-timeout must be positive")
+	case s.LogFormat != "text" && s.LogFormat != "json":
+		return fmt.Errorf("--log-format must be text or json, not %q", s.LogFormat)
+	}
+	return nil
+}
+
+// ParseServe reads the flags of invoiced serve from args, each defaulting to
+// its INVOICED_<NAME> environment variable (and --nats-url also to
+// NATS_URL), and validates them. A flag beats the environment. It returns
+// flag.ErrHelp after printing usage to out when asked for help, and an
+// error naming the bad flag or variable otherwise.
+func ParseServe(args []string, getenv func(string) string, out io.Writer) (Serve, error) {
+	var s Serve
+	var roles, logLevel string
+	fs := flag.NewFlagSet("invoiced serve", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&s.Addr, "addr", "127.0.0.1:8080", "HTTP listen address")
+	fs.StringVar(&s.Data, "data", "./data", "directory of the embedded JetStream store")
+	fs.StringVar(&s.NATSURL, "nats-url", "", "URL of an external NATS server or cluster (also NATS_URL); when set nothing is embedded")
+	fs.StringVar(&s.NATSListen, "nats-listen", "127.0.0.1:4222", "where the embedded server accepts NATS clients such as the nats CLI; off = in-process only")
+	fs.StringVar(&s.Fsync, "fsync", FsyncAlways, "embedded server disk sync: always (before every acknowledgement) or interval (NATS default, every 2m)")
+	fs.StringVar(&roles, "roles", strings.Join(KnownRoles, ","), "comma-separated roles to run: "+strings.Join(KnownRoles, ", "))
+	fs.IntVar(&s.Replicas, "replicas", 1, "replicas of every stream invoiced creates (3 on a 3-node cluster)")
+	fs.DurationVar(&s.DedupWindow, "dedup-window", 2*time.Minute, "JetStream duplicate window for in-flight retries (keys replay for as long as the invoice exists, whatever this is)")
+	fs.Int64Var(&s.MaxAmountCents, "max-amount-cents", 100_000_000, "largest amount processed; larger invoices fail with amount_exceeds_limit")
+	fs.DurationVar(&s.ProcessDelay, "process-delay", 0, "simulated work per invoice")
+	fs.IntVar(&s.ProcessWorkers, "process-workers", 32, "invoices processed at once by one process")
+	fs.DurationVar(&s.RequestTimeout, "request-timeout", 10*time.Second, "longest a request waits for JetStream before answering 503")
+	fs.DurationVar(&s.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "longest a graceful shutdown waits for requests and messages in flight")
+	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&s.LogFormat, "log-format", "text", "log format: text or json")
+	fs.Usage = func() { usage(fs, out) }
+	if err := applyEnv(fs, getenv); err != nil {
+		return Serve{}, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return Serve{}, err
+	}
+	if fs.NArg() > 0 {
+		return Serve{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	s.Roles = splitRoles(roles)
+	if err := s.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
+		return Serve{}, fmt.Errorf("--log-level: %w", err)
+	}
+	return s, s.Validate()
+}
+
+// applyEnv sets every flag whose environment variable is set.
+func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := EnvName(f.Name)
+		v := getenv(name)
+		if v == "" && f.Name == "nats-url" {
+			name, v = "NATS_URL", getenv("NATS_URL")
+		}
+		if v == "" || err != nil {
+			return
+		}
+		if setErr := fs.Set(f.Name, v); setErr != nil {
+			err = fmt.Errorf("%s=%q: %w", name, v, setErr)
+		}
+	})
+	return err
+}
+
+// EnvName returns the environment variable that sets flag name.
+func EnvName(flagName string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func splitRoles(s string) []string {
+	var roles []string
+	for _, r := range strings.Split(s, ",") {
+		if r = strings.TrimSpace(r); r != "" && !slices.Contains(roles, r) {
+			roles = append(roles, r)
+		}
+	}
+	return roles
+}
+
+func usage(fs *flag.FlagSet, out io.Writer) {
+	fmt.Fprintf(out, "Usage: invoiced serve [flags]\n\nRuns the invoice service. Every flag can also be set with the environment variable shown.\n\nFlags:\n")
+	fs.VisitAll(func(f *flag.Flag) {
+		def := f.DefValue
+		if def == "" {
+			def = `""`
+		}
+		fmt.Fprintf(out, "  --%s (env %s, default %s)\n      %s\n", f.Name, EnvName(f.Name), def, f.Usage)
+	})
+}

@@ -1,0 +1,231 @@
+// Package processor turns requested invoices into processed or failed ones.
+//
+// It reads InvoiceRequested events from a durable JetStream consumer shared
+// by every processor process, decides each invoice's outcome and publishes
+// exactly one InvoiceProcessed or InvoiceFailed event for it. The outcome is
+// published with Nats-Msg-Id set to the outcome's derived event ID and with
+// Nats-Expected-Last-Subject-Sequence on invoices.<id>.* set to the
+// requested event's sequence, so a redelivered request (after a crash
+// between publish and ack) can never store a second outcome, however long
+// after the first: the server refuses it, and the processor treats that
+// refusal as success.
+package processor
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/invoiced/invoiced/events"
+	"github.com/invoiced/invoiced/internal/consume"
+	"github.com/invoiced/invoiced/internal/jserr"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// ConsumerName is the durable consumer every processor process shares.
+const ConsumerName = "processor"
+
+// Config holds the processor's options.
+type Config struct {
+	// Workers is how many invoices one process handles at once; 0 means 32.
+	Workers int
+	// MaxAmountCents is the largest amount processed; a larger invoice fails
+	// with events.ReasonAmountExceedsLimit. 0 means 100,000,000.
+	MaxAmountCents int64
+	// Delay is simulated work per invoice.
+	Delay time.Duration
+	// AckWait is how long JetStream waits for an ack before redelivering;
+	// 0 means 30s, and it is raised to at least twice Delay.
+	AckWait time.Duration
+	// Logger receives failures; nil discards them.
+	Logger *slog.Logger
+	// Now gives the processing time; nil means time.Now.
+	Now func() time.Time
+}
+
+// DefaultMaxAmountCents is the default of Config.MaxAmountCents.
+const DefaultMaxAmountCents = 100_000_000
+
+// Validate reports the first invalid option.
+func (c Config) Validate() error {
+	switch {
+	case c.Workers < 0:
+		return fmt.Errorf("processor: workers must not be negative, not %d", c.Workers)
+	case c.MaxAmountCents < 0:
+		return fmt.Errorf("processor: max amount must not be negative, not %d", c.MaxAmountCents)
+	case c.Delay < 0:
+		return fmt.Errorf("processor: delay must not be negative, not %s", c.Delay)
+	case c.AckWait < 0:
+		return fmt.Errorf("processor: ack wait must not be negative, not %s", c.AckWait)
+	}
+	return nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.Workers == 0 {
+		c.Workers = 32
+	}
+	if c.MaxAmountCents == 0 {
+		c.MaxAmountCents = DefaultMaxAmountCents
+	}
+	if c.AckWait == 0 {
+		c.AckWait = 30 * time.Second
+	}
+	c.AckWait = max(c.AckWait, 2*c.Delay)
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// JetStream is what the processor needs of a JetStream context.
+type JetStream interface {
+	PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error)
+	CreateOrUpdateConsumer(ctx context.Context, stream string, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error)
+}
+
+// LastReader reads the newest message under a subject; jetstream.Stream is
+// one.
+type LastReader interface {
+	GetLastMsgForSubject(ctx context.Context, subject string) (*jetstream.RawStreamMsg, error)
+}
+
+// Processor consumes requested invoices and publishes their outcomes.
+type Processor struct {
+	js     JetStream
+	stream LastReader
+	cfg    Config
+	pool   *consume.Pool
+
+	// afterPublish, when set, runs after an outcome is stored and before the
+	// handler returns: tests use it to crash between publish and ack.
+	afterPublish func()
+}
+
+// New returns a processor that publishes with js and reads invoice state
+// from stream. It fails when cfg is invalid.
+func New(js JetStream, stream LastReader, cfg Config) (*Processor, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Processor{js: js, stream: stream, cfg: cfg.withDefaults()}, nil
+}
+
+// ConsumerConfig returns the durable consumer the processor reads from.
+func (p *Processor) ConsumerConfig() jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       ConsumerName,
+		Description:   "invoiced processor: requested invoices",
+		FilterSubject: events.KindSubjects(events.InvoiceRequested),
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       p.cfg.AckWait,
+		MaxDeliver:    -1,
+		MaxAckPending: max(1024, 4*p.cfg.Workers),
+	}
+}
+
+// Start creates or updates the durable consumer and begins processing. It
+// fails when the consumer cannot be created or subscribed to.
+func (p *Processor) Start(ctx context.Context) error {
+	cons, err := p.js.CreateOrUpdateConsumer(ctx, events.StreamInvoices, p.ConsumerConfig())
+	if err != nil {
+		return fmt.Errorf("processor: ensure consumer: %w", err)
+	}
+	pool, err := consume.Start(cons, p.Handle, consume.Options{
+		Workers: p.cfg.Workers,
+		Logger:  p.cfg.Logger,
+		Backoff: consume.ExponentialBackoff(500*time.Millisecond, 30*time.Second),
+	})
+	if err != nil {
+		return fmt.Errorf("processor: %w", err)
+	}
+	p.pool = pool
+	return nil
+}
+
+// Stop stops pulling and waits for the invoices in hand, or until ctx ends.
+func (p *Processor) Stop(ctx context.Context) error {
+	if p.pool == nil {
+		return nil
+	}
+	return p.pool.Stop(ctx)
+}
+
+// Handle processes one InvoiceRequested message. It returns nil once the
+// invoice has its outcome (now or earlier), a permanent error for a message
+// that is not a valid requested event, and a transient error when JetStream
+// could not be reached.
+func (p *Processor) Handle(ctx context.Context, msg jetstream.Msg) error {
+	md, err := msg.Metadata()
+	if err != nil {
+		return consume.Permanent(fmt.Errorf("metadata: %w", err))
+	}
+	ev, err := events.DecodeMsg(msg.Subject(), msg.Data())
+	if err != nil {
+		return consume.Permanent(err)
+	}
+	if ev.Type != events.InvoiceRequested {
+		return consume.Permanent(fmt.Errorf("processor got %s, wants %s", ev.Type, events.InvoiceRequested))
+	}
+	if md.NumDelivered > 1 {
+		done, err := p.hasOutcome(ctx, ev.Invoice.ID, md.Sequence.Stream)
+		if err != nil || done {
+			return err
+		}
+	}
+	out, err := p.decide(ctx, ev.Invoice)
+	if err != nil {
+		return err
+	}
+	return p.publish(ctx, out, md.Sequence.Stream)
+}
+
+// hasOutcome reports whether anything follows the requested event at seq.
+func (p *Processor) hasOutcome(ctx context.Context, id string, seq uint64) (bool, error) {
+	last, err := p.stream.GetLastMsgForSubject(ctx, events.InvoiceSubjects(id))
+	if err != nil {
+		return false, fmt.Errorf("read state of %s: %w", id, err)
+	}
+	return last.Sequence != seq, nil
+}
+
+// decide does the invoice's work and returns its outcome event.
+func (p *Processor) decide(ctx context.Context, inv events.Invoice) (events.Event, error) {
+	if inv.AmountCents > p.cfg.MaxAmountCents {
+		return events.NewFailed(inv, p.cfg.Now(), events.ReasonAmountExceedsLimit), nil
+	}
+	if p.cfg.Delay > 0 {
+		t := time.NewTimer(p.cfg.Delay)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return events.Event{}, fmt.Errorf("processing %s: %w", inv.ID, ctx.Err())
+		case <-t.C:
+		}
+	}
+	return events.NewProcessed(inv, p.cfg.Now()), nil
+}
+
+// publish stores the outcome unless the invoice already has one.
+func (p *Processor) publish(ctx context.Context, out events.Event, requestedSeq uint64) error {
+	data, err := events.Encode(out)
+	if err != nil {
+		return consume.Permanent(err)
+	}
+	_, err = p.js.PublishMsg(ctx, &nats.Msg{Subject: out.Subject(), Data: data},
+		jetstream.WithMsgID(out.ID),
+		jetstream.WithExpectLastSequenceForSubject(requestedSeq, events.InvoiceSubjects(out.Invoice.ID)))
+	if err != nil && !jserr.IsWrongLastSequence(err) {
+		return fmt.Errorf("publish %s of %s: %w", out.Type, out.Invoice.ID, err)
+	}
+	if p.afterPublish != nil {
+		p.afterPublish()
+	}
+	return nil
+}
