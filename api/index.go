@@ -157,6 +157,9 @@ type ListFilter struct {
 // the newest), and the cursor for the next page: the requested sequence of
 // the last one returned, or 0 when there are no more.
 func (x *Index) Page(f ListFilter, before uint64, limit int) (lasts []uint64, next uint64) {
+	if limit < 1 {
+		limit = 1
+	}
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	n, at := len(x.entries), func(i int) *indexEntry { return &x.entries[i] }

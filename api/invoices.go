@@ -180,7 +180,9 @@ func parseListQuery(r *http.Request) (ListFilter, uint64, int, error) {
 	}
 	v := &ValidationError{}
 	f := ListFilter{CustomerID: q.Get("customer_id")}
-	checkText(v, "customer_id", f.CustomerID, 0, MaxCustomerIDLen)
+	if q.Has("customer_id") {
+		checkID(v, "customer_id", f.CustomerID)
+	}
 	var err error
 	if f.Status, err = parseStatus(q.Get("status")); err != nil {
 		return ListFilter{}, 0, 0, err
@@ -252,4 +254,3 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	}
 	return body, nil
 }
-

@@ -41,6 +41,11 @@ var problemKinds = []struct {
 	{ErrUnavailable, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
 }
 
+// publicDetail is what a client is told of a server-side failure.
+var publicDetail = map[int]string{
+	http.StatusServiceUnavailable: "JetStream did not answer in time; nothing was stored unless a retry says so. Retry with the same Idempotency-Key after Retry-After.",
+}
+
 // problemFor is the one place an error becomes an HTTP status: it returns
 // the problem details for err, 500 for an error of no known kind.
 func problemFor(err error) problem {
@@ -70,9 +75,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	p := problemFor(err)
 	if p.Status >= 500 {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", p.Status, "err", err)
-		if p.Status == http.StatusInternalServerError {
-			p.Detail = "" // never show internals
-		}
+		p.Detail = publicDetail[p.Status] // the cause is logged, never shown
 	}
 	if p.retryAfter > 0 {
 		secs := int((p.retryAfter + time.Second - 1) / time.Second)

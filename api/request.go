@@ -1,7 +1,6 @@
 package api
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -66,26 +65,6 @@ func decodeInvoiceRequest(body []byte) (invoiceRequest, error) {
 	return in.validate()
 }
 
-// decodeStrict decodes exactly one JSON object into v, refusing unknown
-// fields, wrong types, invalid UTF-8 and trailing data.
-func decodeStrict(body []byte, v any) error {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return fmt.Errorf("%w: the body is empty; send a JSON object", ErrInvalid)
-	}
-	if !utf8.Valid(body) {
-		return fmt.Errorf("%w: the body is not valid UTF-8", ErrInvalid)
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%w: unexpected data after the JSON object", ErrInvalid)
-	}
-	return nil
-}
-
 // jsonError explains a decoding failure, naming the field where it can.
 func jsonError(err error) error {
 	var syntax *json.SyntaxError
@@ -129,7 +108,7 @@ func (in createInvoiceBody) validate() (invoiceRequest, error) {
 		v.add("customer_id", "is required")
 	default:
 		out.CustomerID = *in.CustomerID
-		checkText(v, "customer_id", out.CustomerID, 1, MaxCustomerIDLen)
+		checkID(v, "customer_id", out.CustomerID)
 	}
 	switch {
 	case in.AmountCents == nil:
@@ -150,8 +129,24 @@ func (in createInvoiceBody) validate() (invoiceRequest, error) {
 		checkText(v, "description", out.Description, 0, MaxDescriptionLen)
 	}
 	checkMetadata(v, in.Metadata)
+	if err := v.orNil(); err != nil {
+		return invoiceRequest{}, err
+	}
 	maps.Copy(out.Metadata, in.Metadata)
-	return out, v.orNil()
+	return out, nil
+}
+
+// checkID adds a problem unless s is a usable identifier: 1 to
+// MaxCustomerIDLen characters, not blank, no control characters at all.
+func checkID(v *ValidationError, field, s string) {
+	switch n := utf8.RuneCountInString(s); {
+	case strings.TrimSpace(s) == "":
+		v.add(field, "must not be empty or blank")
+	case n > MaxCustomerIDLen:
+		v.add(field, "must be at most %d characters, not %d", MaxCustomerIDLen, n)
+	case strings.ContainsFunc(s, unicode.IsControl):
+		v.add(field, "must not contain control characters")
+	}
 }
 
 // checkText adds a problem when s is shorter than minLen or longer than

@@ -95,4 +95,3 @@ func parseStatus(s string) (events.Status, error) {
 	}
 	return st, nil
 }
-

@@ -111,6 +111,7 @@ func (e Event) Subject() string { return Subject(e.Invoice.ID, e.Type) }
 // from the invoice, so building it twice gives the same event.
 func NewRequested(inv Invoice, idem Idempotency) Event {
 	inv.Status = StatusCreated
+	inv.CreatedAt = inv.CreatedAt.UTC()
 	return Event{
 		Schema:      SchemaVersion,
 		ID:          EventID(inv.ID, InvoiceRequested),
@@ -167,7 +168,10 @@ func Decode(data []byte) (Event, error) {
 	if err := json.Unmarshal(data, &e); err != nil {
 		return Event{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	if e.Schema < 1 || e.Schema > SchemaVersion {
+	if e.Schema < 1 {
+		return Event{}, fmt.Errorf("%w: no schema version", ErrMalformed)
+	}
+	if e.Schema > SchemaVersion {
 		return Event{}, fmt.Errorf("%w: version %d", ErrUnsupportedSchema, e.Schema)
 	}
 	if err := e.check(); err != nil {

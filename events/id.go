@@ -1,16 +1,22 @@
 package events
 
-import "github.com/google/uuid"
+import (
+	"fmt"
+
+	"github.com/google/uuid"
+)
 
 // namespace is the UUIDv5 namespace of every ID invoiced derives.
 var namespace = uuid.MustParse("8a4f2c1e-5b7d-4e39-9c0a-6d1f3b2e7a58")
 
 // InvoiceID returns the ID of the invoice created by the request with
-// Idempotency-Key key, sent by caller to endpoint: a UUIDv5 over the three,
+// Idempotency-Key key, sent by caller to endpoint: a UUIDv5 over the three
+// (each length-prefixed, so no two triples collide),
 // so every retry of that request names the same invoice and the stream's
 // subject index can act as the unique constraint on the scoped key.
 func InvoiceID(caller, endpoint, key string) string {
-	return uuid.NewSHA1(namespace, []byte(caller+"\x00"+endpoint+"\x00"+key)).String()
+	return uuid.NewSHA1(namespace, []byte(fmt.Sprintf("%d:%s%d:%s%d:%s",
+		len(caller), caller, len(endpoint), endpoint, len(key), key))).String()
 }
 
 // EventID returns the ID of the event of type t about the invoice id. It is

@@ -48,7 +48,7 @@ func ParseSubject(subject string) (id string, t Type, err error) {
 		return "", "", fmt.Errorf("%w: %q", ErrBadSubject, subject)
 	}
 	id, kind, ok := strings.Cut(rest, ".")
-	if !ok || id == "" || strings.Contains(kind, ".") {
+	if !ok || id == "" || strings.ContainsAny(id, "*> \t") || strings.Contains(kind, ".") {
 		return "", "", fmt.Errorf("%w: %q", ErrBadSubject, subject)
 	}
 	t, ok = typeForToken(kind)

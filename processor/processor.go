@@ -102,8 +102,10 @@ type Processor struct {
 	cfg    Config
 	pool   *consume.Pool
 
-	// afterPublish, when set, runs after an outcome is stored and before the
-	// handler returns: tests use it to crash between publish and ack.
+	// Test hooks. work, when set, stands in for the simulated delay;
+	// afterPublish runs after an outcome is stored and before the handler
+	// returns, so a test can crash between publish and ack.
+	work         func(ctx context.Context) error
 	afterPublish func()
 }
 
@@ -200,16 +202,29 @@ func (p *Processor) decide(ctx context.Context, inv events.Invoice) (events.Even
 	if inv.AmountCents > p.cfg.MaxAmountCents {
 		return events.NewFailed(inv, p.cfg.Now(), events.ReasonAmountExceedsLimit), nil
 	}
-	if p.cfg.Delay > 0 {
-		t := time.NewTimer(p.cfg.Delay)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return events.Event{}, fmt.Errorf("processing %s: %w", inv.ID, ctx.Err())
-		case <-t.C:
-		}
+	work := p.work
+	if work == nil {
+		work = p.simulateWork
+	}
+	if err := work(ctx); err != nil {
+		return events.Event{}, fmt.Errorf("processing %s: %w", inv.ID, err)
 	}
 	return events.NewProcessed(inv, p.cfg.Now()), nil
+}
+
+// simulateWork waits Delay, or until ctx ends.
+func (p *Processor) simulateWork(ctx context.Context) error {
+	if p.cfg.Delay <= 0 {
+		return nil
+	}
+	t := time.NewTimer(p.cfg.Delay)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // publish stores the outcome unless the invoice already has one.

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/invoiced/invoiced/api"
@@ -37,6 +38,8 @@ type Service struct {
 	http      *http.Server
 	ln        net.Listener
 	served    chan error
+	stopOnce  sync.Once
+	stopErr   error
 }
 
 // Start brings up a service as cfg says and returns once it serves HTTP. It
@@ -204,8 +207,14 @@ func (s *Service) Done() <-chan error { return s.served }
 // in flight, lets the processor finish the invoices in hand, drains the NATS
 // connection and stops the embedded server. When ctx ends first, what is
 // left is cut off and ctx's error returned; nothing acknowledged is lost,
-// since unacknowledged messages are redelivered.
+// since unacknowledged messages are redelivered. Later calls return the
+// first one's result.
 func (s *Service) Shutdown(ctx context.Context) error {
+	s.stopOnce.Do(func() { s.stopErr = s.shutdown(ctx) })
+	return s.stopErr
+}
+
+func (s *Service) shutdown(ctx context.Context) error {
 	var errs []error
 	if s.http != nil {
 		errs = append(errs, s.http.Shutdown(ctx))

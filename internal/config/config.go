@@ -121,14 +121,14 @@ func ParseServe(args []string, getenv func(string) string, out io.Writer) (Serve
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&s.LogFormat, "log-format", "text", "log format: text or json")
 	fs.Usage = func() { usage(fs, out) }
-	if err := applyEnv(fs, getenv); err != nil {
-		return Serve{}, err
-	}
 	if err := fs.Parse(args); err != nil {
 		return Serve{}, err
 	}
 	if fs.NArg() > 0 {
 		return Serve{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := applyEnv(fs, getenv); err != nil {
+		return Serve{}, err
 	}
 	s.Roles = splitRoles(roles)
 	if err := s.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
@@ -137,10 +137,16 @@ func ParseServe(args []string, getenv func(string) string, out io.Writer) (Serve
 	return s, s.Validate()
 }
 
-// applyEnv sets every flag whose environment variable is set.
+// applyEnv sets every flag not given on the command line whose environment
+// variable is set.
 func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] {
+			return
+		}
 		name := EnvName(f.Name)
 		v := getenv(name)
 		if v == "" && f.Name == "nats-url" {

@@ -1,0 +1,144 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/invoiced/invoiced/api"
+	"github.com/invoiced/invoiced/internal/broker"
+	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// env is an API served over real HTTP, backed by a real JetStream server.
+type env struct {
+	srv    *server.Server
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	http   *httptest.Server
+}
+
+type envOptions struct {
+	dedupWindow    time.Duration
+	requestTimeout time.Duration
+	storeDir       string
+}
+
+func newEnv(t testing.TB, o envOptions) *env {
+	t.Helper()
+	srv := natstest.Start(t, natstest.Options{StoreDir: o.storeDir})
+	e := &env{srv: srv}
+	_, e.js = natstest.Connect(t, srv)
+	ctx := context.Background()
+	cfg := broker.Streams{DedupWindow: o.dedupWindow}.InvoiceStreamConfig()
+	st, err := broker.EnsureStream(ctx, e.js, cfg)
+	if err != nil {
+		t.Fatalf("ensure stream: %v", err)
+	}
+	e.stream = st
+	index := api.NewIndex()
+	stop, err := index.Follow(ctx, e.js, discardLog())
+	if err != nil {
+		t.Fatalf("follow: %v", err)
+	}
+	t.Cleanup(stop)
+	inv, err := api.NewInvoices(api.NewLedger(e.js, st), index, st, api.InvoicesConfig{RequestTimeout: o.requestTimeout})
+	if err != nil {
+		t.Fatalf("invoices: %v", err)
+	}
+	e.http = httptest.NewServer(api.NewHandler(api.Resources{
+		Invoices: inv,
+		Health:   api.NewHealth(func(context.Context) error { return nil }),
+	}))
+	t.Cleanup(e.http.Close)
+	return e
+}
+
+// response is one answer, body read.
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) json(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+}
+
+// do sends one request; headers alternate name, value.
+func (e *env) do(t testing.TB, method, path string, body []byte, headers ...string) response {
+	t.Helper()
+	req, err := http.NewRequest(method, e.http.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Add(headers[i], headers[i+1])
+	}
+	res, err := e.http.Client().Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{status: res.StatusCode, header: res.Header, body: b}
+}
+
+// post sends POST /invoices as JSON with an idempotency key.
+func (e *env) post(t testing.TB, key, body string) response {
+	t.Helper()
+	return e.do(t, http.MethodPost, "/invoices", []byte(body), "Content-Type", "application/json", "Idempotency-Key", key)
+}
+
+type invoice struct {
+	ID            string            `json:"id"`
+	Status        string            `json:"status"`
+	CustomerID    string            `json:"customer_id"`
+	AmountCents   int64             `json:"amount_cents"`
+	Currency      string            `json:"currency"`
+	Description   string            `json:"description"`
+	Metadata      map[string]string `json:"metadata"`
+	CreatedAt     time.Time         `json:"created_at"`
+	FailureReason string            `json:"failure_reason"`
+}
+
+type problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Field  string `json:"field"`
+}
+
+// wantProblem checks an RFC 9457 answer with status naming field ("" for none).
+func wantProblem(t testing.TB, r response, status int, field string) problem {
+	t.Helper()
+	if r.status != status {
+		t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
+		t.Fatalf("Content-Type %q, want application/problem+json", ct)
+	}
+	var p problem
+	r.json(t, &p)
+	if p.Status != status || p.Type == "" || p.Title == "" {
+		t.Fatalf("incomplete problem %s", r.body)
+	}
+	if field != "" && p.Field != field {
+		t.Fatalf("problem names field %q, want %q: %s", p.Field, field, r.body)
+	}
+	return p
+}

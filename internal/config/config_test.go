@@ -1,0 +1,377 @@
+package config_test
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/invoiced/invoiced/internal/config"
+)
+
+// env returns a getenv that reads m and fails the test when asked for a
+// variable outside the INVOICED_ prefix other than NATS_URL.
+func env(tb testing.TB, m map[string]string) func(string) string {
+	tb.Helper()
+	return func(name string) string {
+		if !strings.HasPrefix(name, config.EnvPrefix) && name != "NATS_URL" {
+			tb.Errorf("ParseServe read unexpected variable %q", name)
+		}
+		return m[name]
+	}
+}
+
+// defaults is the configuration of invoiced serve with no flags and an
+// empty environment.
+func defaults() config.Serve {
+	return config.Serve{
+		Addr:            "127.0.0.1:8080",
+		Data:            "./data",
+		NATSURL:         "",
+		NATSListen:      "127.0.0.1:4222",
+		Fsync:           config.FsyncAlways,
+		Roles:           []string{config.RoleAPI, config.RoleProcessor},
+		Replicas:        1,
+		DedupWindow:     2 * time.Minute,
+		MaxAmountCents:  100_000_000,
+		ProcessDelay:    0,
+		ProcessWorkers:  32,
+		RequestTimeout:  10 * time.Second,
+		ShutdownTimeout: 30 * time.Second,
+		LogLevel:        slog.LevelInfo,
+		LogFormat:       "text",
+	}
+}
+
+func mustParse(tb testing.TB, args []string, vars map[string]string) config.Serve {
+	tb.Helper()
+	var out bytes.Buffer
+	s, err := config.ParseServe(args, env(tb, vars), &out)
+	if err != nil {
+		tb.Fatalf("ParseServe(%q, %v): %v\noutput:\n%s", args, vars, err, out.String())
+	}
+	return s
+}
+
+func TestParseServe(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want func(*config.Serve) // changes from defaults()
+	}{
+		{name: "defaults", want: func(*config.Serve) {}},
+		{name: "empty args slice", args: []string{}, want: func(*config.Serve) {}},
+		{
+			name: "empty variable is ignored",
+			env:  map[string]string{"INVOICED_ADDR": "", "INVOICED_ROLES": ""},
+			want: func(*config.Serve) {},
+		},
+		{
+			name: "INVOICED_ADDR sets addr",
+			env:  map[string]string{"INVOICED_ADDR": "0.0.0.0:9000"},
+			want: func(s *config.Serve) { s.Addr = "0.0.0.0:9000" },
+		},
+		{
+			name: "addr flag",
+			args: []string{"--addr", ":9001"},
+			want: func(s *config.Serve) { s.Addr = ":9001" },
+		},
+		{
+			name: "flag beats environment",
+			args: []string{"--addr=127.0.0.1:7000"},
+			env:  map[string]string{"INVOICED_ADDR": "0.0.0.0:9000"},
+			want: func(s *config.Serve) { s.Addr = "127.0.0.1:7000" },
+		},
+		{
+			name: "flag beats environment for durations",
+			args: []string{"-process-delay", "2s"},
+			env:  map[string]string{"INVOICED_PROCESS_DELAY": "1s"},
+			want: func(s *config.Serve) { s.ProcessDelay = 2 * time.Second },
+		},
+		{
+			name: "environment of other flags still applies",
+			args: []string{"--addr", ":1"},
+			env:  map[string]string{"INVOICED_DATA": "/var/lib/invoiced", "INVOICED_PROCESS_WORKERS": "4"},
+			want: func(s *config.Serve) { s.Addr = ":1"; s.Data = "/var/lib/invoiced"; s.ProcessWorkers = 4 },
+		},
+		{
+			name: "NATS_URL sets nats-url",
+			env:  map[string]string{"NATS_URL": "nats://a:4222"},
+			want: func(s *config.Serve) { s.NATSURL = "nats://a:4222" },
+		},
+		{
+			name: "INVOICED_NATS_URL sets nats-url",
+			env:  map[string]string{"INVOICED_NATS_URL": "nats://b:4222"},
+			want: func(s *config.Serve) { s.NATSURL = "nats://b:4222" },
+		},
+		{
+			name: "INVOICED_NATS_URL beats NATS_URL",
+			env:  map[string]string{"NATS_URL": "nats://a:4222", "INVOICED_NATS_URL": "nats://b:4222"},
+			want: func(s *config.Serve) { s.NATSURL = "nats://b:4222" },
+		},
+		{
+			name: "nats-url flag beats both variables",
+			args: []string{"--nats-url", "nats://c:4222"},
+			env:  map[string]string{"NATS_URL": "nats://a:4222", "INVOICED_NATS_URL": "nats://b:4222"},
+			want: func(s *config.Serve) { s.NATSURL = "nats://c:4222" },
+		},
+		{
+			name: "external NATS needs no data directory",
+			args: []string{"--nats-url", "nats://c:4222", "--data", ""},
+			want: func(s *config.Serve) { s.NATSURL = "nats://c:4222"; s.Data = "" },
+		},
+		{
+			name: "roles api,processor",
+			args: []string{"--roles", "api,processor"},
+			want: func(*config.Serve) {},
+		},
+		{
+			name: "roles api",
+			args: []string{"--roles", "api"},
+			want: func(s *config.Serve) { s.Roles = []string{config.RoleAPI} },
+		},
+		{
+			name: "roles keep the given order",
+			args: []string{"--roles", "processor,api"},
+			want: func(s *config.Serve) { s.Roles = []string{config.RoleProcessor, config.RoleAPI} },
+		},
+		{
+			name: "roles are deduplicated",
+			args: []string{"--roles", "api,processor,api,processor"},
+			want: func(*config.Serve) {},
+		},
+		{
+			name: "roles are trimmed and empty entries dropped",
+			args: []string{"--roles", " processor , ,processor,"},
+			want: func(s *config.Serve) { s.Roles = []string{config.RoleProcessor} },
+		},
+		{
+			name: "INVOICED_ROLES",
+			env:  map[string]string{"INVOICED_ROLES": "processor"},
+			want: func(s *config.Serve) { s.Roles = []string{config.RoleProcessor} },
+		},
+		{
+			name: "every other flag",
+			args: []string{
+				"--data", "/srv/data", "--nats-listen", "off", "--fsync", "interval",
+				"--replicas", "3", "--dedup-window", "100ms", "--max-amount-cents", "1",
+				"--process-delay", "250ms", "--process-workers", "1", "--request-timeout", "1s",
+				"--shutdown-timeout", "5s", "--log-level", "debug", "--log-format", "json",
+			},
+			want: func(s *config.Serve) {
+				s.Data = "/srv/data"
+				s.NATSListen = "off"
+				s.Fsync = config.FsyncInterval
+				s.Replicas = 3
+				s.DedupWindow = 100 * time.Millisecond
+				s.MaxAmountCents = 1
+				s.ProcessDelay = 250 * time.Millisecond
+				s.ProcessWorkers = 1
+				s.RequestTimeout = time.Second
+				s.ShutdownTimeout = 5 * time.Second
+				s.LogLevel = slog.LevelDebug
+				s.LogFormat = "json"
+			},
+		},
+		{
+			name: "every other variable",
+			env: map[string]string{
+				"INVOICED_DATA": "/srv/data", "INVOICED_NATS_LISTEN": "off", "INVOICED_FSYNC": "interval",
+				"INVOICED_REPLICAS": "5", "INVOICED_DEDUP_WINDOW": "1m", "INVOICED_MAX_AMOUNT_CENTS": "500",
+				"INVOICED_PROCESS_DELAY": "1s", "INVOICED_PROCESS_WORKERS": "8", "INVOICED_REQUEST_TIMEOUT": "3s",
+				"INVOICED_SHUTDOWN_TIMEOUT": "4s", "INVOICED_LOG_LEVEL": "warn", "INVOICED_LOG_FORMAT": "json",
+			},
+			want: func(s *config.Serve) {
+				s.Data = "/srv/data"
+				s.NATSListen = "off"
+				s.Fsync = config.FsyncInterval
+				s.Replicas = 5
+				s.DedupWindow = time.Minute
+				s.MaxAmountCents = 500
+				s.ProcessDelay = time.Second
+				s.ProcessWorkers = 8
+				s.RequestTimeout = 3 * time.Second
+				s.ShutdownTimeout = 4 * time.Second
+				s.LogLevel = slog.LevelWarn
+				s.LogFormat = "json"
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := defaults()
+			tt.want(&want)
+			got := mustParse(t, tt.args, tt.env)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("ParseServe(%q, %v)\n got  %+v\n want %+v", tt.args, tt.env, got, want)
+			}
+		})
+	}
+}
+
+func TestParseServeWritesNothingOnSuccess(t *testing.T) {
+	var out bytes.Buffer
+	if _, err := config.ParseServe([]string{"--roles", "api"}, env(t, nil), &out); err != nil {
+		t.Fatalf("ParseServe: %v", err)
+	}
+	if out.Len() != 0 {
+		t.Errorf("ParseServe wrote %q on success", out.String())
+	}
+}
+
+func TestServeHasAndEmbedded(t *testing.T) {
+	tests := []struct {
+		name         string
+		args         []string
+		api, proc    bool
+		wantEmbedded bool
+	}{
+		{"defaults", nil, true, true, true},
+		{"api only", []string{"--roles", "api"}, true, false, true},
+		{"processor only, external", []string{"--roles", "processor", "--nats-url", "nats://x"}, false, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := mustParse(t, tt.args, nil)
+			if got := s.Has(config.RoleAPI); got != tt.api {
+				t.Errorf("Has(api) = %v, want %v", got, tt.api)
+			}
+			if got := s.Has(config.RoleProcessor); got != tt.proc {
+				t.Errorf("Has(processor) = %v, want %v", got, tt.proc)
+			}
+			if s.Has("billing") {
+				t.Error("Has(billing) = true")
+			}
+			if got := s.Embedded(); got != tt.wantEmbedded {
+				t.Errorf("Embedded() = %v, want %v", got, tt.wantEmbedded)
+			}
+		})
+	}
+}
+
+func TestParseServeErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want []string // substrings of the error
+	}{
+		{name: "unknown role", args: []string{"--roles", "api,billing"}, want: []string{"--roles", `"billing"`}},
+		{name: "unknown role from environment", env: map[string]string{"INVOICED_ROLES": "worker"}, want: []string{"unknown role", `"worker"`}},
+		{name: "no role", args: []string{"--roles", " , "}, want: []string{"--roles"}},
+		{name: "bad fsync", args: []string{"--fsync", "never"}, want: []string{"--fsync", `"never"`}},
+		{name: "bad addr", args: []string{"--addr", "localhost"}, want: []string{"--addr", `"localhost"`}},
+		{name: "bad addr from environment", env: map[string]string{"INVOICED_ADDR": "8080"}, want: []string{"--addr", `"8080"`}},
+		{name: "negative delay", args: []string{"--process-delay", "-1s"}, want: []string{"--process-delay", "-1s"}},
+		{name: "bad env int names the variable", env: map[string]string{"INVOICED_PROCESS_WORKERS": "abc"}, want: []string{"INVOICED_PROCESS_WORKERS", `"abc"`}},
+		{name: "bad env duration names the variable", env: map[string]string{"INVOICED_PROCESS_DELAY": "soon"}, want: []string{"INVOICED_PROCESS_DELAY", `"soon"`}},
+		{name: "bad env int64 names the variable", env: map[string]string{"INVOICED_MAX_AMOUNT_CENTS": "1e9"}, want: []string{"INVOICED_MAX_AMOUNT_CENTS"}},
+		{name: "bad flag value", args: []string{"--process-workers", "many"}, want: []string{"process-workers", "many"}},
+		{name: "unknown flag", args: []string{"--bogus"}, want: []string{"bogus"}},
+		{name: "unexpected argument", args: []string{"--addr", ":1", "extra"}, want: []string{"unexpected argument", `"extra"`}},
+		{name: "zero workers", args: []string{"--process-workers", "0"}, want: []string{"--process-workers"}},
+		{name: "zero max amount", args: []string{"--max-amount-cents", "0"}, want: []string{"--max-amount-cents"}},
+		{name: "too many replicas", args: []string{"--replicas", "6"}, want: []string{"--replicas"}},
+		{name: "zero replicas", args: []string{"--replicas", "0"}, want: []string{"--replicas"}},
+		{name: "short dedup window", args: []string{"--dedup-window", "99ms"}, want: []string{"--dedup-window"}},
+		{name: "zero request timeout", args: []string{"--request-timeout", "0s"}, want: []string{"--request-timeout"}},
+		{name: "negative shutdown timeout", args: []string{"--shutdown-timeout", "-1s"}, want: []string{"--shutdown-timeout"}},
+		{name: "bad log format", args: []string{"--log-format", "xml"}, want: []string{"--log-format", `"xml"`}},
+		{name: "bad log level", args: []string{"--log-level", "loud"}, want: []string{"--log-level"}},
+		{name: "embedded without data", args: []string{"--data", ""}, want: []string{"--data"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.ParseServe(tt.args, env(t, tt.env), io.Discard)
+			if err == nil {
+				t.Fatalf("ParseServe(%q, %v) succeeded, want an error", tt.args, tt.env)
+			}
+			if errors.Is(err, flag.ErrHelp) {
+				t.Errorf("ParseServe(%q, %v) = flag.ErrHelp, want a real error", tt.args, tt.env)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("ParseServe(%q, %v) error %q does not mention %s", tt.args, tt.env, err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestParseServeHelp(t *testing.T) {
+	for _, arg := range []string{"--help", "-help", "-h"} {
+		t.Run(arg, func(t *testing.T) {
+			var out bytes.Buffer
+			_, err := config.ParseServe([]string{arg}, env(t, map[string]string{"INVOICED_ADDR": "0.0.0.0:1"}), &out)
+			if !errors.Is(err, flag.ErrHelp) {
+				t.Fatalf("ParseServe(%q) error = %v, want flag.ErrHelp", arg, err)
+			}
+			usage := out.String()
+			if !strings.HasPrefix(usage, "Usage: invoiced serve") {
+				t.Errorf("usage does not start with the synopsis:\n%s", usage)
+			}
+			for _, want := range []string{
+				"--addr (env INVOICED_ADDR, default 127.0.0.1:8080)",
+				"--data (env INVOICED_DATA, default ./data)",
+				`--nats-url (env INVOICED_NATS_URL, default "")`,
+				"NATS_URL",
+				"--nats-listen (env INVOICED_NATS_LISTEN, default 127.0.0.1:4222)",
+				"--fsync (env INVOICED_FSYNC, default always)",
+				"--roles (env INVOICED_ROLES, default api,processor)",
+				"--max-amount-cents (env INVOICED_MAX_AMOUNT_CENTS, default 100000000)",
+				"--process-delay (env INVOICED_PROCESS_DELAY, default 0s)",
+				"--process-workers (env INVOICED_PROCESS_WORKERS, default 32)",
+				"--dedup-window (env INVOICED_DEDUP_WINDOW, default 2m0s)",
+			} {
+				if !strings.Contains(usage, want) {
+					t.Errorf("usage lacks %q:\n%s", want, usage)
+				}
+			}
+		})
+	}
+}
+
+func TestUsageListsEveryFlag(t *testing.T) {
+	var out bytes.Buffer
+	if _, err := config.ParseServe([]string{"--help"}, env(t, nil), &out); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("ParseServe(--help) error = %v, want flag.ErrHelp", err)
+	}
+	usage := out.String()
+	flags := []string{
+		"addr", "data", "nats-url", "nats-listen", "fsync", "roles", "replicas", "dedup-window",
+		"max-amount-cents", "process-delay", "process-workers", "request-timeout",
+		"shutdown-timeout", "log-level", "log-format",
+	}
+	for _, name := range flags {
+		t.Run(name, func(t *testing.T) {
+			want := "  --" + name + " (env " + config.EnvName(name) + ", default "
+			if n := strings.Count(usage, want); n != 1 {
+				t.Errorf("usage lists %q %d times, want once:\n%s", want, n, usage)
+			}
+		})
+	}
+	if got := strings.Count(usage, "\n  --"); got != len(flags) {
+		t.Errorf("usage lists %d flags, want %d:\n%s", got, len(flags), usage)
+	}
+}
+
+func TestEnvName(t *testing.T) {
+	tests := []struct{ flag, want string }{
+		{"addr", "INVOICED_ADDR"},
+		{"nats-url", "INVOICED_NATS_URL"},
+		{"max-amount-cents", "INVOICED_MAX_AMOUNT_CENTS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.flag, func(t *testing.T) {
+			if got := config.EnvName(tt.flag); got != tt.want {
+				t.Errorf("EnvName(%q) = %q, want %q", tt.flag, got, tt.want)
+			}
+		})
+	}
+}
