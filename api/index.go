@@ -184,9 +184,9 @@ func (x *Index) Page(f ListFilter, before uint64, limit int) (lasts []uint64, ne
 	return lasts, 0
 }
 
-// Len returns how many invoices the index holds.
-func (x *Index) Len() int {
+// Applied returns the newest stream sequence the index has applied.
+func (x *Index) Applied() uint64 {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
-	return len(x.entries)
+	return x.applied
 }

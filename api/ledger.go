@@ -79,7 +79,7 @@ func (l *Ledger) Create(ctx context.Context, caller, key string, req invoiceRequ
 	switch {
 	case err == nil && !ack.Duplicate:
 		return ev.Invoice, false, nil
-	case err == nil, jserr.IsWrongLastSequence(err):
+	case err == nil, jserr.IsWrongLastSequence(err), jserr.IsConcurrentPublish(err):
 		return l.replay(ctx, ev.Subject(), hash)
 	default:
 		return events.Invoice{}, false, unavailable("store invoice", err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -31,8 +32,9 @@ func NewHandler(res Resources) http.Handler {
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, log, fmt.Errorf("%w: %s %s", ErrNotFound, r.Method, r.URL.Path))
 	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, log, fmt.Errorf("%w: %s %s", ErrMethodNotAllowed, r.Method, r.URL.Path))
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Allow", strings.Join(allowedMethods(r, req.URL.Path), ", "))
+		writeError(w, req, log, fmt.Errorf("%w: %s %s", ErrMethodNotAllowed, req.Method, req.URL.Path))
 	})
 	if res.Health != nil {
 		r.Mount("/", res.Health.Routes())
@@ -41,6 +43,17 @@ func NewHandler(res Resources) http.Handler {
 		r.Mount("/invoices", res.Invoices.Routes())
 	}
 	return r
+}
+
+// allowedMethods lists the methods routes answers at path.
+func allowedMethods(routes chi.Routes, path string) []string {
+	var allowed []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if routes.Match(chi.NewRouteContext(), m, path) {
+			allowed = append(allowed, m)
+		}
+	}
+	return allowed
 }
 
 // NewServer returns an HTTP server for handler with timeouts that keep slow

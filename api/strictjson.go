@@ -14,7 +14,8 @@ import (
 // decodeStrict decodes exactly one JSON object into v. Beyond the standard
 // decoder it refuses names that match a field only when case is ignored,
 // keys that appear twice in one object (the standard decoder keeps the last
-// silently), invalid UTF-8 and data after the object.
+// silently), null values (which it would take as absent), invalid UTF-8 and
+// data after the object.
 func decodeStrict(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return fmt.Errorf("%w: the body is empty; send a JSON object", ErrInvalid)
@@ -109,6 +110,8 @@ func checkKeys(body []byte, known map[string]bool) error {
 			stack = append(stack, f)
 		case top == nil:
 			return nil // a scalar body: the decoder refuses it
+		case tok == nil:
+			return invalidField(top.childPath(), "must not be null; leave the field out instead")
 		default:
 			top.keyNext = true
 		}

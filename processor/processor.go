@@ -236,6 +236,9 @@ func (p *Processor) publish(ctx context.Context, out events.Event, requestedSeq 
 	_, err = p.js.PublishMsg(ctx, &nats.Msg{Subject: out.Subject(), Data: data},
 		jetstream.WithMsgID(out.ID),
 		jetstream.WithExpectLastSequenceForSubject(requestedSeq, events.InvoiceSubjects(out.Invoice.ID)))
+	// A wrong last sequence means the outcome is stored already. A
+	// concurrent publish on a replicated stream may still fail: retry, and
+	// the redelivery reads the invoice's state first.
 	if err != nil && !jserr.IsWrongLastSequence(err) {
 		return fmt.Errorf("publish %s of %s: %w", out.Type, out.Invoice.ID, err)
 	}

@@ -73,25 +73,33 @@ func runServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	}
 	log := newLogger(stderr, cfg)
 	svc, err := Start(ctx, cfg, log)
+	if err != nil && ctx.Err() != nil {
+		log.Info("stopped before serving", "err", err)
+		return nil // asked to stop while starting: a clean exit
+	}
 	if err != nil {
 		return err
 	}
 	log.Info("invoiced serving",
 		"version", version(), "addr", "http://"+svc.Addr(), "roles", cfg.Roles,
 		"nats", natsDescription(svc, cfg), "fsync", fsyncDescription(cfg), "data", cfg.Data)
+	var served error
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
-	case err := <-svc.Done():
-		log.Error("HTTP server stopped", "err", err)
+	case served = <-svc.Done():
+		log.Error("HTTP server stopped", "err", served)
+		served = fmt.Errorf("HTTP server: %w", served)
 	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := svc.Shutdown(stopCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		return errors.Join(served, fmt.Errorf("shutdown: %w", err))
 	}
-	log.Info("stopped")
-	return nil
+	if served == nil {
+		log.Info("stopped")
+	}
+	return served
 }
 
 func natsDescription(svc *Service, cfg config.Serve) string {

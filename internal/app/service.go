@@ -18,6 +18,7 @@ import (
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/broker"
 	"github.com/invoiced/invoiced/internal/config"
+	"github.com/invoiced/invoiced/internal/jserr"
 	"github.com/invoiced/invoiced/processor"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -26,20 +27,22 @@ import (
 
 // Service is one running invoiced process.
 type Service struct {
-	cfg       config.Serve
-	log       *slog.Logger
-	embedded  *server.Server
-	nc        *nats.Conn
-	ncClosed  chan struct{}
-	js        jetstream.JetStream
-	stream    jetstream.Stream
-	proc      *processor.Processor
-	stopIndex func()
-	http      *http.Server
-	ln        net.Listener
-	served    chan error
-	stopOnce  sync.Once
-	stopErr   error
+	cfg         config.Serve
+	log         *slog.Logger
+	embedded    *server.Server
+	nc          *nats.Conn
+	ncClosed    chan struct{}
+	js          jetstream.JetStream
+	stream      jetstream.Stream
+	proc        *processor.Processor
+	stopIndex   func()
+	index       *api.Index
+	indexTarget uint64
+	http        *http.Server
+	ln          net.Listener
+	served      chan error
+	stopOnce    sync.Once
+	stopErr     error
 }
 
 // Start brings up a service as cfg says and returns once it serves HTTP. It
@@ -52,7 +55,9 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *Service,
 	s := &Service{cfg: cfg, log: log, served: make(chan error, 1)}
 	defer func() {
 		if err != nil {
-			s.close()
+			stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+			defer cancel()
+			_ = s.close(stopCtx)
 		}
 	}()
 	if err := s.connect(ctx); err != nil {
@@ -93,11 +98,15 @@ func (s *Service) connect(ctx context.Context) error {
 	}
 	s.nc, s.ncClosed = nc, make(chan struct{})
 	nc.SetClosedHandler(func(*nats.Conn) { close(s.ncClosed) })
-	s.js, err = jetstream.New(nc)
-	return err
+	if s.js, err = jetstream.New(nc); err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	return nil
 }
 
-// setup creates or updates the streams, retrying while NATS is unreachable.
+// setup creates or updates the streams, retrying while NATS is unreachable
+// or JetStream temporarily unavailable; a refusal of the configuration
+// fails at once.
 func (s *Service) setup(ctx context.Context) error {
 	streams := broker.Streams{Replicas: s.cfg.Replicas, DedupWindow: s.cfg.DedupWindow}
 	if err := streams.Validate(); err != nil {
@@ -111,10 +120,13 @@ func (s *Service) setup(ctx context.Context) error {
 			s.stream = st
 			return nil
 		}
+		if !jserr.IsTransient(err) {
+			return err
+		}
 		s.log.Warn("waiting for JetStream", "err", err, "retry_in", pause)
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("set up streams: %w", err)
+			return fmt.Errorf("set up streams: %w (%w)", ctx.Err(), err)
 		case <-time.After(pause):
 		}
 	}
@@ -150,6 +162,9 @@ func (s *Service) serve() error {
 			return err
 		}
 		s.stopIndex = stop
+		if err := s.markIndexTarget(index); err != nil {
+			return err
+		}
 		res.Invoices, err = api.NewInvoices(api.NewLedger(s.js, s.stream), index, s.stream, api.InvoicesConfig{
 			RequestTimeout: s.cfg.RequestTimeout,
 			Logger:         s.log,
@@ -168,10 +183,29 @@ func (s *Service) serve() error {
 	return nil
 }
 
-// ready is the /readyz check: NATS connected and the stream answering.
+// markIndexTarget records how far the list index must catch up before the
+// api role reports ready: the stream's last sequence at start.
+func (s *Service) markIndexTarget(index *api.Index) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	info, err := s.stream.Info(ctx)
+	if err != nil {
+		return fmt.Errorf("stream %s: %w", events.StreamInvoices, err)
+	}
+	s.index, s.indexTarget = index, info.State.LastSeq
+	return nil
+}
+
+// ready is the /readyz check: NATS connected, the stream and consumers
+// answering, and the list index rebuilt up to where the stream was at start.
 func (s *Service) ready(ctx context.Context) error {
 	if !s.nc.IsConnected() {
 		return fmt.Errorf("NATS is %s", s.nc.Status())
+	}
+	if s.index != nil {
+		if at := s.index.Applied(); at < s.indexTarget {
+			return fmt.Errorf("rebuilding the invoice index: at %d of %d", at, s.indexTarget)
+		}
 	}
 	if _, err := s.js.Stream(ctx, events.StreamInvoices); err != nil {
 		return fmt.Errorf("stream %s: %w", events.StreamInvoices, err)
@@ -219,25 +253,27 @@ func (s *Service) shutdown(ctx context.Context) error {
 	if s.http != nil {
 		errs = append(errs, s.http.Shutdown(ctx))
 	}
-	if s.proc != nil {
-		errs = append(errs, s.proc.Stop(ctx))
-	}
-	s.close()
+	errs = append(errs, s.close(ctx))
 	return errors.Join(errs...)
 }
 
-// close releases the connection and the embedded server.
-func (s *Service) close() {
+// close stops the processor, releases the connection and stops the embedded
+// server, cutting the connection's drain short when ctx ends.
+func (s *Service) close(ctx context.Context) error {
+	var err error
+	if s.proc != nil {
+		err = s.proc.Stop(ctx)
+	}
 	if s.stopIndex != nil {
 		s.stopIndex()
 	}
 	if s.nc != nil {
-		if err := s.nc.Drain(); err != nil {
+		if s.nc.Drain() != nil {
 			s.nc.Close()
 		}
 		select {
 		case <-s.ncClosed:
-		case <-time.After(time.Minute):
+		case <-ctx.Done():
 			s.nc.Close()
 		}
 	}
@@ -245,4 +281,5 @@ func (s *Service) close() {
 		s.embedded.Shutdown()
 		s.embedded.WaitForShutdown()
 	}
+	return err
 }

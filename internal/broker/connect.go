@@ -14,12 +14,19 @@ import (
 // forever, and a server that is down at start is retried in the background,
 // so a broker outage heals by itself. Connect fails only on bad options.
 func Connect(url string, srv *server.Server, name string, log *slog.Logger) (*nats.Conn, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	opts := []nats.Option{
 		nats.Name(name),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
 		nats.ReconnectJitter(100*time.Millisecond, time.Second),
 		nats.RetryOnFailedConnect(true),
+		// No buffering while disconnected: a publish fails at once, so an
+		// answered 503 can never be followed by a late write.
+		nats.ReconnectBufSize(-1),
+		nats.DrainTimeout(10 * time.Second),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
 				log.Warn("NATS disconnected", "err", err)

@@ -68,6 +68,9 @@ func StartEmbedded(e Embedded) (*server.Server, error) {
 		opts.DontListen = true
 	} else {
 		host, port, _ := splitListen(e.Listen)
+		if err := probe(host, port); err != nil {
+			return nil, fmt.Errorf("embedded NATS: %w", err)
+		}
 		opts.Host, opts.Port = host, port
 	}
 	srv, err := server.NewServer(opts)
@@ -84,9 +87,22 @@ func StartEmbedded(e Embedded) (*server.Server, error) {
 	}
 	if !srv.ReadyForConnections(wait) {
 		srv.Shutdown()
-		return nil, fmt.Errorf("embedded NATS: not ready after %s (is %s free, is %s writable?)", wait, e.Listen, e.StoreDir)
+		return nil, fmt.Errorf("embedded NATS: not ready after %s (is %s writable?)", wait, e.StoreDir)
 	}
 	return srv, nil
+}
+
+// probe fails fast when the listen address is taken, which the server
+// would only log.
+func probe(host string, port int) error {
+	if port == server.RANDOM_PORT {
+		return nil
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+	if err != nil {
+		return err
+	}
+	return ln.Close()
 }
 
 // splitListen parses host:port; port 0 asks for a free port, which the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/invoiced/invoiced/events"
@@ -33,8 +34,9 @@ func (s Streams) Validate() error {
 
 // InvoiceStreamConfig returns the configuration of the INVOICES stream:
 // every invoice event, kept without limits (an invoice exists for as long as
-// its events do), single messages undeletable, direct gets allowed so the
-// current state of an invoice is one read.
+// its events do), single messages undeletable. A single-replica stream
+// allows direct gets, the fastest read; a replicated one does not, so every
+// read goes to the leader and sees every acknowledged write.
 func (s Streams) InvoiceStreamConfig() jetstream.StreamConfig {
 	replicas, window := s.Replicas, s.DedupWindow
 	if replicas == 0 {
@@ -53,24 +55,35 @@ func (s Streams) InvoiceStreamConfig() jetstream.StreamConfig {
 		MaxMsgSize:  256 << 10,
 		Duplicates:  window,
 		Replicas:    replicas,
-		AllowDirect: true,
+		AllowDirect: replicas == 1,
 		DenyDelete:  true,
 	}
 }
 
-// StreamCreator is the part of jetstream.JetStream that EnsureStream needs.
-type StreamCreator interface {
-	CreateOrUpdateStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error)
+// StreamManager is the part of jetstream.JetStream that EnsureStream needs.
+type StreamManager interface {
+	Stream(ctx context.Context, name string) (jetstream.Stream, error)
+	CreateStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error)
+	UpdateStream(ctx context.Context, cfg jetstream.StreamConfig) (jetstream.Stream, error)
 }
 
-// EnsureStream creates the stream or brings an existing one to cfg, and
-// returns it. Processes that start at once against one NATS race here; the
-// loser of a create race updates instead, so both succeed. It fails when
-// JetStream refuses the configuration or cannot be reached before ctx ends.
-func EnsureStream(ctx context.Context, js StreamCreator, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+// EnsureStream creates the stream, brings an existing one to cfg, or leaves
+// one that already matches cfg alone, and returns it. Processes that start
+// at once against one NATS race here; the loser of a create race looks
+// again, so all succeed. It fails when JetStream refuses the configuration or
+// cannot be reached before ctx ends.
+func EnsureStream(ctx context.Context, js StreamManager, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
 	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
-		st, err := js.CreateOrUpdateStream(ctx, cfg)
+		st, err := js.Stream(ctx, cfg.Name)
+		switch {
+		case err == nil && !differs(st.CachedInfo().Config, cfg):
+			return st, nil
+		case err == nil:
+			st, err = js.UpdateStream(ctx, cfg)
+		case errors.Is(err, jetstream.ErrStreamNotFound):
+			st, err = js.CreateStream(ctx, cfg)
+		}
 		if err == nil {
 			return st, nil
 		}
@@ -80,4 +93,19 @@ func EnsureStream(ctx context.Context, js StreamCreator, cfg jetstream.StreamCon
 		}
 	}
 	return nil, fmt.Errorf("ensure stream %s: %w", cfg.Name, lastErr)
+}
+
+// differs reports whether have lacks any setting of want that invoiced
+// chooses; what the server fills in by default is not compared.
+func differs(have, want jetstream.StreamConfig) bool {
+	return have.Description != want.Description ||
+		!slices.Equal(have.Subjects, want.Subjects) ||
+		have.Storage != want.Storage ||
+		have.Retention != want.Retention ||
+		have.Discard != want.Discard ||
+		have.MaxMsgSize != want.MaxMsgSize ||
+		have.Duplicates != want.Duplicates ||
+		have.Replicas != want.Replicas ||
+		have.AllowDirect != want.AllowDirect ||
+		have.DenyDelete != want.DenyDelete
 }

@@ -76,6 +76,9 @@ func (s Serve) Validate() error {
 	if s.Embedded() && s.Data == "" {
 		return errors.New("--data must name a directory when no --nats-url is given")
 	}
+	if s.Embedded() && s.Replicas > 1 {
+		return fmt.Errorf("--replicas %d needs a NATS cluster (--nats-url); the embedded server is a single node", s.Replicas)
+	}
 	switch {
 	case s.MaxAmountCents < 1:
 		return fmt.Errorf("--max-amount-cents must be positive, not %d", s.MaxAmountCents)

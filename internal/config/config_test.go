@@ -160,11 +160,12 @@ func TestParseServe(t *testing.T) {
 			name: "every other flag",
 			args: []string{
 				"--data", "/srv/data", "--nats-listen", "off", "--fsync", "interval",
-				"--replicas", "3", "--dedup-window", "100ms", "--max-amount-cents", "1",
+				"--nats-url", "nats://n1:4222", "--replicas", "3", "--dedup-window", "100ms", "--max-amount-cents", "1",
 				"--process-delay", "250ms", "--process-workers", "1", "--request-timeout", "1s",
 				"--shutdown-timeout", "5s", "--log-level", "debug", "--log-format", "json",
 			},
 			want: func(s *config.Serve) {
+				s.NATSURL = "nats://n1:4222"
 				s.Data = "/srv/data"
 				s.NATSListen = "off"
 				s.Fsync = config.FsyncInterval
@@ -183,11 +184,12 @@ func TestParseServe(t *testing.T) {
 			name: "every other variable",
 			env: map[string]string{
 				"INVOICED_DATA": "/srv/data", "INVOICED_NATS_LISTEN": "off", "INVOICED_FSYNC": "interval",
-				"INVOICED_REPLICAS": "5", "INVOICED_DEDUP_WINDOW": "1m", "INVOICED_MAX_AMOUNT_CENTS": "500",
+				"INVOICED_NATS_URL": "nats://n1:4222", "INVOICED_REPLICAS": "5", "INVOICED_DEDUP_WINDOW": "1m", "INVOICED_MAX_AMOUNT_CENTS": "500",
 				"INVOICED_PROCESS_DELAY": "1s", "INVOICED_PROCESS_WORKERS": "8", "INVOICED_REQUEST_TIMEOUT": "3s",
 				"INVOICED_SHUTDOWN_TIMEOUT": "4s", "INVOICED_LOG_LEVEL": "warn", "INVOICED_LOG_FORMAT": "json",
 			},
 			want: func(s *config.Serve) {
+				s.NATSURL = "nats://n1:4222"
 				s.Data = "/srv/data"
 				s.NATSListen = "off"
 				s.Fsync = config.FsyncInterval
@@ -263,6 +265,7 @@ func TestParseServeErrors(t *testing.T) {
 		want []string // substrings of the error
 	}{
 		{name: "unknown role", args: []string{"--roles", "api,billing"}, want: []string{"--roles", `"billing"`}},
+		{name: "replicas without a cluster", args: []string{"--replicas", "3"}, want: []string{"--replicas 3", "--nats-url"}},
 		{name: "unknown role from environment", env: map[string]string{"INVOICED_ROLES": "worker"}, want: []string{"unknown role", `"worker"`}},
 		{name: "no role", args: []string{"--roles", " , "}, want: []string{"--roles"}},
 		{name: "bad fsync", args: []string{"--fsync", "never"}, want: []string{"--fsync", `"never"`}},

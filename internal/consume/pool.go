@@ -31,12 +31,26 @@ type Pool struct {
 	wg      sync.WaitGroup
 	ctx     context.Context
 	cancel  context.CancelFunc
+
+	mu       sync.Mutex
+	stopping bool // set before Stop waits: no more handlers start
 }
 
-// Start begins consuming from cons. It fails when the pull subscription
-// cannot be made. Stop it with Stop.
+// Validate reports the first invalid option.
+func (o Options) Validate() error {
+	if o.Workers < 0 {
+		return fmt.Errorf("consume: workers must not be negative, not %d", o.Workers)
+	}
+	return nil
+}
+
+// Start begins consuming from cons. It fails when opts is invalid or the
+// pull subscription cannot be made. Stop it with Stop.
 func Start(cons jetstream.Consumer, h Handler, opts Options) (*Pool, error) {
-	if opts.Workers <= 0 {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Workers == 0 {
 		opts.Workers = 1
 	}
 	if opts.Backoff == nil {
@@ -63,8 +77,21 @@ func Start(cons jetstream.Consumer, h Handler, opts Options) (*Pool, error) {
 // dispatch runs on the subscription's goroutine; it blocks while every
 // worker is busy, which stops the client from buffering more than it pulls.
 func (p *Pool) dispatch(msg jetstream.Msg) {
-	p.sem <- struct{}{}
+	select {
+	case p.sem <- struct{}{}:
+	case <-p.ctx.Done():
+		_ = msg.Nak()
+		return
+	}
+	p.mu.Lock()
+	if p.stopping {
+		p.mu.Unlock()
+		<-p.sem
+		_ = msg.Nak()
+		return
+	}
 	p.wg.Add(1)
+	p.mu.Unlock()
 	go func() {
 		defer p.wg.Done()
 		defer func() { <-p.sem }()
@@ -104,7 +131,7 @@ func (p *Pool) Stop(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		<-p.cc.Closed()
-		p.wg.Wait()
+		p.waitHandlers()
 		close(done)
 	}()
 	select {
@@ -112,9 +139,19 @@ func (p *Pool) Stop(ctx context.Context) error {
 		p.cancel()
 		return nil
 	case <-ctx.Done():
-		p.cancel()
-		p.cc.Stop()
-		<-done
-		return ctx.Err()
 	}
+	// Out of time: cancel the handlers (their messages are redelivered) and
+	// wait only for them, not for the subscription's drain.
+	p.cancel()
+	p.waitHandlers()
+	return ctx.Err()
+}
+
+// waitHandlers stops new handlers from starting and waits for the running
+// ones; a message that arrives after is nak'd for redelivery.
+func (p *Pool) waitHandlers() {
+	p.mu.Lock()
+	p.stopping = true
+	p.mu.Unlock()
+	p.wg.Wait()
 }

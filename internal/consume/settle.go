@@ -63,6 +63,9 @@ func ExponentialBackoff(base, max time.Duration) Backoff {
 	return func(n uint64) time.Duration {
 		d := base
 		for i := uint64(1); i < n && d < max; i++ {
+			if d > max/2 {
+				return max
+			}
 			d *= 2
 		}
 		return min(d, max)
@@ -81,7 +84,7 @@ const (
 
 // Settle turns a handler's result into the message's acknowledgement: nil
 // acks, a Permanent error terminates, any other error naks with the delay
-// from RetryAfter or else from backoff. It returns what it did and the error
+// from RetryAfter or else from backoff (a plain nak when backoff is nil). It returns what it did and the error
 // of the acknowledgement itself, which only means the server may redeliver.
 func Settle(msg jetstream.Msg, err error, backoff Backoff) (Outcome, error) {
 	switch {
@@ -93,6 +96,9 @@ func Settle(msg jetstream.Msg, err error, backoff Backoff) (Outcome, error) {
 	var ra retryAfterError
 	if errors.As(err, &ra) {
 		return Retried, msg.NakWithDelay(ra.delay)
+	}
+	if backoff == nil {
+		return Retried, msg.Nak()
 	}
 	n := uint64(1)
 	if md, mdErr := msg.Metadata(); mdErr == nil {

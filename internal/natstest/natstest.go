@@ -17,6 +17,8 @@ type Options struct {
 	StoreDir string
 	// Port is the client port; 0 picks a free one.
 	Port int
+	// SyncAlways makes the server fsync before every acknowledgement.
+	SyncAlways bool
 }
 
 // Start runs a JetStream server on a free loopback port with its store in a
@@ -34,6 +36,7 @@ func Start(t testing.TB, opts Options) *server.Server {
 	}
 	srv, err := server.NewServer(&server.Options{
 		Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true,
+		SyncAlways: opts.SyncAlways,
 	})
 	if err != nil {
 		t.Fatalf("new NATS server: %v", err)
