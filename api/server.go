@@ -16,9 +16,10 @@ import (
 // Resources are the parts of the API a process serves; nil ones are left
 // out, so a process without the api role serves only health.
 type Resources struct {
-	Health   *Health
-	Invoices *Invoices
-	Logger   *slog.Logger
+	Health        *Health
+	Invoices      *Invoices
+	Subscriptions *Subscriptions
+	Logger        *slog.Logger
 }
 
 // NewHandler returns the HTTP handler that routes to the resources.
@@ -41,6 +42,9 @@ func NewHandler(res Resources) http.Handler {
 	}
 	if res.Invoices != nil {
 		r.Mount("/invoices", res.Invoices.Routes())
+	}
+	if res.Subscriptions != nil {
+		r.Mount("/webhooks/subscriptions", res.Subscriptions.Routes())
 	}
 	return r
 }

@@ -22,6 +22,7 @@ type env struct {
 	srv    *server.Server
 	js     jetstream.JetStream
 	stream jetstream.Stream
+	subs   jetstream.KeyValue
 	http   *httptest.Server
 }
 
@@ -53,9 +54,18 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if err != nil {
 		t.Fatalf("invoices: %v", err)
 	}
+	e.subs, err = broker.EnsureKeyValue(ctx, e.js, broker.Streams{}.SubscriptionsBucketConfig())
+	if err != nil {
+		t.Fatalf("bucket: %v", err)
+	}
+	subs, err := api.NewSubscriptions(e.subs, api.SubscriptionsConfig{SecretOverlap: time.Hour})
+	if err != nil {
+		t.Fatalf("subscriptions: %v", err)
+	}
 	e.http = httptest.NewServer(api.NewHandler(api.Resources{
-		Invoices: inv,
-		Health:   api.NewHealth(func(context.Context) error { return nil }),
+		Invoices:      inv,
+		Subscriptions: subs,
+		Health:        api.NewHealth(func(context.Context) error { return nil }),
 	}))
 	t.Cleanup(e.http.Close)
 	return e

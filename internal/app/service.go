@@ -27,22 +27,23 @@ import (
 
 // Service is one running invoiced process.
 type Service struct {
-	cfg         config.Serve
-	log         *slog.Logger
-	embedded    *server.Server
-	nc          *nats.Conn
-	ncClosed    chan struct{}
-	js          jetstream.JetStream
-	stream      jetstream.Stream
-	proc        *processor.Processor
-	stopIndex   func()
-	index       *api.Index
-	indexTarget uint64
-	http        *http.Server
-	ln          net.Listener
-	served      chan error
-	stopOnce    sync.Once
-	stopErr     error
+	cfg           config.Serve
+	log           *slog.Logger
+	embedded      *server.Server
+	nc            *nats.Conn
+	ncClosed      chan struct{}
+	js            jetstream.JetStream
+	stream        jetstream.Stream
+	subscriptions jetstream.KeyValue
+	proc          *processor.Processor
+	stopIndex     func()
+	index         *api.Index
+	indexTarget   uint64
+	http          *http.Server
+	ln            net.Listener
+	served        chan error
+	stopOnce      sync.Once
+	stopErr       error
 }
 
 // Start brings up a service as cfg says and returns once it serves HTTP. It
@@ -114,10 +115,9 @@ func (s *Service) setup(ctx context.Context) error {
 	}
 	for pause := 250 * time.Millisecond; ; pause = min(2*pause, 5*time.Second) {
 		attempt, cancel := context.WithTimeout(ctx, 10*time.Second)
-		st, err := broker.EnsureStream(attempt, s.js, streams.InvoiceStreamConfig())
+		err := s.ensure(attempt, streams)
 		cancel()
 		if err == nil {
-			s.stream = st
 			return nil
 		}
 		if !jserr.IsTransient(err) {
@@ -130,6 +130,20 @@ func (s *Service) setup(ctx context.Context) error {
 		case <-time.After(pause):
 		}
 	}
+}
+
+// ensure creates or updates the stream and the buckets.
+func (s *Service) ensure(ctx context.Context, streams broker.Streams) error {
+	st, err := broker.EnsureStream(ctx, s.js, streams.InvoiceStreamConfig())
+	if err != nil {
+		return err
+	}
+	subs, err := broker.EnsureKeyValue(ctx, s.js, streams.SubscriptionsBucketConfig())
+	if err != nil {
+		return err
+	}
+	s.stream, s.subscriptions = st, subs
+	return nil
 }
 
 // startRoles starts the processor and the API's read model.
@@ -166,6 +180,14 @@ func (s *Service) serve() error {
 			return err
 		}
 		res.Invoices, err = api.NewInvoices(api.NewLedger(s.js, s.stream), index, s.stream, api.InvoicesConfig{
+			RequestTimeout: s.cfg.RequestTimeout,
+			Logger:         s.log,
+		})
+		if err != nil {
+			return err
+		}
+		res.Subscriptions, err = api.NewSubscriptions(s.subscriptions, api.SubscriptionsConfig{
+			SecretOverlap:  s.cfg.WebhookSecretOverlap,
 			RequestTimeout: s.cfg.RequestTimeout,
 			Logger:         s.log,
 		})

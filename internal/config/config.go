@@ -34,21 +34,22 @@ const EnvPrefix = "INVOICED_"
 
 // Serve is the configuration of invoiced serve.
 type Serve struct {
-	Addr            string
-	Data            string
-	NATSURL         string
-	NATSListen      string
-	Fsync           string
-	Roles           []string
-	Replicas        int
-	DedupWindow     time.Duration
-	MaxAmountCents  int64
-	ProcessDelay    time.Duration
-	ProcessWorkers  int
-	RequestTimeout  time.Duration
-	ShutdownTimeout time.Duration
-	LogLevel        slog.Level
-	LogFormat       string
+	Addr                 string
+	Data                 string
+	NATSURL              string
+	NATSListen           string
+	Fsync                string
+	Roles                []string
+	Replicas             int
+	DedupWindow          time.Duration
+	MaxAmountCents       int64
+	ProcessDelay         time.Duration
+	ProcessWorkers       int
+	RequestTimeout       time.Duration
+	ShutdownTimeout      time.Duration
+	WebhookSecretOverlap time.Duration
+	LogLevel             slog.Level
+	LogFormat            string
 }
 
 // Has reports whether the configuration runs role.
@@ -92,6 +93,8 @@ func (s Serve) Validate() error {
 		return fmt.Errorf("--dedup-window must be at least 100ms, not %s", s.DedupWindow)
 	case s.RequestTimeout <= 0, s.ShutdownTimeout <= 0:
 		return errors.New("--request-timeout and --shutdown-timeout must be positive")
+	case s.WebhookSecretOverlap < 0:
+		return fmt.Errorf("--webhook-secret-overlap must not be negative, not %s", s.WebhookSecretOverlap)
 	case s.LogFormat != "text" && s.LogFormat != "json":
 		return fmt.Errorf("--log-format must be text or json, not %q", s.LogFormat)
 	}
@@ -121,6 +124,7 @@ func ParseServe(args []string, getenv func(string) string, out io.Writer) (Serve
 	fs.IntVar(&s.ProcessWorkers, "process-workers", 32, "invoices processed at once by one process")
 	fs.DurationVar(&s.RequestTimeout, "request-timeout", 10*time.Second, "longest a request waits for JetStream before answering 503")
 	fs.DurationVar(&s.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "longest a graceful shutdown waits for requests and messages in flight")
+	fs.DurationVar(&s.WebhookSecretOverlap, "webhook-secret-overlap", 24*time.Hour, "how long a rotated-out webhook secret keeps signing beside the new one")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&s.LogFormat, "log-format", "text", "log format: text or json")
 	fs.Usage = func() { usage(fs, out) }

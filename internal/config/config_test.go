@@ -30,21 +30,22 @@ func env(tb testing.TB, m map[string]string) func(string) string {
 // empty environment.
 func defaults() config.Serve {
 	return config.Serve{
-		Addr:            "127.0.0.1:8080",
-		Data:            "./data",
-		NATSURL:         "",
-		NATSListen:      "127.0.0.1:4222",
-		Fsync:           config.FsyncAlways,
-		Roles:           []string{config.RoleAPI, config.RoleProcessor},
-		Replicas:        1,
-		DedupWindow:     2 * time.Minute,
-		MaxAmountCents:  100_000_000,
-		ProcessDelay:    0,
-		ProcessWorkers:  32,
-		RequestTimeout:  10 * time.Second,
-		ShutdownTimeout: 30 * time.Second,
-		LogLevel:        slog.LevelInfo,
-		LogFormat:       "text",
+		Addr:                 "127.0.0.1:8080",
+		Data:                 "./data",
+		NATSURL:              "",
+		NATSListen:           "127.0.0.1:4222",
+		Fsync:                config.FsyncAlways,
+		Roles:                []string{config.RoleAPI, config.RoleProcessor},
+		Replicas:             1,
+		DedupWindow:          2 * time.Minute,
+		MaxAmountCents:       100_000_000,
+		ProcessDelay:         0,
+		ProcessWorkers:       32,
+		RequestTimeout:       10 * time.Second,
+		ShutdownTimeout:      30 * time.Second,
+		LogLevel:             slog.LevelInfo,
+		WebhookSecretOverlap: 24 * time.Hour,
+		LogFormat:            "text",
 	}
 }
 
@@ -349,7 +350,7 @@ func TestUsageListsEveryFlag(t *testing.T) {
 	flags := []string{
 		"addr", "data", "nats-url", "nats-listen", "fsync", "roles", "replicas", "dedup-window",
 		"max-amount-cents", "process-delay", "process-workers", "request-timeout",
-		"shutdown-timeout", "log-level", "log-format",
+		"shutdown-timeout", "webhook-secret-overlap", "log-level", "log-format",
 	}
 	for _, name := range flags {
 		t.Run(name, func(t *testing.T) {

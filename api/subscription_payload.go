@@ -1,0 +1,125 @@
+package api
+
+import (
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/invoiced/invoiced/internal/webhook"
+)
+
+// Subscription limits.
+const (
+	MaxURLLen                     = 2048
+	MaxSubscriptionDescriptionLen = 500
+)
+
+// subscriptionBody is the payload of POST and PATCH /webhooks/subscriptions;
+// a nil field is left as it is (or defaulted, on create).
+type subscriptionBody struct {
+	URL         *string   `json:"url"`
+	EventTypes  *[]string `json:"event_types"`
+	Description *string   `json:"description"`
+	Status      *string   `json:"status"`
+}
+
+// validate checks every given field; a create needs url and cannot set
+// status.
+func (b subscriptionBody) validate(create bool) error {
+	v := &ValidationError{}
+	switch {
+	case b.URL != nil:
+		checkURL(v, *b.URL)
+	case create:
+		v.add("url", "is required")
+	}
+	if b.EventTypes != nil {
+		checkEventTypes(v, *b.EventTypes)
+	}
+	if b.Description != nil {
+		checkText(v, "description", *b.Description, 0, MaxSubscriptionDescriptionLen)
+	}
+	switch {
+	case b.Status == nil:
+	case create:
+		v.add("status", "a new subscription is enabled; change it with PATCH")
+	case *b.Status != webhook.StatusEnabled && *b.Status != webhook.StatusDisabled:
+		v.add("status", "must be %s or %s, not %q", webhook.StatusEnabled, webhook.StatusDisabled, *b.Status)
+	}
+	return v.orNil()
+}
+
+func checkURL(v *ValidationError, raw string) {
+	if len(raw) > MaxURLLen {
+		v.add("url", "must be at most %d characters, not %d", MaxURLLen, len(raw))
+		return
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
+		v.add("url", "must be an absolute http or https URL, not %q", raw)
+	}
+}
+
+func checkEventTypes(v *ValidationError, types []string) {
+	if len(types) == 0 {
+		v.add("event_types", "must name at least one event type; leave it out for all")
+	}
+	for i, t := range types {
+		switch {
+		case !slices.Contains(webhook.EventTypes, t):
+			v.add("event_types", "unknown event type %q (known: %v)", t, webhook.EventTypes)
+		case slices.Contains(types[:i], t):
+			v.add("event_types", "%q is listed twice", t)
+		}
+	}
+}
+
+// apply copies the given fields onto s; a new subscription without
+// event_types gets every type.
+func (b subscriptionBody) apply(s *webhook.Subscription) {
+	if b.URL != nil {
+		s.URL = *b.URL
+	}
+	switch {
+	case b.EventTypes != nil:
+		s.EventTypes = slices.Clone(*b.EventTypes)
+	case s.EventTypes == nil:
+		s.EventTypes = slices.Clone(webhook.EventTypes)
+	}
+	if b.Description != nil {
+		s.Description = *b.Description
+	}
+	if b.Status != nil && *b.Status != s.Status {
+		s.Status = *b.Status
+		s.DisabledReason, s.FailingSince = "", nil
+		if s.Status == webhook.StatusDisabled {
+			s.DisabledReason = "disabled by request"
+		}
+	}
+}
+
+// subscriptionResponse is a subscription as the API shows it: the secret
+// only when it was just made.
+type subscriptionResponse struct {
+	ID             string    `json:"id"`
+	URL            string    `json:"url"`
+	EventTypes     []string  `json:"event_types"`
+	Description    string    `json:"description"`
+	Status         string    `json:"status"`
+	DisabledReason string    `json:"disabled_reason,omitempty"`
+	Secret         string    `json:"secret,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+func newSubscriptionResponse(s webhook.Subscription, newSecret string) subscriptionResponse {
+	return subscriptionResponse{
+		ID: s.ID, URL: s.URL, EventTypes: s.EventTypes, Description: s.Description,
+		Status: s.Status, DisabledReason: s.DisabledReason, Secret: newSecret,
+		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
+	}
+}
+
+type subscriptionListResponse struct {
+	Data []subscriptionResponse `json:"data"`
+}

@@ -1,0 +1,253 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// SubscriptionStore keeps subscriptions by ID; jetstream.KeyValue is one.
+type SubscriptionStore interface {
+	Get(ctx context.Context, key string) (jetstream.KeyValueEntry, error)
+	Create(ctx context.Context, key string, value []byte, opts ...jetstream.KVCreateOpt) (uint64, error)
+	Update(ctx context.Context, key string, value []byte, revision uint64) (uint64, error)
+	Delete(ctx context.Context, key string, opts ...jetstream.KVDeleteOpt) error
+	ListKeys(ctx context.Context, opts ...jetstream.WatchOpt) (jetstream.KeyLister, error)
+}
+
+// SubscriptionsConfig holds the subscriptions resource's options.
+type SubscriptionsConfig struct {
+	// SecretOverlap is how long the previous secret keeps signing after a
+	// rotation; 0 means 24h.
+	SecretOverlap time.Duration
+	// RequestTimeout bounds the store work of one request; 0 means 10s.
+	RequestTimeout time.Duration
+	// Logger receives server-side failures; nil discards them.
+	Logger *slog.Logger
+}
+
+// Validate reports the first invalid option.
+func (c SubscriptionsConfig) Validate() error {
+	if c.SecretOverlap < 0 || c.RequestTimeout < 0 {
+		return errors.New("subscriptions: durations must not be negative")
+	}
+	return nil
+}
+
+// Subscriptions is the /webhooks/subscriptions resource.
+type Subscriptions struct {
+	store SubscriptionStore
+	cfg   SubscriptionsConfig
+	now   func() time.Time
+}
+
+// NewSubscriptions returns the resource that keeps subscriptions in store.
+// It fails when cfg is invalid.
+func NewSubscriptions(store SubscriptionStore, cfg SubscriptionsConfig) (*Subscriptions, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.SecretOverlap == 0 {
+		cfg.SecretOverlap = 24 * time.Hour
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Subscriptions{store: store, cfg: cfg, now: time.Now}, nil
+}
+
+// Routes returns the resource's routes, to mount at /webhooks/subscriptions.
+func (h *Subscriptions) Routes() chi.Router {
+	r := chi.NewRouter()
+	r.Post("/", h.handle(h.create))
+	r.Get("/", h.handle(h.list))
+	r.Get("/{id}", h.handle(h.get))
+	r.Patch("/{id}", h.handle(h.patch))
+	r.Delete("/{id}", h.handle(h.delete))
+	r.Post("/{id}/rotate-secret", h.handle(h.rotate))
+	return r
+}
+
+func (h *Subscriptions) handle(fn func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), h.cfg.RequestTimeout)
+		defer cancel()
+		if err := fn(w, r.WithContext(ctx)); err != nil {
+			writeError(w, r, h.cfg.Logger, err)
+		}
+	}
+}
+
+func (h *Subscriptions) create(w http.ResponseWriter, r *http.Request) error {
+	var in subscriptionBody
+	if err := readJSON(w, r, &in); err != nil {
+		return err
+	}
+	if err := in.validate(true); err != nil {
+		return err
+	}
+	secret, err := webhook.NewSecret()
+	if err != nil {
+		return err
+	}
+	now := h.now().UTC().Truncate(time.Microsecond)
+	sub := webhook.Subscription{
+		ID: uuid.NewString(), Status: webhook.StatusEnabled, CreatedAt: now, UpdatedAt: now,
+		Secrets: []webhook.Secret{{Value: secret, CreatedAt: now}},
+	}
+	in.apply(&sub)
+	data, _ := json.Marshal(sub)
+	if _, err := h.store.Create(r.Context(), sub.ID, data); err != nil {
+		return unavailable("store subscription", err)
+	}
+	w.Header().Set("Location", "/webhooks/subscriptions/"+sub.ID)
+	writeJSON(w, http.StatusCreated, newSubscriptionResponse(sub, secret))
+	return nil
+}
+
+func (h *Subscriptions) get(w http.ResponseWriter, r *http.Request) error {
+	sub, _, err := h.load(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newSubscriptionResponse(sub, ""))
+	return nil
+}
+
+func (h *Subscriptions) list(w http.ResponseWriter, r *http.Request) error {
+	keys, err := h.store.ListKeys(r.Context())
+	if err != nil && !errors.Is(err, jetstream.ErrNoKeysFound) {
+		return unavailable("list subscriptions", err)
+	}
+	out := subscriptionListResponse{Data: []subscriptionResponse{}}
+	if keys != nil {
+		defer keys.Stop()
+		for key := range keys.Keys() {
+			sub, _, err := h.load(r.Context(), key)
+			if errors.Is(err, ErrNotFound) {
+				continue // deleted meanwhile
+			}
+			if err != nil {
+				return err
+			}
+			out.Data = append(out.Data, newSubscriptionResponse(sub, ""))
+		}
+	}
+	sort.Slice(out.Data, func(i, j int) bool { return out.Data[i].CreatedAt.After(out.Data[j].CreatedAt) })
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (h *Subscriptions) patch(w http.ResponseWriter, r *http.Request) error {
+	var in subscriptionBody
+	if err := readJSON(w, r, &in); err != nil {
+		return err
+	}
+	if err := in.validate(false); err != nil {
+		return err
+	}
+	sub, err := h.change(r.Context(), chi.URLParam(r, "id"), func(s *webhook.Subscription) error {
+		in.apply(s)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newSubscriptionResponse(sub, ""))
+	return nil
+}
+
+func (h *Subscriptions) delete(w http.ResponseWriter, r *http.Request) error {
+	id := chi.URLParam(r, "id")
+	if _, _, err := h.load(r.Context(), id); err != nil {
+		return err
+	}
+	if err := h.store.Delete(r.Context(), id); err != nil {
+		return unavailable("delete subscription", err)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Subscriptions) rotate(w http.ResponseWriter, r *http.Request) error {
+	secret, err := webhook.NewSecret()
+	if err != nil {
+		return err
+	}
+	sub, err := h.change(r.Context(), chi.URLParam(r, "id"), func(s *webhook.Subscription) error {
+		s.Rotate(secret, h.now().UTC(), h.cfg.SecretOverlap)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newSubscriptionResponse(sub, secret))
+	return nil
+}
+
+// load reads one subscription and its revision; ErrNotFound when absent.
+func (h *Subscriptions) load(ctx context.Context, id string) (webhook.Subscription, uint64, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return webhook.Subscription{}, 0, fmt.Errorf("%w: no subscription %q", ErrNotFound, id)
+	}
+	entry, err := h.store.Get(ctx, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return webhook.Subscription{}, 0, fmt.Errorf("%w: no subscription %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return webhook.Subscription{}, 0, unavailable("read subscription", err)
+	}
+	var sub webhook.Subscription
+	if err := json.Unmarshal(entry.Value(), &sub); err != nil {
+		return webhook.Subscription{}, 0, fmt.Errorf("stored subscription %s: %w", id, err)
+	}
+	return sub, entry.Revision(), nil
+}
+
+// change applies edit to a subscription with compare-and-set, retrying when
+// another writer got there first.
+func (h *Subscriptions) change(ctx context.Context, id string, edit func(*webhook.Subscription) error) (webhook.Subscription, error) {
+	for attempt := 0; ; attempt++ {
+		sub, rev, err := h.load(ctx, id)
+		if err != nil {
+			return webhook.Subscription{}, err
+		}
+		if err := edit(&sub); err != nil {
+			return webhook.Subscription{}, err
+		}
+		sub.UpdatedAt = h.now().UTC().Truncate(time.Microsecond)
+		data, _ := json.Marshal(sub)
+		_, err = h.store.Update(ctx, id, data, rev)
+		if err == nil {
+			return sub, nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) || attempt == 4 {
+			return webhook.Subscription{}, unavailable("update subscription", err)
+		}
+	}
+}
+
+// readJSON reads a JSON request body into v under the body limit.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	if err := requireJSON(r); err != nil {
+		return err
+	}
+	body, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	return decodeStrict(body, v)
+}

@@ -1,0 +1,210 @@
+package consume
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// subscriptions returns how many subscriptions the server holds for nc.
+func subscriptions(t testing.TB, srv *server.Server, nc *nats.Conn) int {
+	t.Helper()
+	cid, err := nc.GetClientID()
+	if err != nil {
+		t.Fatalf("client id: %v", err)
+	}
+	cz, err := srv.Connz(&server.ConnzOptions{CID: cid, Subscriptions: true})
+	if err != nil || len(cz.Conns) != 1 {
+		t.Fatalf("connz for client %d: %v (%d conns)", cid, err, len(cz.Conns))
+	}
+	return int(cz.Conns[0].NumSubs)
+}
+
+func TestPoolStopDrainsMessagesInHand(t *testing.T) {
+	// More messages than workers, fewer than one pull: when Stop is called
+	// some are in handlers, one waits for a worker and the rest sit in the
+	// client's buffer. All of them are "in hand".
+	const workers, messages = 3, 8
+	srv := natstest.Start(t, natstest.Options{})
+	nc, js := natstest.Connect(t, srv)
+	f := newFixture(t, nc, js, poolAckWait)
+	for i := range messages {
+		f.publish(t, fmt.Sprintf("m%d", i))
+	}
+	// The pool gets its own connection, closed as soon as Stop returns: an
+	// ack sent any later could not reach the server.
+	poolNC, poolJS := natstest.Connect(t, srv)
+	cons, err := poolJS.Consumer(testContext(t), f.stream, "C")
+	if err != nil {
+		t.Fatal(err)
+	}
+	subsBefore := subscriptions(t, srv, poolNC)
+
+	var started, finished atomic.Int64
+	release := make(chan struct{})     // lets every handler but the last finish
+	releaseLast := make(chan struct{}) // lets the last one finish
+	lastPayload := fmt.Sprintf("m%d", messages-1)
+	handler := func(ctx context.Context, msg jetstream.Msg) error {
+		started.Add(1)
+		gate := release
+		if string(msg.Data()) == lastPayload {
+			gate = releaseLast
+		}
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		finished.Add(1)
+		return nil
+	}
+	p := startPool(t, cons, handler, Options{Workers: workers, Backoff: constantBackoff(10 * time.Millisecond)})
+	natstest.Eventually(t, patience, "every worker busy", func() bool { return started.Load() == workers })
+	natstest.Eventually(t, patience, "every message pulled", func() bool { return f.info(t).NumAckPending == messages })
+	subsRunning := subscriptions(t, srv, poolNC)
+	if subsRunning != subsBefore+1 {
+		t.Fatalf("the pool holds %d subscriptions, want 1", subsRunning-subsBefore)
+	}
+
+	stopped := goStop(testContext(t), p)
+	// The pool's subscription leaves the server as soon as Stop drains it:
+	// from then on nothing new reaches the pool.
+	natstest.Eventually(t, patience, "Stop drains the subscription", func() bool {
+		return subscriptions(t, srv, poolNC) == subsBefore
+	})
+	requireRunning(t, stopped)
+
+	close(release)
+	// Closed is closed once the buffer is drained, i.e. every message has
+	// been handed to a worker; the last one's handler is still running.
+	select {
+	case <-p.cc.Closed():
+	case <-time.After(patience):
+		t.Fatal("the subscription was not drained")
+	}
+	late := f.publish(t, "late") // must not reach the stopping pool
+	requireRunning(t, stopped)
+	close(releaseLast)
+	if err := awaitStop(t, stopped); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if got := finished.Load(); got != messages {
+		t.Fatalf("Stop returned with %d of %d messages handled", got, messages)
+	}
+	poolNC.Close()
+
+	natstest.Eventually(t, patience, "the drained messages acked", func() bool {
+		return f.info(t).AckFloor.Stream == messages
+	})
+	if got := started.Load(); got != messages {
+		t.Errorf("%d handlers started, want %d", got, messages)
+	}
+	if info := f.info(t); info.AckFloor.Stream >= late {
+		t.Errorf("message published after Stop was acked (ack floor %d)", info.AckFloor.Stream)
+	}
+}
+
+func TestPoolStopWithExpiredContext(t *testing.T) {
+	const workers = 2
+	srv := natstest.Start(t, natstest.Options{})
+	nc, js := natstest.Connect(t, srv)
+	f := newFixture(t, nc, js, poolAckWait)
+	seqs := []uint64{f.publish(t, "a"), f.publish(t, "b")}
+
+	var started, canceled, returned atomic.Int64
+	never := make(chan struct{})   // the handlers' work never completes
+	cleanUp := make(chan struct{}) // holds them after cancellation
+	var cleanUpOnce sync.Once
+	letGo := func() { cleanUpOnce.Do(func() { close(cleanUp) }) }
+	t.Cleanup(func() { close(never); letGo() })
+	handler := func(ctx context.Context, _ jetstream.Msg) error {
+		defer returned.Add(1)
+		started.Add(1)
+		select {
+		case <-ctx.Done():
+			canceled.Add(1)
+			<-cleanUp
+			return ctx.Err()
+		case <-never:
+			return nil
+		}
+	}
+	p := startPool(t, f.cons, handler, Options{Workers: workers, Backoff: constantBackoff(10 * time.Millisecond)})
+	natstest.Eventually(t, patience, "every worker busy", func() bool { return started.Load() == workers })
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	stopped := goStop(ctx, p)
+	natstest.Eventually(t, patience, "handlers' context canceled", func() bool { return canceled.Load() == workers })
+	// Stop still waits for the canceled handlers to return, so their
+	// messages are settled before the caller closes the connection.
+	requireRunning(t, stopped)
+	letGo()
+	if err := awaitStop(t, stopped); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Stop(expired ctx) = %v, want context.Canceled", err)
+	}
+	if got := returned.Load(); got != workers {
+		t.Fatalf("Stop returned with %d of %d handlers returned", got, workers)
+	}
+
+	// The interrupted messages were not lost: they come back.
+	redelivered := map[uint64]bool{}
+	natstest.Eventually(t, patience, "interrupted messages redelivered", func() bool {
+		batch, err := f.cons.Fetch(workers, jetstream.FetchMaxWait(250*time.Millisecond))
+		if err != nil {
+			t.Fatalf("fetch: %v", err)
+		}
+		for msg := range batch.Messages() {
+			if md := metadata(t, msg); md.NumDelivered >= 2 {
+				redelivered[md.Sequence.Stream] = true
+			}
+			if err := msg.Ack(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return len(redelivered) == len(seqs)
+	})
+	for _, s := range seqs {
+		if !redelivered[s] {
+			t.Errorf("seq %d not redelivered", s)
+		}
+	}
+}
+
+func TestPoolStopIdle(t *testing.T) {
+	srv := natstest.Start(t, natstest.Options{})
+	nc, js := natstest.Connect(t, srv)
+	f := newFixture(t, nc, js, poolAckWait)
+	var calls atomic.Int64
+	p := startPool(t, f.cons, func(context.Context, jetstream.Msg) error {
+		calls.Add(1)
+		return nil
+	}, Options{})
+
+	if err := stopWithin(t, testContext(t), p); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if err := stopWithin(t, testContext(t), p); err != nil {
+		t.Fatalf("second Stop: %v", err)
+	}
+	if err := p.ctx.Err(); !errors.Is(err, context.Canceled) {
+		t.Errorf("handlers' context after Stop: %v, want canceled", err)
+	}
+	select {
+	case <-p.cc.Closed():
+	default:
+		t.Error("the pool still consumes after Stop")
+	}
+	if calls.Load() != 0 {
+		t.Errorf("handler called %d times", calls.Load())
+	}
+}

@@ -1,0 +1,156 @@
+package webhook
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/invoiced/invoiced/events"
+)
+
+// The stream and bucket that carry deliveries.
+const (
+	// StreamWebhooks holds one task message per delivery, under
+	// webhooks.<subscription id>.<delivery id>, and one per manual retry
+	// under webhooks.<subscription id>.<delivery id>.manual.
+	StreamWebhooks = "WEBHOOKS"
+	// BucketDeliveries holds one Delivery per key (its ID).
+	BucketDeliveries = "webhook_deliveries"
+)
+
+// Delivery statuses.
+const (
+	DeliveryPending   = "pending"   // not attempted yet
+	DeliveryDelivered = "delivered" // a 2xx answer arrived
+	DeliveryFailing   = "failing"   // attempts failed; another is scheduled
+	DeliveryDead      = "dead"      // no more attempts: schedule exhausted or subscription gone
+)
+
+// DeliveryStatuses lists every delivery status.
+var DeliveryStatuses = []string{DeliveryPending, DeliveryDelivered, DeliveryFailing, DeliveryDead}
+
+// Attempt triggers.
+const (
+	TriggerScheduled = "scheduled"
+	TriggerManual    = "manual"
+)
+
+// MaxResponseBody is how much of a receiver's answer an attempt keeps.
+const MaxResponseBody = 4 << 10
+
+// Attempt is one try at a delivery.
+type Attempt struct {
+	Number        int        `json:"number"`
+	Trigger       string     `json:"trigger"`
+	StartedAt     time.Time  `json:"started_at"`
+	DurationMS    int64      `json:"duration_ms"`
+	URL           string     `json:"url"`
+	HTTPStatus    int        `json:"http_status"` // 0 on a network error
+	Error         string     `json:"error,omitempty"`
+	ResponseBody  string     `json:"response_body,omitempty"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+}
+
+// Delivery is one event to one subscription and every attempt at it, as
+// stored in BucketDeliveries.
+type Delivery struct {
+	ID             string     `json:"id"`
+	SubscriptionID string     `json:"subscription_id"`
+	EventID        string     `json:"event_id"`
+	EventType      string     `json:"event_type"`
+	InvoiceID      string     `json:"invoice_id"`
+	Status         string     `json:"status"`
+	Reason         string     `json:"reason,omitempty"`
+	Attempts       []Attempt  `json:"attempts"`
+	NextAttemptAt  *time.Time `json:"next_attempt_at,omitempty"`
+	CreatedAt      time.Time  `json:"created_at"`
+	UpdatedAt      time.Time  `json:"updated_at"`
+}
+
+// ScheduledAttempts counts the attempts made by the retry schedule, not by
+// hand.
+func (d Delivery) ScheduledAttempts() int {
+	n := 0
+	for _, a := range d.Attempts {
+		if a.Trigger == TriggerScheduled {
+			n++
+		}
+	}
+	return n
+}
+
+// DeliveryID returns the ID of the delivery of event eventID to subscription
+// subID: derived, so a fan-out repeated after a crash names the same
+// delivery.
+func DeliveryID(eventID, subID string) string {
+	return uuid.NewSHA1(uuid.NameSpaceURL, []byte("invoiced:delivery:"+eventID+":"+subID)).String()
+}
+
+// TaskSubject returns the subject of the task that starts a delivery.
+func TaskSubject(subID, deliveryID string) string {
+	return "webhooks." + subID + "." + deliveryID
+}
+
+// ManualTaskSubject returns the subject of a task that asks for one attempt
+// now.
+func ManualTaskSubject(subID, deliveryID string) string {
+	return TaskSubject(subID, deliveryID) + ".manual"
+}
+
+// AllTasks matches every task subject.
+const AllTasks = "webhooks.>"
+
+// Task is the message that asks for a delivery attempt. Body is the exact
+// webhook body, fixed when the event is fanned out, so every attempt sends
+// the same bytes under the same webhook-id.
+type Task struct {
+	DeliveryID     string          `json:"delivery_id"`
+	SubscriptionID string          `json:"subscription_id"`
+	EventID        string          `json:"event_id"`
+	EventType      string          `json:"event_type"`
+	InvoiceID      string          `json:"invoice_id"`
+	Trigger        string          `json:"trigger"`
+	Body           json.RawMessage `json:"body"`
+}
+
+// Payload is a webhook body: {"type", "timestamp", "data"}.
+type Payload struct {
+	Type      string    `json:"type"`
+	Timestamp time.Time `json:"timestamp"`
+	Data      any       `json:"data"`
+}
+
+// ParseTaskSubject returns the subscription and delivery IDs of a task
+// subject and whether it asks for a manual attempt. It fails for any other
+// subject.
+func ParseTaskSubject(subject string) (subID, deliveryID string, manual bool, err error) {
+	parts := strings.Split(subject, ".")
+	switch {
+	case len(parts) == 3 && parts[0] == "webhooks":
+	case len(parts) == 4 && parts[0] == "webhooks" && parts[3] == "manual":
+		manual = true
+	default:
+		return "", "", false, fmt.Errorf("not a webhook task subject: %q", subject)
+	}
+	return parts[1], parts[2], manual, nil
+}
+
+// NewTask returns the task of delivering ev, announced as eventType, to
+// subscription subID. The body's data is the invoice exactly as the API
+// shows it.
+func NewTask(ev events.Event, eventType, subID string) (Task, error) {
+	inv := ev.Invoice
+	if inv.Metadata == nil {
+		inv.Metadata = map[string]string{}
+	}
+	body, err := json.Marshal(Payload{Type: eventType, Timestamp: ev.Time, Data: inv})
+	if err != nil {
+		return Task{}, fmt.Errorf("webhook body: %w", err)
+	}
+	return Task{
+		DeliveryID: DeliveryID(ev.ID, subID), SubscriptionID: subID, EventID: ev.ID,
+		EventType: eventType, InvoiceID: ev.Invoice.ID, Trigger: TriggerScheduled, Body: body,
+	}, nil
+}
