@@ -15,10 +15,12 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/api"
+	"github.com/invoiced/invoiced/dispatcher"
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/broker"
 	"github.com/invoiced/invoiced/internal/config"
 	"github.com/invoiced/invoiced/internal/jserr"
+	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/invoiced/invoiced/processor"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -35,7 +37,10 @@ type Service struct {
 	js            jetstream.JetStream
 	stream        jetstream.Stream
 	subscriptions jetstream.KeyValue
+	tasks         jetstream.Stream
+	deliveries    jetstream.KeyValue
 	proc          *processor.Processor
+	disp          *dispatcher.Dispatcher
 	stopIndex     func()
 	index         *api.Index
 	indexTarget   uint64
@@ -132,7 +137,7 @@ func (s *Service) setup(ctx context.Context) error {
 	}
 }
 
-// ensure creates or updates the stream and the buckets.
+// ensure creates or updates the streams and the buckets.
 func (s *Service) ensure(ctx context.Context, streams broker.Streams) error {
 	st, err := broker.EnsureStream(ctx, s.js, streams.InvoiceStreamConfig())
 	if err != nil {
@@ -142,7 +147,15 @@ func (s *Service) ensure(ctx context.Context, streams broker.Streams) error {
 	if err != nil {
 		return err
 	}
-	s.stream, s.subscriptions = st, subs
+	tasks, err := broker.EnsureStream(ctx, s.js, streams.WebhookStreamConfig())
+	if err != nil {
+		return err
+	}
+	deliveries, err := broker.EnsureKeyValue(ctx, s.js, streams.DeliveriesBucketConfig())
+	if err != nil {
+		return err
+	}
+	s.stream, s.subscriptions, s.tasks, s.deliveries = st, subs, tasks, deliveries
 	return nil
 }
 
@@ -162,6 +175,24 @@ func (s *Service) startRoles(ctx context.Context) error {
 			return err
 		}
 		s.proc = proc
+	}
+	if s.cfg.Has(config.RoleDispatcher) {
+		disp, err := dispatcher.New(s.js, s.subscriptions, s.deliveries, dispatcher.Config{
+			Workers:                    s.cfg.DeliveryWorkers,
+			Timeout:                    s.cfg.WebhookTimeout,
+			Schedule:                   s.cfg.WebhookRetrySchedule,
+			DisableAfter:               s.cfg.WebhookDisableAfter,
+			MaxInFlightPerSubscription: s.cfg.WebhookMaxInFlight,
+			UserAgent:                  "invoiced/" + version(),
+			Logger:                     s.log.With("role", config.RoleDispatcher),
+		})
+		if err != nil {
+			return err
+		}
+		if err := disp.Start(ctx); err != nil {
+			return err
+		}
+		s.disp = disp
 	}
 	return nil
 }
@@ -237,6 +268,11 @@ func (s *Service) ready(ctx context.Context) error {
 			return fmt.Errorf("consumer %s: %w", processor.ConsumerName, err)
 		}
 	}
+	if s.disp != nil {
+		if _, err := s.js.Consumer(ctx, webhook.StreamWebhooks, dispatcher.DeliveryConsumer); err != nil {
+			return fmt.Errorf("consumer %s: %w", dispatcher.DeliveryConsumer, err)
+		}
+	}
 	return nil
 }
 
@@ -282,9 +318,12 @@ func (s *Service) shutdown(ctx context.Context) error {
 // close stops the processor, releases the connection and stops the embedded
 // server, cutting the connection's drain short when ctx ends.
 func (s *Service) close(ctx context.Context) error {
-	var err error
+	var errs []error
+	if s.disp != nil {
+		errs = append(errs, s.disp.Stop(ctx))
+	}
 	if s.proc != nil {
-		err = s.proc.Stop(ctx)
+		errs = append(errs, s.proc.Stop(ctx))
 	}
 	if s.stopIndex != nil {
 		s.stopIndex()
@@ -303,5 +342,5 @@ func (s *Service) close(ctx context.Context) error {
 		s.embedded.Shutdown()
 		s.embedded.WaitForShutdown()
 	}
-	return err
+	return errors.Join(errs...)
 }

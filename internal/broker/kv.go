@@ -47,3 +47,15 @@ func EnsureKeyValue(ctx context.Context, js KeyValueManager, cfg jetstream.KeyVa
 		}
 	}
 }
+
+// DeliveriesBucketConfig returns the configuration of the bucket that holds
+// the delivery log: one record per delivery, its latest version only.
+func (s Streams) DeliveriesBucketConfig() jetstream.KeyValueConfig {
+	return jetstream.KeyValueConfig{
+		Bucket:      webhook.BucketDeliveries,
+		Description: "invoiced: webhook deliveries and every attempt",
+		History:     1,
+		Storage:     jetstream.FileStorage,
+		Replicas:    max(s.Replicas, 1),
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/events"
+	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -60,6 +61,24 @@ func (s Streams) InvoiceStreamConfig() jetstream.StreamConfig {
 	}
 }
 
+// WebhookTaskRetention is how long the WEBHOOKS stream keeps a task: well
+// past the longest retry schedule, and the span within which a repeated
+// fan-out is recognised as a repeat.
+const WebhookTaskRetention = 7 * 24 * time.Hour
+
+// WebhookStreamConfig returns the configuration of the WEBHOOKS stream: one
+// task per delivery, each under its own subject so the subject index makes
+// fan-out idempotent, kept for WebhookTaskRetention.
+func (s Streams) WebhookStreamConfig() jetstream.StreamConfig {
+	cfg := s.InvoiceStreamConfig()
+	cfg.Name = webhook.StreamWebhooks
+	cfg.Description = "invoiced: webhook delivery tasks"
+	cfg.Subjects = []string{webhook.AllTasks}
+	cfg.Discard = jetstream.DiscardOld
+	cfg.MaxAge = WebhookTaskRetention
+	return cfg
+}
+
 // StreamManager is the part of jetstream.JetStream that EnsureStream needs.
 type StreamManager interface {
 	Stream(ctx context.Context, name string) (jetstream.Stream, error)
@@ -106,6 +125,7 @@ func differs(have, want jetstream.StreamConfig) bool {
 		have.MaxMsgSize != want.MaxMsgSize ||
 		have.Duplicates != want.Duplicates ||
 		have.Replicas != want.Replicas ||
+		have.MaxAge != want.MaxAge ||
 		have.AllowDirect != want.AllowDirect ||
 		have.DenyDelete != want.DenyDelete
 }

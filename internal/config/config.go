@@ -12,16 +12,19 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/invoiced/invoiced/internal/webhook"
 )
 
 // Roles a process can run.
 const (
-	RoleAPI       = "api"
-	RoleProcessor = "processor"
+	RoleAPI        = "api"
+	RoleProcessor  = "processor"
+	RoleDispatcher = "dispatcher"
 )
 
 // KnownRoles lists every role, in start order.
-var KnownRoles = []string{RoleAPI, RoleProcessor}
+var KnownRoles = []string{RoleAPI, RoleProcessor, RoleDispatcher}
 
 // Fsync modes of the embedded server.
 const (
@@ -48,6 +51,11 @@ type Serve struct {
 	RequestTimeout       time.Duration
 	ShutdownTimeout      time.Duration
 	WebhookSecretOverlap time.Duration
+	WebhookTimeout       time.Duration
+	WebhookRetrySchedule webhook.Schedule
+	WebhookDisableAfter  time.Duration
+	WebhookMaxInFlight   int
+	DeliveryWorkers      int
 	LogLevel             slog.Level
 	LogFormat            string
 }
@@ -93,6 +101,12 @@ func (s Serve) Validate() error {
 		return fmt.Errorf("--dedup-window must be at least 100ms, not %s", s.DedupWindow)
 	case s.RequestTimeout <= 0, s.ShutdownTimeout <= 0:
 		return errors.New("--request-timeout and --shutdown-timeout must be positive")
+	case s.WebhookTimeout <= 0, s.WebhookDisableAfter <= 0:
+		return errors.New("--webhook-timeout and --webhook-disable-after must be positive")
+	case s.WebhookMaxInFlight < 1, s.DeliveryWorkers < 1:
+		return errors.New("--webhook-max-in-flight and --delivery-workers must be at least 1")
+	case len(s.WebhookRetrySchedule) == 0:
+		return errors.New("--webhook-retry-schedule names no delay")
 	case s.WebhookSecretOverlap < 0:
 		return fmt.Errorf("--webhook-secret-overlap must not be negative, not %s", s.WebhookSecretOverlap)
 	case s.LogFormat != "text" && s.LogFormat != "json":
@@ -108,7 +122,7 @@ func (s Serve) Validate() error {
 // error naming the bad flag or variable otherwise.
 func ParseServe(args []string, getenv func(string) string, out io.Writer) (Serve, error) {
 	var s Serve
-	var roles, logLevel string
+	var roles, logLevel, schedule string
 	fs := flag.NewFlagSet("invoiced serve", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&s.Addr, "addr", "127.0.0.1:8080", "HTTP listen address")
@@ -125,6 +139,11 @@ func ParseServe(args []string, getenv func(string) string, out io.Writer) (Serve
 	fs.DurationVar(&s.RequestTimeout, "request-timeout", 10*time.Second, "longest a request waits for JetStream before answering 503")
 	fs.DurationVar(&s.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "longest a graceful shutdown waits for requests and messages in flight")
 	fs.DurationVar(&s.WebhookSecretOverlap, "webhook-secret-overlap", 24*time.Hour, "how long a rotated-out webhook secret keeps signing beside the new one")
+	fs.DurationVar(&s.WebhookTimeout, "webhook-timeout", 15*time.Second, "longest one webhook attempt may take; a 2xx within it is a success")
+	fs.StringVar(&schedule, "webhook-retry-schedule", webhook.DefaultSchedule, "delays before each retry of a failed webhook (one more attempt than delays), ±20% jitter")
+	fs.DurationVar(&s.WebhookDisableAfter, "webhook-disable-after", 120*time.Hour, "disable a subscription that has failed this long without a single success")
+	fs.IntVar(&s.WebhookMaxInFlight, "webhook-max-in-flight", 8, "attempts one subscription may have under way in one process, so a slow endpoint cannot hold every worker")
+	fs.IntVar(&s.DeliveryWorkers, "delivery-workers", 64, "webhook attempts one process makes at once")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&s.LogFormat, "log-format", "text", "log format: text or json")
 	fs.Usage = func() { usage(fs, out) }
@@ -138,6 +157,10 @@ func ParseServe(args []string, getenv func(string) string, out io.Writer) (Serve
 		return Serve{}, err
 	}
 	s.Roles = splitRoles(roles)
+	var err error
+	if s.WebhookRetrySchedule, err = webhook.ParseSchedule(schedule); err != nil {
+		return Serve{}, fmt.Errorf("--webhook-retry-schedule: %w", err)
+	}
 	if err := s.LogLevel.UnmarshalText([]byte(logLevel)); err != nil {
 		return Serve{}, fmt.Errorf("--log-level: %w", err)
 	}

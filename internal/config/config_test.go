@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/internal/config"
+	"github.com/invoiced/invoiced/internal/webhook"
 )
 
 // env returns a getenv that reads m and fails the test when asked for a
@@ -35,7 +36,7 @@ func defaults() config.Serve {
 		NATSURL:              "",
 		NATSListen:           "127.0.0.1:4222",
 		Fsync:                config.FsyncAlways,
-		Roles:                []string{config.RoleAPI, config.RoleProcessor},
+		Roles:                []string{config.RoleAPI, config.RoleProcessor, config.RoleDispatcher},
 		Replicas:             1,
 		DedupWindow:          2 * time.Minute,
 		MaxAmountCents:       100_000_000,
@@ -45,6 +46,11 @@ func defaults() config.Serve {
 		ShutdownTimeout:      30 * time.Second,
 		LogLevel:             slog.LevelInfo,
 		WebhookSecretOverlap: 24 * time.Hour,
+		WebhookTimeout:       15 * time.Second,
+		WebhookRetrySchedule: webhook.Schedule{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour},
+		WebhookDisableAfter:  120 * time.Hour,
+		WebhookMaxInFlight:   8,
+		DeliveryWorkers:      64,
 		LogFormat:            "text",
 	}
 }
@@ -128,8 +134,8 @@ func TestParseServe(t *testing.T) {
 			want: func(s *config.Serve) { s.NATSURL = "nats://c:4222"; s.Data = "" },
 		},
 		{
-			name: "roles api,processor",
-			args: []string{"--roles", "api,processor"},
+			name: "roles api,processor,dispatcher",
+			args: []string{"--roles", "api,processor,dispatcher"},
 			want: func(*config.Serve) {},
 		},
 		{
@@ -144,7 +150,7 @@ func TestParseServe(t *testing.T) {
 		},
 		{
 			name: "roles are deduplicated",
-			args: []string{"--roles", "api,processor,api,processor"},
+			args: []string{"--roles", "api,processor,dispatcher,api,processor"},
 			want: func(*config.Serve) {},
 		},
 		{
@@ -327,7 +333,7 @@ func TestParseServeHelp(t *testing.T) {
 				"NATS_URL",
 				"--nats-listen (env INVOICED_NATS_LISTEN, default 127.0.0.1:4222)",
 				"--fsync (env INVOICED_FSYNC, default always)",
-				"--roles (env INVOICED_ROLES, default api,processor)",
+				"--roles (env INVOICED_ROLES, default api,processor,dispatcher)",
 				"--max-amount-cents (env INVOICED_MAX_AMOUNT_CENTS, default 100000000)",
 				"--process-delay (env INVOICED_PROCESS_DELAY, default 0s)",
 				"--process-workers (env INVOICED_PROCESS_WORKERS, default 32)",
@@ -350,7 +356,8 @@ func TestUsageListsEveryFlag(t *testing.T) {
 	flags := []string{
 		"addr", "data", "nats-url", "nats-listen", "fsync", "roles", "replicas", "dedup-window",
 		"max-amount-cents", "process-delay", "process-workers", "request-timeout",
-		"shutdown-timeout", "webhook-secret-overlap", "log-level", "log-format",
+		"shutdown-timeout", "webhook-secret-overlap", "webhook-timeout", "webhook-retry-schedule",
+		"webhook-disable-after", "webhook-max-in-flight", "delivery-workers", "log-level", "log-format",
 	}
 	for _, name := range flags {
 		t.Run(name, func(t *testing.T) {

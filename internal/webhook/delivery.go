@@ -67,6 +67,23 @@ type Delivery struct {
 	NextAttemptAt  *time.Time `json:"next_attempt_at,omitempty"`
 	CreatedAt      time.Time  `json:"created_at"`
 	UpdatedAt      time.Time  `json:"updated_at"`
+	// Body is the exact webhook body every attempt sends.
+	Body json.RawMessage `json:"body"`
+}
+
+// ManualTask returns the task that asks for one attempt at d now.
+func (d Delivery) ManualTask() Task {
+	return Task{
+		DeliveryID: d.ID, SubscriptionID: d.SubscriptionID, EventID: d.EventID,
+		EventType: d.EventType, InvoiceID: d.InvoiceID, Trigger: TriggerManual, Body: d.Body,
+	}
+}
+
+// ManualMsgID returns the Nats-Msg-Id of a manual retry of d: the same for
+// requests made before another attempt is recorded, so a double click sends
+// one attempt.
+func (d Delivery) ManualMsgID() string {
+	return fmt.Sprintf("manual-%s-%d", d.ID, len(d.Attempts))
 }
 
 // ScheduledAttempts counts the attempts made by the retry schedule, not by

@@ -1,0 +1,238 @@
+// Package dispatcher delivers webhooks: it fans each invoice event out to
+// the subscriptions that want it, then delivers every task with Standard
+// Webhooks signatures, durable retries on a schedule and an attempt log.
+//
+// Two durable consumers are shared by every dispatcher process: one on the
+// INVOICES stream for fan-out, one on the WEBHOOKS stream for delivery.
+// Retries wait in JetStream (NakWithDelay), never in a sleeping goroutine,
+// so a restart loses none; one subscription can hold at most
+// MaxInFlightPerSubscription workers, so a slow endpoint cannot starve the
+// others.
+package dispatcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"github.com/invoiced/invoiced/events"
+	"github.com/invoiced/invoiced/internal/consume"
+	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Durable consumer names.
+const (
+	FanOutConsumer   = "dispatcher-fanout"
+	DeliveryConsumer = "dispatcher"
+)
+
+// Config holds the dispatcher's options.
+type Config struct {
+	// Workers is how many deliveries one process attempts at once; 0 means 64.
+	Workers int
+	// Timeout bounds one attempt; 0 means 15s.
+	Timeout time.Duration
+	// Schedule is the retry schedule; nil means webhook.DefaultSchedule.
+	Schedule webhook.Schedule
+	// DisableAfter disables a subscription that has failed for this long
+	// without a single success; 0 means 120h.
+	DisableAfter time.Duration
+	// MaxInFlightPerSubscription caps the attempts one subscription has
+	// under way in one process; 0 means 8.
+	MaxInFlightPerSubscription int
+	// MaxPending caps the deliveries waiting in JetStream for their next
+	// attempt; 0 means 100,000.
+	MaxPending int
+	// UserAgent is sent with every attempt; "" means "invoiced".
+	UserAgent string
+	// Client sends the attempts; nil means a client that follows no
+	// redirects.
+	Client *http.Client
+	// Logger receives failures; nil discards them.
+	Logger *slog.Logger
+	// Now and Rand stand in for the clock and the jitter source in tests.
+	Now  func() time.Time
+	Rand func() float64
+}
+
+// Validate reports the first invalid option.
+func (c Config) Validate() error {
+	if c.Workers < 0 || c.Timeout < 0 || c.DisableAfter < 0 || c.MaxInFlightPerSubscription < 0 || c.MaxPending < 0 {
+		return errors.New("dispatcher: options must not be negative")
+	}
+	for _, d := range c.Schedule {
+		if d <= 0 {
+			return fmt.Errorf("dispatcher: retry delays must be positive, not %s", d)
+		}
+	}
+	return nil
+}
+
+func (c Config) withDefaults() Config {
+	if c.Workers == 0 {
+		c.Workers = 64
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 15 * time.Second
+	}
+	if c.Schedule == nil {
+		c.Schedule, _ = webhook.ParseSchedule(webhook.DefaultSchedule)
+	}
+	if c.DisableAfter == 0 {
+		c.DisableAfter = 120 * time.Hour
+	}
+	if c.MaxInFlightPerSubscription == 0 {
+		c.MaxInFlightPerSubscription = 8
+	}
+	if c.MaxPending == 0 {
+		c.MaxPending = 100_000
+	}
+	if c.UserAgent == "" {
+		c.UserAgent = "invoiced"
+	}
+	if c.Client == nil {
+		c.Client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Rand == nil {
+		c.Rand = rand.Float64
+	}
+	return c
+}
+
+// JetStream is what the dispatcher needs of a JetStream context.
+type JetStream interface {
+	PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error)
+	CreateOrUpdateConsumer(ctx context.Context, stream string, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error)
+}
+
+// Store is a key-value bucket the dispatcher reads and writes with
+// compare-and-set; jetstream.KeyValue is one.
+type Store interface {
+	Get(ctx context.Context, key string) (jetstream.KeyValueEntry, error)
+	Create(ctx context.Context, key string, value []byte, opts ...jetstream.KVCreateOpt) (uint64, error)
+	Update(ctx context.Context, key string, value []byte, revision uint64) (uint64, error)
+}
+
+// SubscriptionStore is the subscriptions bucket: watched, and updated when a
+// subscription is disabled or its failure streak changes.
+type SubscriptionStore interface {
+	Watcher
+	Store
+}
+
+// Dispatcher fans out invoice events and delivers webhooks.
+type Dispatcher struct {
+	js            JetStream
+	subscriptions SubscriptionStore
+	deliveries    Store
+	cfg           Config
+	subs          *subscriptionCache
+	watch         jetstream.KeyWatcher
+	inFlight      *limiter
+	pools         []*consume.Pool
+}
+
+// New returns a dispatcher that reads subscriptions from subscriptions,
+// logs deliveries in deliveries and publishes and consumes with js. It
+// fails when cfg is invalid.
+func New(js JetStream, subscriptions SubscriptionStore, deliveries Store, cfg Config) (*Dispatcher, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	return &Dispatcher{
+		js: js, subscriptions: subscriptions, deliveries: deliveries, cfg: cfg,
+		inFlight: newLimiter(cfg.MaxInFlightPerSubscription),
+	}, nil
+}
+
+// FanOutConsumerConfig returns the durable consumer that fans events out.
+func (d *Dispatcher) FanOutConsumerConfig() jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       FanOutConsumer,
+		Description:   "invoiced dispatcher: invoice events to fan out to subscriptions",
+		FilterSubject: events.AllSubjects,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       30 * time.Second,
+		MaxDeliver:    -1,
+		MaxAckPending: 1024,
+	}
+}
+
+// DeliveryConsumerConfig returns the durable consumer that delivers tasks.
+func (d *Dispatcher) DeliveryConsumerConfig() jetstream.ConsumerConfig {
+	return jetstream.ConsumerConfig{
+		Durable:       DeliveryConsumer,
+		Description:   "invoiced dispatcher: webhook deliveries",
+		FilterSubject: webhook.AllTasks,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       d.cfg.Timeout + 30*time.Second,
+		MaxDeliver:    -1,
+		MaxAckPending: d.cfg.MaxPending,
+	}
+}
+
+// Start loads the subscriptions, creates or updates both consumers and
+// begins fanning out and delivering. It fails when any of that cannot be
+// done before ctx ends.
+func (d *Dispatcher) Start(ctx context.Context) error {
+	subs, watch, err := watchSubscriptions(ctx, d.subscriptions, d.cfg.Logger)
+	if err != nil {
+		return fmt.Errorf("dispatcher: %w", err)
+	}
+	d.subs, d.watch = subs, watch
+	for _, c := range []struct {
+		stream  string
+		cfg     jetstream.ConsumerConfig
+		handler consume.Handler
+		workers int
+	}{
+		{webhook.StreamWebhooks, d.DeliveryConsumerConfig(), d.deliver, d.cfg.Workers},
+		{events.StreamInvoices, d.FanOutConsumerConfig(), d.fanOut, 8},
+	} {
+		cons, err := d.js.CreateOrUpdateConsumer(ctx, c.stream, c.cfg)
+		if err != nil {
+			return fmt.Errorf("dispatcher: consumer %s: %w", c.cfg.Durable, err)
+		}
+		pool, err := consume.Start(cons, c.handler, consume.Options{
+			Workers: c.workers, Logger: d.cfg.Logger,
+			Backoff: consume.ExponentialBackoff(500*time.Millisecond, 30*time.Second),
+		})
+		if err != nil {
+			return fmt.Errorf("dispatcher: %w", err)
+		}
+		d.pools = append(d.pools, pool)
+	}
+	return nil
+}
+
+// Stop stops fanning out and delivering, finishing the attempts under way,
+// or until ctx ends; their tasks are then redelivered later.
+func (d *Dispatcher) Stop(ctx context.Context) error {
+	var errs []error
+	for i := len(d.pools) - 1; i >= 0; i-- {
+		errs = append(errs, d.pools[i].Stop(ctx))
+	}
+	if d.watch != nil {
+		// The watch's consumer is ephemeral: after a broker restart it may
+		// already be gone, which is no failure to stop.
+		if err := d.watch.Stop(); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) && !errors.Is(err, nats.ErrConsumerNotFound) {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,76 @@
+package dispatcher
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/invoiced/invoiced/events"
+	"github.com/invoiced/invoiced/internal/consume"
+	"github.com/invoiced/invoiced/internal/jserr"
+	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// fanOut turns one invoice event into one delivery per matching
+// subscription: a record in the delivery log, then a task on the WEBHOOKS
+// stream. Both are keyed by the derived delivery ID and written only if
+// absent (the task under its own subject with expected sequence 0), so a
+// fan-out repeated after a crash neither loses nor doubles a delivery.
+func (d *Dispatcher) fanOut(ctx context.Context, msg jetstream.Msg) error {
+	ev, err := events.DecodeMsg(msg.Subject(), msg.Data())
+	if err != nil {
+		return consume.Permanent(err)
+	}
+	eventType := webhook.EventTypeFor(ev.Type)
+	if eventType == "" {
+		return nil
+	}
+	for _, sub := range d.subs.matching(eventType, ev.Time) {
+		task, err := webhook.NewTask(ev, eventType, sub.ID)
+		if err != nil {
+			return consume.Permanent(err)
+		}
+		if err := d.recordPending(ctx, task); err != nil {
+			return err
+		}
+		if err := d.enqueue(ctx, task); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// recordPending creates the delivery's record unless it exists.
+func (d *Dispatcher) recordPending(ctx context.Context, task webhook.Task) error {
+	now := d.cfg.Now().UTC()
+	rec := webhook.Delivery{
+		ID: task.DeliveryID, SubscriptionID: task.SubscriptionID, EventID: task.EventID,
+		EventType: task.EventType, InvoiceID: task.InvoiceID, Status: webhook.DeliveryPending,
+		Attempts: []webhook.Attempt{}, CreatedAt: now, UpdatedAt: now, Body: task.Body,
+	}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return consume.Permanent(err)
+	}
+	if _, err := d.deliveries.Create(ctx, rec.ID, data); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		return fmt.Errorf("record delivery %s: %w", rec.ID, err)
+	}
+	return nil
+}
+
+// enqueue publishes the delivery's task unless it was published before.
+func (d *Dispatcher) enqueue(ctx context.Context, task webhook.Task) error {
+	data, err := json.Marshal(task)
+	if err != nil {
+		return consume.Permanent(err)
+	}
+	_, err = d.js.PublishMsg(ctx, &nats.Msg{Subject: webhook.TaskSubject(task.SubscriptionID, task.DeliveryID), Data: data},
+		jetstream.WithMsgID(task.DeliveryID), jetstream.WithExpectLastSequencePerSubject(0))
+	if err != nil && !jserr.IsWrongLastSequence(err) {
+		return fmt.Errorf("enqueue delivery %s: %w", task.DeliveryID, err)
+	}
+	return nil
+}

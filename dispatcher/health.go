@@ -1,0 +1,88 @@
+package dispatcher
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// trackHealth keeps the subscription's failure streak: a success ends it, a
+// failure starts it, and a streak longer than DisableAfter, or a 410 Gone,
+// disables the subscription. It writes only when something changes, judged
+// from the cached copy, so a healthy subscription costs no write.
+func (d *Dispatcher) trackHealth(ctx context.Context, sub webhook.Subscription, res result) {
+	now := d.cfg.Now().UTC()
+	var edit func(*webhook.Subscription) bool
+	switch {
+	case res.attempt.HTTPStatus == http.StatusGone:
+		edit = disable("the receiver answered 410 Gone", now)
+	case res.ok() && sub.FailingSince != nil:
+		edit = func(s *webhook.Subscription) bool {
+			s.FailingSince = nil
+			return true
+		}
+	case res.ok():
+		return
+	case sub.FailingSince == nil:
+		edit = func(s *webhook.Subscription) bool {
+			if s.FailingSince != nil {
+				return false
+			}
+			s.FailingSince = &now
+			return true
+		}
+	case now.Sub(*sub.FailingSince) >= d.cfg.DisableAfter:
+		edit = disable(fmt.Sprintf("no successful delivery for %s", d.cfg.DisableAfter), now)
+	default:
+		return
+	}
+	if err := d.changeSubscription(ctx, sub.ID, edit); err != nil {
+		d.cfg.Logger.Warn("subscription health not saved", "subscription", sub.ID, "err", err)
+	}
+}
+
+// disable returns an edit that disables a subscription for reason.
+func disable(reason string, now time.Time) func(*webhook.Subscription) bool {
+	return func(s *webhook.Subscription) bool {
+		if s.Status == webhook.StatusDisabled {
+			return false
+		}
+		s.Status, s.DisabledReason, s.UpdatedAt = webhook.StatusDisabled, reason, now
+		return true
+	}
+}
+
+// changeSubscription applies edit to the stored subscription with
+// compare-and-set; edit reports whether it changed anything.
+func (d *Dispatcher) changeSubscription(ctx context.Context, id string, edit func(*webhook.Subscription) bool) error {
+	for attempt := 0; ; attempt++ {
+		entry, err := d.subscriptions.Get(ctx, id)
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil // deleted meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		var s webhook.Subscription
+		if err := json.Unmarshal(entry.Value(), &s); err != nil {
+			return err
+		}
+		if !edit(&s) {
+			return nil
+		}
+		data, err := json.Marshal(s)
+		if err != nil {
+			return err
+		}
+		_, err = d.subscriptions.Update(ctx, id, data, entry.Revision())
+		if err == nil || !errors.Is(err, jetstream.ErrKeyExists) || attempt == 4 {
+			return err
+		}
+	}
+}
