@@ -19,6 +19,7 @@ type Resources struct {
 	Health        *Health
 	Invoices      *Invoices
 	Subscriptions *Subscriptions
+	Deliveries    *Deliveries
 	Logger        *slog.Logger
 }
 
@@ -45,6 +46,10 @@ func NewHandler(res Resources) http.Handler {
 	}
 	if res.Subscriptions != nil {
 		r.Mount("/webhooks/subscriptions", res.Subscriptions.Routes())
+	}
+	if res.Deliveries != nil {
+		r.Mount("/webhooks/deliveries", res.Deliveries.Routes())
+		r.Post("/webhooks/subscriptions/{id}/recover", res.Deliveries.RecoverHandler())
 	}
 	return r
 }

@@ -113,9 +113,10 @@ func TestRetriesThenSucceedsWithOneWebhookID(t *testing.T) {
 			t.Fatalf("request %d: webhook-id %q attempt %q", i+1, r.header.Get("webhook-id"), r.header.Get("X-Attempt"))
 		}
 	}
-	if s := f.subscription(t, sub.ID); s.FailingSince != nil || s.Status != webhook.StatusEnabled {
-		t.Fatalf("subscription after recovery: %+v", s)
-	}
+	natstest.Eventually(t, 10*time.Second, "failure streak ended by the success", func() bool {
+		s := f.subscription(t, sub.ID)
+		return s.FailingSince == nil && s.Status == webhook.StatusEnabled
+	})
 }
 
 func TestRetryAfterStretchesTheDelay(t *testing.T) {
@@ -153,9 +154,9 @@ func TestDeadWhenTheScheduleRunsOut(t *testing.T) {
 	if n := len(rc.requests()); n != len(testSchedule)+1 {
 		t.Fatalf("receiver got %d requests", n)
 	}
-	if s := f.subscription(t, sub.ID); s.FailingSince == nil {
-		t.Fatal("failure streak not recorded")
-	}
+	natstest.Eventually(t, 10*time.Second, "failure streak recorded", func() bool {
+		return f.subscription(t, sub.ID).FailingSince != nil
+	})
 }
 
 func TestGoneDisablesTheSubscription(t *testing.T) {
@@ -168,9 +169,10 @@ func TestGoneDisablesTheSubscription(t *testing.T) {
 	if len(d.Attempts) != 1 {
 		t.Fatalf("%d attempts after 410", len(d.Attempts))
 	}
-	if s := f.subscription(t, sub.ID); s.Status != webhook.StatusDisabled || s.DisabledReason == "" {
-		t.Fatalf("subscription %+v", s)
-	}
+	natstest.Eventually(t, 10*time.Second, "subscription disabled by 410", func() bool {
+		s := f.subscription(t, sub.ID)
+		return s.Status == webhook.StatusDisabled && s.DisabledReason != ""
+	})
 }
 
 func TestDisabledAfterALongFailureStreak(t *testing.T) {

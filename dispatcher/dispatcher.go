@@ -142,6 +142,10 @@ type Dispatcher struct {
 	watch         jetstream.KeyWatcher
 	inFlight      *limiter
 	pools         []*consume.Pool
+
+	// afterEnqueue, when set, runs after each task of a fan-out is
+	// published: tests use it to crash in the middle of one.
+	afterEnqueue func()
 }
 
 // New returns a dispatcher that reads subscriptions from subscriptions,

@@ -39,6 +39,9 @@ func (d *Dispatcher) fanOut(ctx context.Context, msg jetstream.Msg) error {
 		if err := d.enqueue(ctx, task); err != nil {
 			return err
 		}
+		if d.afterEnqueue != nil {
+			d.afterEnqueue()
+		}
 	}
 	return nil
 }

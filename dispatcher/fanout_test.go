@@ -3,6 +3,7 @@ package dispatcher
 import (
 	"context"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -126,5 +127,40 @@ func TestDeletedSubscriptionEndsItsDeliveries(t *testing.T) {
 	d := f.awaitDelivery(t, ev.ID, sub.ID, webhook.DeliveryDead)
 	if d.Reason != "the subscription was deleted" || len(d.Attempts) != 1 {
 		t.Fatalf("%+v", d)
+	}
+}
+
+func TestCrashMidFanOutNeitherLosesNorDoubles(t *testing.T) {
+	f := newFixture(t)
+	rcA, rcB := newReceiver(t, nil), newReceiver(t, nil)
+	subA := f.subscribe(t, rcA.URL, webhook.EventInvoiceCreated)
+	subB := f.subscribe(t, rcB.URL, webhook.EventInvoiceCreated)
+	var crashes atomic.Int32
+	d, err := New(f.js, f.subs, f.deliveries, Config{Schedule: testSchedule})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.afterEnqueue = func() {
+		if crashes.Add(1) == 1 {
+			panic("crash after the first task of a fan-out")
+		}
+	}
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = d.Stop(context.Background()) })
+
+	ev := f.invoiceEvents(t)[0]
+	f.awaitDelivery(t, ev.ID, subA.ID, webhook.DeliveryDelivered)
+	f.awaitDelivery(t, ev.ID, subB.ID, webhook.DeliveryDelivered)
+	if crashes.Load() < 2 {
+		t.Fatal("the fan-out never crashed and ran again")
+	}
+	info, err := f.tasks.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 2 || len(rcA.requests()) != 1 || len(rcB.requests()) != 1 {
+		t.Fatalf("%d tasks, %d and %d webhooks; want 2, 1 and 1", info.State.Msgs, len(rcA.requests()), len(rcB.requests()))
 	}
 }

@@ -41,7 +41,8 @@ type Service struct {
 	deliveries    jetstream.KeyValue
 	proc          *processor.Processor
 	disp          *dispatcher.Dispatcher
-	stopIndex     func()
+	stopIndexes   []func()
+	deliveryIndex *api.DeliveryIndex
 	index         *api.Index
 	indexTarget   uint64
 	http          *http.Server
@@ -206,7 +207,7 @@ func (s *Service) serve() error {
 		if err != nil {
 			return err
 		}
-		s.stopIndex = stop
+		s.stopIndexes = append(s.stopIndexes, stop)
 		if err := s.markIndexTarget(index); err != nil {
 			return err
 		}
@@ -225,6 +226,9 @@ func (s *Service) serve() error {
 		if err != nil {
 			return err
 		}
+		if res.Deliveries, err = s.deliveriesResource(); err != nil {
+			return err
+		}
 	}
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
@@ -234,6 +238,21 @@ func (s *Service) serve() error {
 	s.http = api.NewServer(api.NewHandler(res), s.log)
 	go func() { s.served <- s.http.Serve(ln) }()
 	return nil
+}
+
+// deliveriesResource starts the delivery log's index and returns the
+// resource that lists, shows, retries and recovers deliveries.
+func (s *Service) deliveriesResource() (*api.Deliveries, error) {
+	index := api.NewDeliveryIndex()
+	stop, err := index.Follow(context.Background(), s.deliveries, s.log.With("role", config.RoleAPI))
+	if err != nil {
+		return nil, err
+	}
+	s.stopIndexes, s.deliveryIndex = append(s.stopIndexes, stop), index
+	return api.NewDeliveries(index, s.deliveries, s.subscriptions, s.js, api.DeliveriesConfig{
+		RequestTimeout: s.cfg.RequestTimeout,
+		Logger:         s.log,
+	})
 }
 
 // markIndexTarget records how far the list index must catch up before the
@@ -254,6 +273,9 @@ func (s *Service) markIndexTarget(index *api.Index) error {
 func (s *Service) ready(ctx context.Context) error {
 	if !s.nc.IsConnected() {
 		return fmt.Errorf("NATS is %s", s.nc.Status())
+	}
+	if s.deliveryIndex != nil && !s.deliveryIndex.Loaded() {
+		return errors.New("loading the delivery log")
 	}
 	if s.index != nil {
 		if at := s.index.Applied(); at < s.indexTarget {
@@ -325,8 +347,8 @@ func (s *Service) close(ctx context.Context) error {
 	if s.proc != nil {
 		errs = append(errs, s.proc.Stop(ctx))
 	}
-	if s.stopIndex != nil {
-		s.stopIndex()
+	for _, stop := range s.stopIndexes {
+		stop()
 	}
 	if s.nc != nil {
 		if s.nc.Drain() != nil {

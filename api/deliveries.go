@@ -1,0 +1,400 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
+	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// EntryGetter reads one key of a bucket; jetstream.KeyValue is one.
+type EntryGetter interface {
+	Get(ctx context.Context, key string) (jetstream.KeyValueEntry, error)
+}
+
+// DeliveriesConfig holds the deliveries resource's options.
+type DeliveriesConfig struct {
+	// RequestTimeout bounds the JetStream work of one request; past it the
+	// request fails with 503. 0 means 10s.
+	RequestTimeout time.Duration
+	// Logger receives server-side failures; nil discards them.
+	Logger *slog.Logger
+}
+
+// Validate reports the first invalid option.
+func (c DeliveriesConfig) Validate() error {
+	if c.RequestTimeout < 0 {
+		return fmt.Errorf("deliveries: request timeout must not be negative, not %s", c.RequestTimeout)
+	}
+	return nil
+}
+
+// deliveryWorkers bounds the bucket reads and publishes one request makes at
+// once.
+const deliveryWorkers = 8
+
+// Deliveries is the /webhooks/deliveries resource, the delivery log that
+// the dispatcher writes, and the recovery of a subscription's failed
+// deliveries. It only reads the log; a retry asks the dispatcher for an
+// attempt by publishing a manual task to the WEBHOOKS stream.
+type Deliveries struct {
+	index *DeliveryIndex
+	store EntryGetter
+	subs  EntryGetter
+	pub   Publisher
+	cfg   DeliveriesConfig
+	now   func() time.Time
+}
+
+// NewDeliveries returns the resource that lists deliveries through index,
+// reads them from store (the webhook_deliveries bucket), looks subscriptions
+// up in subs (the webhook_subscriptions bucket) and publishes manual tasks
+// with pub. It fails when cfg is invalid.
+func NewDeliveries(index *DeliveryIndex, store, subs EntryGetter, pub Publisher, cfg DeliveriesConfig) (*Deliveries, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = 10 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Deliveries{index: index, store: store, subs: subs, pub: pub, cfg: cfg, now: time.Now}, nil
+}
+
+// Routes returns GET / (a page of deliveries, newest first), GET /{id} (one
+// delivery, its attempts and payload) and POST /{id}/retry (one attempt
+// now), to mount at /webhooks/deliveries.
+func (h *Deliveries) Routes() chi.Router {
+	r := chi.NewRouter()
+	r.Get("/", h.handle(h.list))
+	r.Get("/{id}", h.handle(h.get))
+	r.Post("/{id}/retry", h.handle(h.retry))
+	return r
+}
+
+// RecoverHandler returns the handler of POST
+// /webhooks/subscriptions/{id}/recover with body {"since": RFC 3339 time}:
+// it asks for one attempt now at every failing or dead delivery of the
+// subscription created at or after since, and answers 202
+// {"recovered": n}. Repeating it soon after sends no second attempt.
+func (h *Deliveries) RecoverHandler() http.HandlerFunc { return h.handle(h.recoverSubscription) }
+
+func (h *Deliveries) handle(fn func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), h.cfg.RequestTimeout)
+		defer cancel()
+		if err := fn(w, r.WithContext(ctx)); err != nil {
+			writeError(w, r, h.cfg.Logger, err)
+		}
+	}
+}
+
+func (h *Deliveries) list(w http.ResponseWriter, r *http.Request) error {
+	f, after, limit, err := parseDeliveryQuery(r)
+	if err != nil {
+		return err
+	}
+	if err := h.index.WaitLoaded(r.Context()); err != nil {
+		return err
+	}
+	ids, next := h.index.Page(f, after, limit)
+	found := make([]*webhook.Delivery, len(ids))
+	err = forEach(r.Context(), len(ids), func(ctx context.Context, i int) error {
+		d, err := h.load(ctx, ids[i])
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return nil // deleted meanwhile
+		case err != nil:
+			return err
+		case f.Status == "" || d.Status == f.Status: // the index may trail a change
+			found[i] = &d
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	out := deliveryListResponse{Data: make([]deliveryResponse, 0, len(ids)), HasMore: !next.IsZero()}
+	for _, d := range found {
+		if d != nil {
+			out.Data = append(out.Data, newDeliveryResponse(*d, false))
+		}
+	}
+	if !next.IsZero() {
+		out.NextCursor = encodeDeliveryCursor(next)
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (h *Deliveries) get(w http.ResponseWriter, r *http.Request) error {
+	d, err := h.load(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newDeliveryResponse(d, true))
+	return nil
+}
+
+func (h *Deliveries) retry(w http.ResponseWriter, r *http.Request) error {
+	d, err := h.load(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		return err
+	}
+	if err := h.enqueue(r.Context(), d); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, newDeliveryResponse(d, true))
+	return nil
+}
+
+// recoverBody is the payload of POST /webhooks/subscriptions/{id}/recover.
+type recoverBody struct {
+	Since *string `json:"since"`
+}
+
+type recoverResponse struct {
+	Recovered int `json:"recovered"`
+}
+
+func (h *Deliveries) recoverSubscription(w http.ResponseWriter, r *http.Request) error {
+	subID, err := uuid.Parse(chi.URLParam(r, "id"))
+	if err != nil {
+		return fmt.Errorf("%w: no subscription %q", ErrNotFound, chi.URLParam(r, "id"))
+	}
+	var in recoverBody
+	if err := readJSON(w, r, &in); err != nil {
+		return err
+	}
+	if in.Since == nil {
+		return invalidField("since", "is required: an RFC 3339 time")
+	}
+	since, err := time.Parse(time.RFC3339, *in.Since)
+	switch {
+	case err != nil:
+		return invalidField("since", "must be an RFC 3339 time such as 2006-01-02T15:04:05Z, not %q", *in.Since)
+	case since.After(h.now()):
+		return invalidField("since", "must not be in the future")
+	}
+	ctx := r.Context()
+	if _, err := h.subs.Get(ctx, subID.String()); errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("%w: no subscription %s", ErrNotFound, subID)
+	} else if err != nil {
+		return unavailable("read subscription", err)
+	}
+	if err := h.index.WaitLoaded(ctx); err != nil {
+		return err
+	}
+	var ids []string
+	for _, status := range []string{webhook.DeliveryFailing, webhook.DeliveryDead} {
+		ids = append(ids, h.index.All(DeliveryFilter{Status: status, SubscriptionID: subID.String(), Since: since})...)
+	}
+	var recovered atomic.Int64
+	err = forEach(ctx, len(ids), func(ctx context.Context, i int) error {
+		d, err := h.load(ctx, ids[i])
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return nil
+		case err != nil:
+			return err
+		case d.Status != webhook.DeliveryFailing && d.Status != webhook.DeliveryDead:
+			return nil // delivered meanwhile
+		}
+		if err := h.enqueue(ctx, d); err != nil {
+			return err
+		}
+		recovered.Add(1)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusAccepted, recoverResponse{Recovered: int(recovered.Load())})
+	return nil
+}
+
+// load reads one delivery; ErrNotFound when absent or id is no delivery ID.
+func (h *Deliveries) load(ctx context.Context, id string) (webhook.Delivery, error) {
+	key, err := uuid.Parse(id)
+	if err != nil {
+		return webhook.Delivery{}, fmt.Errorf("%w: no delivery %q", ErrNotFound, id)
+	}
+	entry, err := h.store.Get(ctx, key.String())
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return webhook.Delivery{}, fmt.Errorf("%w: no delivery %s", ErrNotFound, key)
+	}
+	if err != nil {
+		return webhook.Delivery{}, unavailable("read delivery", err)
+	}
+	var d webhook.Delivery
+	if err := json.Unmarshal(entry.Value(), &d); err != nil {
+		return webhook.Delivery{}, fmt.Errorf("stored delivery %s: %w", key, err)
+	}
+	return d, nil
+}
+
+// enqueue publishes the task that asks for one attempt at d now. Its
+// Nats-Msg-Id names d's attempt count, so requests repeated before the next
+// attempt is recorded store one task.
+func (h *Deliveries) enqueue(ctx context.Context, d webhook.Delivery) error {
+	data, err := json.Marshal(d.ManualTask())
+	if err != nil {
+		return fmt.Errorf("encode task for delivery %s: %w", d.ID, err)
+	}
+	msg := &nats.Msg{Subject: webhook.ManualTaskSubject(d.SubscriptionID, d.ID), Data: data}
+	if _, err := h.pub.PublishMsg(ctx, msg, jetstream.WithMsgID(d.ManualMsgID()),
+		jetstream.WithExpectStream(webhook.StreamWebhooks)); err != nil {
+		return unavailable("enqueue attempt", err)
+	}
+	return nil
+}
+
+// forEach calls fn for 0..n-1 on up to deliveryWorkers goroutines and
+// returns the first error; once there is one, the ctx of the calls still
+// running ends and no more start.
+func forEach(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		next  atomic.Int64
+		once  sync.Once
+		first error
+	)
+	fail := func(err error) {
+		once.Do(func() { first = err })
+		cancel()
+	}
+	for range min(n, deliveryWorkers) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				if err := ctx.Err(); err != nil {
+					fail(unavailable("request ended", err))
+					return
+				}
+				if err := fn(ctx, i); err != nil {
+					fail(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return first
+}
+
+// deliveryListParams are the query parameters GET /webhooks/deliveries
+// understands.
+var deliveryListParams = map[string]bool{"status": true, "subscription_id": true, "event_type": true, "limit": true, "cursor": true}
+
+func parseDeliveryQuery(r *http.Request) (DeliveryFilter, DeliveryCursor, int, error) {
+	q := r.URL.Query()
+	for name, vals := range q {
+		if !deliveryListParams[name] {
+			return DeliveryFilter{}, DeliveryCursor{}, 0, invalidField(name, "unknown query parameter")
+		}
+		if len(vals) > 1 {
+			return DeliveryFilter{}, DeliveryCursor{}, 0, invalidField(name, "must be given once")
+		}
+	}
+	v := &ValidationError{}
+	f := DeliveryFilter{Status: q.Get("status"), EventType: q.Get("event_type")}
+	if q.Has("status") && !slices.Contains(webhook.DeliveryStatuses, f.Status) {
+		v.add("status", "must be one of %s, not %q", strings.Join(webhook.DeliveryStatuses, ", "), f.Status)
+	}
+	if q.Has("event_type") && !slices.Contains(webhook.EventTypes, f.EventType) {
+		v.add("event_type", "must be one of %s, not %q", strings.Join(webhook.EventTypes, ", "), f.EventType)
+	}
+	if q.Has("subscription_id") {
+		if id, err := uuid.Parse(q.Get("subscription_id")); err != nil {
+			v.add("subscription_id", "must be a subscription ID, not %q", q.Get("subscription_id"))
+		} else {
+			f.SubscriptionID = id.String()
+		}
+	}
+	limit, err := parseLimit(q.Get("limit"), DefaultListLimit, MaxListLimit)
+	addFieldErrors(v, err)
+	var after DeliveryCursor
+	if q.Has("cursor") {
+		after, err = decodeDeliveryCursor(q.Get("cursor"))
+		addFieldErrors(v, err)
+	}
+	return f, after, limit, v.orNil()
+}
+
+// addFieldErrors adds the fields of err, a ValidationError or nil, to v.
+func addFieldErrors(v *ValidationError, err error) {
+	var fields *ValidationError
+	if errors.As(err, &fields) {
+		v.Fields = append(v.Fields, fields.Fields...)
+	}
+}
+
+// deliveryResponse is a delivery as the API shows it: the stored record,
+// with the webhook body it sends as payload.
+type deliveryResponse struct {
+	ID             string            `json:"id"`
+	SubscriptionID string            `json:"subscription_id"`
+	EventID        string            `json:"event_id"`
+	EventType      string            `json:"event_type"`
+	InvoiceID      string            `json:"invoice_id"`
+	Status         string            `json:"status"`
+	Reason         string            `json:"reason,omitempty"`
+	Attempts       []attemptResponse `json:"attempts"`
+	NextAttemptAt  *time.Time        `json:"next_attempt_at,omitempty"`
+	CreatedAt      time.Time         `json:"created_at"`
+	UpdatedAt      time.Time         `json:"updated_at"`
+	Payload        json.RawMessage   `json:"payload,omitempty"`
+}
+
+// attemptResponse is one attempt as the API shows it.
+type attemptResponse struct {
+	Number        int        `json:"number"`
+	Trigger       string     `json:"trigger"`
+	StartedAt     time.Time  `json:"started_at"`
+	DurationMS    int64      `json:"duration_ms"`
+	URL           string     `json:"url"`
+	HTTPStatus    int        `json:"http_status"`
+	Error         string     `json:"error,omitempty"`
+	ResponseBody  string     `json:"response_body,omitempty"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+}
+
+// deliveryListResponse is one page of GET /webhooks/deliveries.
+type deliveryListResponse struct {
+	Data       []deliveryResponse `json:"data"`
+	HasMore    bool               `json:"has_more"`
+	NextCursor string             `json:"next_cursor,omitempty"`
+}
+
+// newDeliveryResponse shows d, with its payload when withPayload and the
+// stored body is JSON.
+func newDeliveryResponse(d webhook.Delivery, withPayload bool) deliveryResponse {
+	out := deliveryResponse{
+		ID: d.ID, SubscriptionID: d.SubscriptionID, EventID: d.EventID, EventType: d.EventType,
+		InvoiceID: d.InvoiceID, Status: d.Status, Reason: d.Reason, NextAttemptAt: d.NextAttemptAt,
+		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Attempts: make([]attemptResponse, len(d.Attempts)),
+	}
+	for i, a := range d.Attempts {
+		out.Attempts[i] = attemptResponse(a)
+	}
+	if withPayload && json.Valid(d.Body) {
+		out.Payload = d.Body
+	}
+	return out
+}
