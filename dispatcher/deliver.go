@@ -39,6 +39,9 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
 	if rec.Status == webhook.DeliveryDelivered || (rec.Status == webhook.DeliveryDead && !manual) {
 		return nil
 	}
+	if manual && len(rec.Attempts) > task.AttemptsBefore {
+		return nil // an attempt was made since this one was asked for
+	}
 	sub, ok := d.subs.get(subID)
 	if !ok || sub.Status != webhook.StatusEnabled {
 		return d.endForSubscription(ctx, task, ok)

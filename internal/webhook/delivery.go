@@ -76,6 +76,7 @@ func (d Delivery) ManualTask() Task {
 	return Task{
 		DeliveryID: d.ID, SubscriptionID: d.SubscriptionID, EventID: d.EventID,
 		EventType: d.EventType, InvoiceID: d.InvoiceID, Trigger: TriggerManual, Body: d.Body,
+		AttemptsBefore: len(d.Attempts),
 	}
 }
 
@@ -130,6 +131,9 @@ type Task struct {
 	InvoiceID      string          `json:"invoice_id"`
 	Trigger        string          `json:"trigger"`
 	Body           json.RawMessage `json:"body"`
+	// AttemptsBefore is, on a manual task, how many attempts the delivery
+	// had when it was asked for: one made since answers it.
+	AttemptsBefore int `json:"attempts_before,omitempty"`
 }
 
 // Payload is a webhook body: {"type", "timestamp", "data"}.
