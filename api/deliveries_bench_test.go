@@ -1,0 +1,63 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/webhook"
+)
+
+// benchSub is the subscription every benchmark record belongs to.
+const benchSub = "0b6f5a3e-2f7c-4c1e-9d3a-6f1e2b4c5d7e"
+
+// BenchmarkListDeliveries100k measures one page of GET /webhooks/deliveries
+// out of 100,000 records in a real bucket.
+func BenchmarkListDeliveries100k(b *testing.B) {
+	e := newDeliveriesEnv(b)
+	statuses := webhook.DeliveryStatuses
+	var last uint64
+	for n := range 100_000 {
+		d := e.record(benchSub, n, statuses[n%len(statuses)], webhook.EventInvoiceProcessed)
+		data, _ := json.Marshal(d)
+		ack, err := e.js.PublishAsync("$KV."+webhook.BucketDeliveries+"."+d.ID, data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n == 99_999 {
+			select {
+			case a := <-ack.Ok():
+				last = a.Sequence
+			case err := <-ack.Err():
+				b.Fatal(err)
+			}
+		}
+	}
+	select {
+	case <-e.js.PublishAsyncComplete():
+	case <-time.After(time.Minute):
+		b.Fatal("publishing timed out")
+	}
+	natstest.Eventually(b, time.Minute, "index holds every record", func() bool { return e.index.Applied() >= last })
+	handler := e.http.Config.Handler
+	for _, q := range []url.Values{
+		{"limit": {"100"}},
+		{"limit": {"100"}, "status": {webhook.DeliveryDead}},
+		{"limit": {"100"}, "status": {webhook.DeliveryDead}, "subscription_id": {benchSub}, "event_type": {webhook.EventInvoiceProcessed}},
+	} {
+		b.Run(q.Encode(), func(b *testing.B) {
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				handler.ServeHTTP(rec, httptest.NewRequestWithContext(context.Background(), http.MethodGet, "/webhooks/deliveries?"+q.Encode(), nil))
+				if rec.Code != http.StatusOK {
+					b.Fatalf("%d %s", rec.Code, rec.Body)
+				}
+			}
+		})
+	}
+}
