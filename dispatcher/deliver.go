@@ -13,13 +13,9 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// busyDelay is how long a task waits when its subscription has every slot
-// taken.
-const busyDelay = 500 * time.Millisecond
-
 // deliver handles one task: it makes an attempt unless the delivery is
-// settled or not yet due, records the attempt, and asks JetStream to
-// redeliver the task when the next scheduled attempt is due.
+// settled or the task is stale, records the attempt, and schedules the next
+// scheduled attempt in JetStream when one is due later.
 func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
 	subID, _, manual, err := webhook.ParseTaskSubject(msg.Subject())
 	if err != nil {
@@ -33,21 +29,20 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
 	if err != nil {
 		return err
 	}
-	if wait := d.notDue(rec, manual); wait != 0 {
-		return consume.RetryAfter(errors.New("not due yet"), wait)
-	}
-	if rec.Status == webhook.DeliveryDelivered || (rec.Status == webhook.DeliveryDead && !manual) {
+	switch {
+	case rec.Status == webhook.DeliveryDelivered, rec.Status == webhook.DeliveryDead && !manual:
 		return nil
-	}
-	if manual && len(rec.Attempts) > task.AttemptsBefore {
+	case manual && len(rec.Attempts) > task.AttemptsBefore:
 		return nil // an attempt was made since this one was asked for
+	case !manual && rec.ScheduledAttempts() >= task.Attempt:
+		return d.ensureScheduled(ctx, task, rec) // stale: made already
 	}
 	sub, ok := d.subs.get(subID)
 	if !ok || sub.Status != webhook.StatusEnabled {
 		return d.endForSubscription(ctx, task, ok)
 	}
 	if !d.inFlight.acquire(subID) {
-		return consume.RetryAfter(errors.New("subscription at its in-flight limit"), busyDelay+time.Duration(d.cfg.Rand()*float64(busyDelay)))
+		return d.postpone(ctx, task)
 	}
 	res := d.send(ctx, sub, task, len(rec.Attempts)+1)
 	d.inFlight.release(subID)
@@ -56,23 +51,10 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
 		return err
 	}
 	d.trackHealth(ctx, sub, res)
-	if next > 0 {
-		return consume.RetryAfter(fmt.Errorf("attempt failed: %s", res.attempt.Error), next)
+	if next == nil {
+		return nil
 	}
-	return nil
-}
-
-// notDue returns how long a scheduled task is early, when it came back
-// before the delivery's next attempt is due (after a crash between
-// recording an attempt and settling its task); else 0.
-func (d *Dispatcher) notDue(rec webhook.Delivery, manual bool) time.Duration {
-	if manual || rec.Status != webhook.DeliveryFailing || rec.NextAttemptAt == nil {
-		return 0
-	}
-	if early := rec.NextAttemptAt.Sub(d.cfg.Now()); early > time.Second {
-		return early
-	}
-	return 0
+	return d.schedule(ctx, task, rec.ScheduledAttempts()+2, *next)
 }
 
 // loadDelivery reads the delivery's record, creating it from the task if
@@ -119,11 +101,11 @@ func (d *Dispatcher) updateDelivery(ctx context.Context, task webhook.Task, edit
 }
 
 // record adds the attempt to the log and settles the delivery's status. It
-// returns the delay before the next scheduled attempt, 0 when there is none.
-func (d *Dispatcher) record(ctx context.Context, task webhook.Task, res result, manual bool) (time.Duration, error) {
-	var next time.Duration
+// returns when the next scheduled attempt is due, nil when there is none.
+func (d *Dispatcher) record(ctx context.Context, task webhook.Task, res result, manual bool) (*time.Time, error) {
+	var next *time.Time
 	err := d.updateDelivery(ctx, task, func(rec *webhook.Delivery) {
-		next = 0
+		next = nil
 		attempt := res.attempt
 		switch {
 		case res.ok():
@@ -133,22 +115,22 @@ func (d *Dispatcher) record(ctx context.Context, task webhook.Task, res result, 
 		case manual:
 			// A manual attempt leaves the schedule as it was.
 		default:
-			next = d.schedule(rec, res)
-			if next == 0 {
+			delay := d.retryDelay(rec, res)
+			if delay == 0 {
 				rec.Status, rec.Reason, rec.NextAttemptAt = webhook.DeliveryDead, "every scheduled attempt failed", nil
 				break
 			}
-			at := attempt.StartedAt.Add(next)
-			rec.Status, attempt.NextAttemptAt, rec.NextAttemptAt = webhook.DeliveryFailing, &at, &at
+			at := attempt.StartedAt.Add(delay)
+			rec.Status, attempt.NextAttemptAt, rec.NextAttemptAt, next = webhook.DeliveryFailing, &at, &at, &at
 		}
 		rec.Attempts = append(rec.Attempts, attempt)
 	})
 	return next, err
 }
 
-// schedule returns the delay before the next scheduled attempt of rec after
-// the failed res, 0 when the schedule is exhausted.
-func (d *Dispatcher) schedule(rec *webhook.Delivery, res result) time.Duration {
+// retryDelay returns the delay before the next scheduled attempt of rec
+// after the failed res, 0 when the schedule is exhausted.
+func (d *Dispatcher) retryDelay(rec *webhook.Delivery, res result) time.Duration {
 	delay, ok := d.cfg.Schedule.Next(rec.ScheduledAttempts()+1, d.cfg.Rand)
 	if !ok {
 		return 0

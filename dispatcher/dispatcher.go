@@ -4,10 +4,11 @@
 //
 // Two durable consumers are shared by every dispatcher process: one on the
 // INVOICES stream for fan-out, one on the WEBHOOKS stream for delivery.
-// Retries wait in JetStream (NakWithDelay), never in a sleeping goroutine,
-// so a restart loses none; one subscription can hold at most
-// MaxInFlightPerSubscription workers, so a slow endpoint cannot starve the
-// others.
+// Retries wait in JetStream as scheduled messages, never in a sleeping
+// goroutine nor as unacknowledged messages, so a restart loses none and a
+// dead endpoint's backlog cannot fill the consumer; one subscription can
+// hold at most MaxInFlightPerSubscription workers, so a slow endpoint cannot
+// starve the others.
 package dispatcher
 
 import (
@@ -46,8 +47,8 @@ type Config struct {
 	// MaxInFlightPerSubscription caps the attempts one subscription has
 	// under way in one process; 0 means 8.
 	MaxInFlightPerSubscription int
-	// MaxPending caps the deliveries waiting in JetStream for their next
-	// attempt; 0 means 100,000.
+	// MaxPending caps the tasks handed to workers and not yet settled;
+	// 0 means 10,000.
 	MaxPending int
 	// UserAgent is sent with every attempt; "" means "invoiced".
 	UserAgent string
@@ -91,7 +92,7 @@ func (c Config) withDefaults() Config {
 		c.MaxInFlightPerSubscription = 8
 	}
 	if c.MaxPending == 0 {
-		c.MaxPending = 100_000
+		c.MaxPending = 10_000
 	}
 	if c.UserAgent == "" {
 		c.UserAgent = "invoiced"
@@ -179,14 +180,14 @@ func (d *Dispatcher) FanOutConsumerConfig() jetstream.ConsumerConfig {
 // DeliveryConsumerConfig returns the durable consumer that delivers tasks.
 func (d *Dispatcher) DeliveryConsumerConfig() jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
-		Durable:       DeliveryConsumer,
-		Description:   "invoiced dispatcher: webhook deliveries",
-		FilterSubject: webhook.AllTasks,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       d.cfg.Timeout + 30*time.Second,
-		MaxDeliver:    -1,
-		MaxAckPending: d.cfg.MaxPending,
+		Durable:        DeliveryConsumer,
+		Description:    "invoiced dispatcher: webhook deliveries",
+		FilterSubjects: webhook.TaskFilters,
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        d.cfg.Timeout + 30*time.Second,
+		MaxDeliver:     -1,
+		MaxAckPending:  d.cfg.MaxPending,
 	}
 }
 

@@ -68,7 +68,9 @@ const WebhookTaskRetention = 7 * 24 * time.Hour
 
 // WebhookStreamConfig returns the configuration of the WEBHOOKS stream: one
 // task per delivery, each under its own subject so the subject index makes
-// fan-out idempotent, kept for WebhookTaskRetention.
+// fan-out idempotent, kept for WebhookTaskRetention; message schedules are
+// allowed, so a retry waits in the stream rather than as an unacknowledged
+// message.
 func (s Streams) WebhookStreamConfig() jetstream.StreamConfig {
 	cfg := s.InvoiceStreamConfig()
 	cfg.Name = webhook.StreamWebhooks
@@ -76,6 +78,7 @@ func (s Streams) WebhookStreamConfig() jetstream.StreamConfig {
 	cfg.Subjects = []string{webhook.AllTasks}
 	cfg.Discard = jetstream.DiscardOld
 	cfg.MaxAge = WebhookTaskRetention
+	cfg.AllowMsgSchedules = true
 	return cfg
 }
 
@@ -127,5 +130,6 @@ func differs(have, want jetstream.StreamConfig) bool {
 		have.Replicas != want.Replicas ||
 		have.MaxAge != want.MaxAge ||
 		have.AllowDirect != want.AllowDirect ||
+		have.AllowMsgSchedules != want.AllowMsgSchedules ||
 		have.DenyDelete != want.DenyDelete
 }

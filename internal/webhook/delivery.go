@@ -12,9 +12,10 @@ import (
 
 // The stream and bucket that carry deliveries.
 const (
-	// StreamWebhooks holds one task message per delivery, under
-	// webhooks.<subscription id>.<delivery id>, and one per manual retry
-	// under webhooks.<subscription id>.<delivery id>.manual.
+	// StreamWebhooks holds the delivery tasks: the first under
+	// webhooks.<subscription id>.<delivery id>, scheduled retries under
+	// ….retry (fired by JetStream from the one pending schedule under
+	// ….schedule), manual attempts under ….manual.
 	StreamWebhooks = "WEBHOOKS"
 	// BucketDeliveries holds one Delivery per key (its ID).
 	BucketDeliveries = "webhook_deliveries"
@@ -117,8 +118,24 @@ func ManualTaskSubject(subID, deliveryID string) string {
 	return TaskSubject(subID, deliveryID) + ".manual"
 }
 
-// AllTasks matches every task subject.
+// RetryTaskSubject returns the subject a scheduled retry of the delivery
+// is fired to.
+func RetryTaskSubject(subID, deliveryID string) string {
+	return TaskSubject(subID, deliveryID) + ".retry"
+}
+
+// ScheduleSubject returns the subject of the delivery's pending retry
+// schedule; a new schedule replaces the old one (a subject rollup).
+func ScheduleSubject(subID, deliveryID string) string {
+	return TaskSubject(subID, deliveryID) + ".schedule"
+}
+
+// AllTasks matches every subject of the WEBHOOKS stream.
 const AllTasks = "webhooks.>"
+
+// TaskFilters match the subjects a delivery worker consumes: first tasks,
+// fired retries and manual attempts, not the pending schedules.
+var TaskFilters = []string{"webhooks.*.*", "webhooks.*.*.retry", "webhooks.*.*.manual"}
 
 // Task is the message that asks for a delivery attempt. Body is the exact
 // webhook body, fixed when the event is fanned out, so every attempt sends
@@ -134,6 +151,9 @@ type Task struct {
 	// AttemptsBefore is, on a manual task, how many attempts the delivery
 	// had when it was asked for: one made since answers it.
 	AttemptsBefore int `json:"attempts_before,omitempty"`
+	// Attempt is, on a scheduled task, which scheduled attempt it asks for
+	// (1 for the first): a task for an attempt already made is stale.
+	Attempt int `json:"attempt,omitempty"`
 }
 
 // Payload is a webhook body: {"type", "timestamp", "data"}.
@@ -150,6 +170,7 @@ func ParseTaskSubject(subject string) (subID, deliveryID string, manual bool, er
 	parts := strings.Split(subject, ".")
 	switch {
 	case len(parts) == 3 && parts[0] == "webhooks":
+	case len(parts) == 4 && parts[0] == "webhooks" && parts[3] == "retry":
 	case len(parts) == 4 && parts[0] == "webhooks" && parts[3] == "manual":
 		manual = true
 	default:
@@ -172,6 +193,6 @@ func NewTask(ev events.Event, eventType, subID string) (Task, error) {
 	}
 	return Task{
 		DeliveryID: DeliveryID(ev.ID, subID), SubscriptionID: subID, EventID: ev.ID,
-		EventType: eventType, InvoiceID: ev.Invoice.ID, Trigger: TriggerScheduled, Body: body,
+		EventType: eventType, InvoiceID: ev.Invoice.ID, Trigger: TriggerScheduled, Body: body, Attempt: 1,
 	}, nil
 }

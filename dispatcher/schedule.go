@@ -1,0 +1,54 @@
+package dispatcher
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/invoiced/invoiced/internal/consume"
+	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// schedule asks JetStream to fire scheduled attempt number attempt of the
+// delivery at at: a message under the delivery's schedule subject, which
+// replaces any earlier schedule of it, fired to its retry subject. The task
+// that asked is then acked, so a waiting retry holds no consumer slot.
+func (d *Dispatcher) schedule(ctx context.Context, task webhook.Task, attempt int, at time.Time) error {
+	task.Trigger, task.Attempt, task.AttemptsBefore = webhook.TriggerScheduled, attempt, 0
+	data, err := json.Marshal(task)
+	if err != nil {
+		return consume.Permanent(err)
+	}
+	msg := nats.NewMsg(webhook.ScheduleSubject(task.SubscriptionID, task.DeliveryID))
+	msg.Data = data
+	msg.Header.Set(jetstream.ScheduleHeader, "@at "+at.UTC().Format(time.RFC3339Nano))
+	msg.Header.Set(jetstream.ScheduleTargetHeader, webhook.RetryTaskSubject(task.SubscriptionID, task.DeliveryID))
+	if _, err := d.js.PublishMsg(ctx, msg); err != nil {
+		return fmt.Errorf("schedule attempt %d of %s: %w", attempt, task.DeliveryID, err)
+	}
+	return nil
+}
+
+// ensureScheduled settles a stale task for an attempt already made. When
+// the delivery still awaits its next attempt, that attempt is scheduled
+// again: a crash may have come between recording the attempt and
+// scheduling the next, and a repeated schedule replaces the first.
+func (d *Dispatcher) ensureScheduled(ctx context.Context, task webhook.Task, rec webhook.Delivery) error {
+	if rec.Status != webhook.DeliveryFailing || rec.NextAttemptAt == nil {
+		return nil
+	}
+	return d.schedule(ctx, task, rec.ScheduledAttempts()+1, *rec.NextAttemptAt)
+}
+
+// postpone puts off a task whose subscription has every slot taken, by
+// about one attempt's timeout, without counting an attempt.
+func (d *Dispatcher) postpone(ctx context.Context, task webhook.Task) error {
+	wait := d.cfg.Timeout/2 + time.Duration(d.cfg.Rand()*float64(d.cfg.Timeout/2))
+	if task.Trigger == webhook.TriggerManual {
+		return consume.RetryAfter(fmt.Errorf("subscription %s at its in-flight limit", task.SubscriptionID), wait)
+	}
+	return d.schedule(ctx, task, task.Attempt, d.cfg.Now().Add(wait))
+}

@@ -1,0 +1,76 @@
+package dispatcher
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+func TestAWaitingRetryHoldsNoConsumerSlot(t *testing.T) {
+	f := newFixture(t)
+	rc := newReceiver(t, func(_ int, w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusInternalServerError) })
+	sub := f.subscribe(t, rc.URL, webhook.EventInvoiceCreated)
+	f.start(t, Config{Schedule: webhook.Schedule{time.Hour}})
+	ev := f.invoiceEvents(t)[0]
+	d := f.awaitDelivery(t, ev.ID, sub.ID, webhook.DeliveryFailing)
+	ctx := context.Background()
+	natstest.Eventually(t, 10*time.Second, "the task settled while its retry waits", func() bool {
+		cons, err := f.js.Consumer(ctx, webhook.StreamWebhooks, DeliveryConsumer)
+		if err != nil {
+			return false
+		}
+		info, err := cons.Info(ctx)
+		return err == nil && info.NumAckPending == 0 && info.NumPending == 0
+	})
+	info, err := f.tasks.Info(ctx, jetstream.WithSubjectFilter(webhook.ScheduleSubject(sub.ID, d.ID)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Subjects[webhook.ScheduleSubject(sub.ID, d.ID)] != 1 {
+		t.Fatalf("pending schedules: %v", info.State.Subjects)
+	}
+}
+
+func TestAStaleTaskRestoresALostSchedule(t *testing.T) {
+	f := newFixture(t)
+	rc := newReceiver(t, nil)
+	sub := f.subscribe(t, rc.URL, webhook.EventInvoiceCreated)
+	ev := f.invoiceEvents(t)[0]
+	task, err := webhook.NewTask(ev, webhook.EventInvoiceCreated, sub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As if the dispatcher recorded a failed first attempt and crashed
+	// before scheduling the second: the record says failing, nothing waits.
+	now := time.Now().UTC()
+	next := now.Add(200 * time.Millisecond)
+	rec := webhook.Delivery{
+		ID: task.DeliveryID, SubscriptionID: sub.ID, EventID: ev.ID, EventType: task.EventType, InvoiceID: ev.Invoice.ID,
+		Status: webhook.DeliveryFailing, NextAttemptAt: &next, CreatedAt: now, UpdatedAt: now, Body: task.Body,
+		Attempts: []webhook.Attempt{{Number: 1, Trigger: webhook.TriggerScheduled, StartedAt: now, HTTPStatus: 500, NextAttemptAt: &next}},
+	}
+	data, _ := json.Marshal(rec)
+	if _, err := f.deliveries.Put(context.Background(), rec.ID, data); err != nil {
+		t.Fatal(err)
+	}
+	// The redelivered first task is stale; it must bring the retry back.
+	data, _ = json.Marshal(task)
+	if _, err := f.js.PublishMsg(context.Background(), &nats.Msg{Subject: webhook.TaskSubject(sub.ID, task.DeliveryID), Data: data}); err != nil {
+		t.Fatal(err)
+	}
+	f.start(t, Config{})
+	d := f.awaitDelivery(t, ev.ID, sub.ID, webhook.DeliveryDelivered)
+	if len(d.Attempts) != 2 || d.Attempts[1].Trigger != webhook.TriggerScheduled || d.Attempts[1].StartedAt.Before(next) {
+		t.Fatalf("attempts %+v", d.Attempts)
+	}
+	if n := len(rc.requests()); n != 1 {
+		t.Fatalf("receiver got %d requests, want 1: the stale task must not attempt", n)
+	}
+}
