@@ -172,8 +172,30 @@ func TestRecoverRefusals(t *testing.T) {
 			wantProblem(t, r, tt.status, tt.field)
 		})
 	}
+	// A disabled subscription is refused: its deliveries would only die again.
+	disabled := e.subscribe(t, `{"url":"https://example.com/off"}`)
+	e.put(t, e.record(disabled.ID, 2, webhook.DeliveryDead, webhook.EventInvoiceCreated))
+	if r := e.do(t, http.MethodPatch, "/webhooks/subscriptions/"+disabled.ID, []byte(`{"status":"disabled"}`), "Content-Type", "application/json"); r.status != http.StatusOK {
+		t.Fatalf("disable: %d %s", r.status, r.body)
+	}
+	wantProblem(t, e.do(t, http.MethodPost, "/webhooks/subscriptions/"+disabled.ID+"/recover", []byte(`{"since":"2024-01-01T00:00:00Z"}`),
+		"Content-Type", "application/json"), http.StatusConflict, "")
 	if n := e.taskCount(t); n != 0 {
 		t.Fatalf("a refused recover published %d tasks", n)
+	}
+}
+
+func TestRetryRefusedWhenTheLogIsFull(t *testing.T) {
+	e := newDeliveriesEnv(t)
+	s := e.subscribe(t, `{"url":"https://example.com/hook"}`)
+	d := e.record(s.ID, 1, webhook.DeliveryDead, webhook.EventInvoiceCreated)
+	for len(d.Attempts) < webhook.MaxAttempts {
+		d.Attempts = append(d.Attempts, d.Attempts[0])
+	}
+	e.put(t, d)
+	wantProblem(t, e.do(t, http.MethodPost, "/webhooks/deliveries/"+d.ID+"/retry", nil), http.StatusConflict, "")
+	if n := e.taskCount(t); n != 0 {
+		t.Fatalf("a refused retry published %d tasks", n)
 	}
 }
 

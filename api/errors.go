@@ -19,6 +19,8 @@ var (
 	// ErrInFlight: the first request with this idempotency key has not
 	// finished yet (409).
 	ErrInFlight = errors.New("request with this idempotency key in flight")
+	// ErrConflict: the resource's state does not allow the request (409).
+	ErrConflict = errors.New("conflict")
 	// ErrTooLarge: the request body is over the limit (413).
 	ErrTooLarge = errors.New("request body too large")
 	// ErrUnsupportedMediaType: the body is not JSON (415).

@@ -35,6 +35,7 @@ var problemKinds = []struct {
 	{ErrNotFound, http.StatusNotFound, "not-found", "Not found"},
 	{ErrMethodNotAllowed, http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed"},
 	{ErrInFlight, http.StatusConflict, "request-in-flight", "A request with this Idempotency-Key is in flight"},
+	{ErrConflict, http.StatusConflict, "conflict", "The request conflicts with the resource's state"},
 	{ErrTooLarge, http.StatusRequestEntityTooLarge, "body-too-large", "Request body too large"},
 	{ErrUnsupportedMediaType, http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type"},
 	{ErrKeyReused, http.StatusUnprocessableEntity, "idempotency-key-reused", "Idempotency-Key reused with a different request"},

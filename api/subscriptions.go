@@ -21,7 +21,7 @@ type SubscriptionStore interface {
 	Get(ctx context.Context, key string) (jetstream.KeyValueEntry, error)
 	Create(ctx context.Context, key string, value []byte, opts ...jetstream.KVCreateOpt) (uint64, error)
 	Update(ctx context.Context, key string, value []byte, revision uint64) (uint64, error)
-	Delete(ctx context.Context, key string, opts ...jetstream.KVDeleteOpt) error
+	Purge(ctx context.Context, key string, opts ...jetstream.KVDeleteOpt) error
 	ListKeys(ctx context.Context, opts ...jetstream.WatchOpt) (jetstream.KeyLister, error)
 }
 
@@ -159,10 +159,7 @@ func (h *Subscriptions) patch(w http.ResponseWriter, r *http.Request) error {
 	if err := in.validate(false); err != nil {
 		return err
 	}
-	sub, err := h.change(r.Context(), chi.URLParam(r, "id"), func(s *webhook.Subscription) error {
-		in.apply(s)
-		return nil
-	})
+	sub, err := h.change(r.Context(), chi.URLParam(r, "id"), in.apply)
 	if err != nil {
 		return err
 	}
@@ -171,11 +168,12 @@ func (h *Subscriptions) patch(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Subscriptions) delete(w http.ResponseWriter, r *http.Request) error {
-	id := chi.URLParam(r, "id")
-	if _, _, err := h.load(r.Context(), id); err != nil {
+	sub, _, err := h.load(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
 		return err
 	}
-	if err := h.store.Delete(r.Context(), id); err != nil {
+	// Purge, not delete: no earlier revision, and so no secret, stays behind.
+	if err := h.store.Purge(r.Context(), sub.ID); err != nil {
 		return unavailable("delete subscription", err)
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -187,9 +185,8 @@ func (h *Subscriptions) rotate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	sub, err := h.change(r.Context(), chi.URLParam(r, "id"), func(s *webhook.Subscription) error {
+	sub, err := h.change(r.Context(), chi.URLParam(r, "id"), func(s *webhook.Subscription) {
 		s.Rotate(secret, h.now().UTC(), h.cfg.SecretOverlap)
-		return nil
 	})
 	if err != nil {
 		return err
@@ -200,8 +197,9 @@ func (h *Subscriptions) rotate(w http.ResponseWriter, r *http.Request) error {
 
 // load reads one subscription and its revision; ErrNotFound when absent.
 func (h *Subscriptions) load(ctx context.Context, id string) (webhook.Subscription, uint64, error) {
-	if _, err := uuid.Parse(id); err != nil {
-		return webhook.Subscription{}, 0, fmt.Errorf("%w: no subscription %q", ErrNotFound, id)
+	id, err := subscriptionKey(id)
+	if err != nil {
+		return webhook.Subscription{}, 0, err
 	}
 	entry, err := h.store.Get(ctx, id)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -217,27 +215,34 @@ func (h *Subscriptions) load(ctx context.Context, id string) (webhook.Subscripti
 	return sub, entry.Revision(), nil
 }
 
-// change applies edit to a subscription with compare-and-set, retrying when
-// another writer got there first.
-func (h *Subscriptions) change(ctx context.Context, id string, edit func(*webhook.Subscription) error) (webhook.Subscription, error) {
-	for attempt := 0; ; attempt++ {
-		sub, rev, err := h.load(ctx, id)
-		if err != nil {
-			return webhook.Subscription{}, err
-		}
-		if err := edit(&sub); err != nil {
-			return webhook.Subscription{}, err
-		}
-		sub.UpdatedAt = h.now().UTC().Truncate(time.Microsecond)
-		data, _ := json.Marshal(sub)
-		_, err = h.store.Update(ctx, id, data, rev)
-		if err == nil {
-			return sub, nil
-		}
-		if !errors.Is(err, jetstream.ErrKeyExists) || attempt == 4 {
-			return webhook.Subscription{}, unavailable("update subscription", err)
-		}
+// change applies edit to a subscription with compare-and-set.
+func (h *Subscriptions) change(ctx context.Context, id string, edit func(*webhook.Subscription)) (webhook.Subscription, error) {
+	key, err := subscriptionKey(id)
+	if err != nil {
+		return webhook.Subscription{}, err
 	}
+	sub, err := webhook.Modify(ctx, h.store, key, func(s *webhook.Subscription) bool {
+		edit(s)
+		s.UpdatedAt = h.now().UTC().Truncate(time.Microsecond)
+		return true
+	})
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return webhook.Subscription{}, fmt.Errorf("%w: no subscription %s", ErrNotFound, key)
+	case err != nil:
+		return webhook.Subscription{}, unavailable("update subscription", err)
+	}
+	return sub, nil
+}
+
+// subscriptionKey returns the canonical form of a subscription ID, the key
+// it is stored under; ErrNotFound for anything that is not a UUID.
+func subscriptionKey(id string) (string, error) {
+	u, err := uuid.Parse(id)
+	if err != nil {
+		return "", fmt.Errorf("%w: no subscription %q", ErrNotFound, id)
+	}
+	return u.String(), nil
 }
 
 // readJSON reads a JSON request body into v under the body limit.

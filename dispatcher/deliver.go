@@ -25,27 +25,31 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
 	if err := json.Unmarshal(msg.Data(), &task); err != nil || task.DeliveryID == "" {
 		return consume.Permanent(fmt.Errorf("task on %s: %w", msg.Subject(), err))
 	}
-	rec, _, err := d.loadDelivery(ctx, task)
+	task.Attempt = max(task.Attempt, 1)
+	rec, err := d.loadDelivery(ctx, task)
 	if err != nil {
 		return err
 	}
 	switch {
-	case rec.Status == webhook.DeliveryDelivered, rec.Status == webhook.DeliveryDead && !manual:
+	case manual && (len(rec.Attempts) > task.AttemptsBefore || len(rec.Attempts) >= webhook.MaxAttempts):
+		return nil // answered by an attempt made since, or the log is full
+	case manual:
+	case rec.Status == webhook.DeliveryDelivered, rec.Status == webhook.DeliveryDead:
 		return nil
-	case manual && len(rec.Attempts) > task.AttemptsBefore:
-		return nil // an attempt was made since this one was asked for
-	case !manual && rec.ScheduledAttempts() >= task.Attempt:
+	case rec.ScheduledAttempts() >= task.Attempt:
 		return d.ensureScheduled(ctx, task, rec) // stale: made already
 	}
-	sub, ok := d.subs.get(subID)
+	sub, ok, err := d.subscription(ctx, subID)
+	if err != nil {
+		return err
+	}
 	if !ok || sub.Status != webhook.StatusEnabled {
 		return d.endForSubscription(ctx, task, ok)
 	}
 	if !d.inFlight.acquire(subID) {
 		return d.postpone(ctx, task)
 	}
-	res := d.send(ctx, sub, task, len(rec.Attempts)+1)
-	d.inFlight.release(subID)
+	res := d.sendReleasing(ctx, sub, task, len(rec.Attempts)+1)
 	next, err := d.record(ctx, task, res, manual)
 	if err != nil {
 		return err
@@ -54,57 +58,74 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
 	if next == nil {
 		return nil
 	}
-	return d.schedule(ctx, task, rec.ScheduledAttempts()+2, *next)
+	return d.schedule(ctx, task, task.Attempt+1, *next)
+}
+
+// sendReleasing makes the attempt and gives the subscription's in-flight
+// slot back, whatever happens.
+func (d *Dispatcher) sendReleasing(ctx context.Context, sub webhook.Subscription, task webhook.Task, number int) result {
+	defer d.inFlight.release(sub.ID)
+	return d.send(ctx, sub, task, number)
+}
+
+// subscription returns the subscription from the watched copy when it is
+// there and enabled; otherwise it asks the bucket, since the watch may lag
+// behind a change made elsewhere.
+func (d *Dispatcher) subscription(ctx context.Context, id string) (webhook.Subscription, bool, error) {
+	if sub, ok := d.subs.get(id); ok && sub.Status == webhook.StatusEnabled {
+		return sub, true, nil
+	}
+	entry, err := d.subscriptions.Get(ctx, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return webhook.Subscription{}, false, nil
+	}
+	if err != nil {
+		return webhook.Subscription{}, false, fmt.Errorf("read subscription %s: %w", id, err)
+	}
+	var sub webhook.Subscription
+	if err := json.Unmarshal(entry.Value(), &sub); err != nil {
+		return webhook.Subscription{}, false, consume.Permanent(fmt.Errorf("subscription record %s: %w", id, err))
+	}
+	return sub, true, nil
 }
 
 // loadDelivery reads the delivery's record, creating it from the task if
-// fan-out did not get to.
-func (d *Dispatcher) loadDelivery(ctx context.Context, task webhook.Task) (webhook.Delivery, uint64, error) {
-	entry, err := d.deliveries.Get(ctx, task.DeliveryID)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		if err := d.recordPending(ctx, task); err != nil {
-			return webhook.Delivery{}, 0, err
-		}
-		entry, err = d.deliveries.Get(ctx, task.DeliveryID)
-	}
-	if err != nil {
-		return webhook.Delivery{}, 0, fmt.Errorf("read delivery %s: %w", task.DeliveryID, err)
-	}
+// fan-out did not get to it.
+func (d *Dispatcher) loadDelivery(ctx context.Context, task webhook.Task) (webhook.Delivery, error) {
 	var rec webhook.Delivery
-	if err := json.Unmarshal(entry.Value(), &rec); err != nil {
-		return webhook.Delivery{}, 0, consume.Permanent(fmt.Errorf("delivery record %s: %w", task.DeliveryID, err))
-	}
-	return rec, entry.Revision(), nil
+	err := d.updateDelivery(ctx, task, func(r *webhook.Delivery) bool {
+		rec = *r
+		return false
+	})
+	return rec, err
 }
 
-// updateDelivery applies edit to the delivery's record with compare-and-set.
-func (d *Dispatcher) updateDelivery(ctx context.Context, task webhook.Task, edit func(*webhook.Delivery)) error {
-	for attempt := 0; ; attempt++ {
-		rec, rev, err := d.loadDelivery(ctx, task)
-		if err != nil {
+// updateDelivery applies edit to the delivery's record with compare-and-set,
+// creating the record from the task first if it does not exist; edit
+// reports whether it changed anything.
+func (d *Dispatcher) updateDelivery(ctx context.Context, task webhook.Task, edit func(*webhook.Delivery) bool) error {
+	change := func(rec *webhook.Delivery) bool {
+		if !edit(rec) {
+			return false
+		}
+		rec.UpdatedAt = d.cfg.Now().UTC()
+		return true
+	}
+	_, err := webhook.Modify(ctx, d.deliveries, task.DeliveryID, change)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		if err := d.recordPending(ctx, task); err != nil {
 			return err
 		}
-		edit(&rec)
-		rec.UpdatedAt = d.cfg.Now().UTC()
-		data, err := json.Marshal(rec)
-		if err != nil {
-			return consume.Permanent(err)
-		}
-		_, err = d.deliveries.Update(ctx, task.DeliveryID, data, rev)
-		if err == nil {
-			return nil
-		}
-		if !errors.Is(err, jetstream.ErrKeyExists) || attempt == 4 {
-			return fmt.Errorf("update delivery %s: %w", task.DeliveryID, err)
-		}
+		_, err = webhook.Modify(ctx, d.deliveries, task.DeliveryID, change)
 	}
+	return err
 }
 
 // record adds the attempt to the log and settles the delivery's status. It
 // returns when the next scheduled attempt is due, nil when there is none.
 func (d *Dispatcher) record(ctx context.Context, task webhook.Task, res result, manual bool) (*time.Time, error) {
 	var next *time.Time
-	err := d.updateDelivery(ctx, task, func(rec *webhook.Delivery) {
+	err := d.updateDelivery(ctx, task, func(rec *webhook.Delivery) bool {
 		next = nil
 		attempt := res.attempt
 		switch {
@@ -113,7 +134,7 @@ func (d *Dispatcher) record(ctx context.Context, task webhook.Task, res result, 
 		case attempt.HTTPStatus == http.StatusGone:
 			rec.Status, rec.Reason, rec.NextAttemptAt = webhook.DeliveryDead, "the receiver answered 410 Gone", nil
 		case manual:
-			// A manual attempt leaves the schedule as it was.
+			// A manual attempt leaves the status and schedule as they were.
 		default:
 			delay := d.retryDelay(rec, res)
 			if delay == 0 {
@@ -124,6 +145,7 @@ func (d *Dispatcher) record(ctx context.Context, task webhook.Task, res result, 
 			rec.Status, attempt.NextAttemptAt, rec.NextAttemptAt, next = webhook.DeliveryFailing, &at, &at, &at
 		}
 		rec.Attempts = append(rec.Attempts, attempt)
+		return true
 	})
 	return next, err
 }
@@ -148,9 +170,11 @@ func (d *Dispatcher) endForSubscription(ctx context.Context, task webhook.Task, 
 	if exists {
 		reason = "the subscription is disabled"
 	}
-	return d.updateDelivery(ctx, task, func(rec *webhook.Delivery) {
-		if rec.Status != webhook.DeliveryDelivered {
-			rec.Status, rec.Reason, rec.NextAttemptAt = webhook.DeliveryDead, reason, nil
+	return d.updateDelivery(ctx, task, func(rec *webhook.Delivery) bool {
+		if rec.Status == webhook.DeliveryDelivered || rec.Status == webhook.DeliveryDead {
+			return false
 		}
+		rec.Status, rec.Reason, rec.NextAttemptAt = webhook.DeliveryDead, reason, nil
+		return true
 	})
 }

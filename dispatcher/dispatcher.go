@@ -118,19 +118,18 @@ type JetStream interface {
 	CreateOrUpdateConsumer(ctx context.Context, stream string, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error)
 }
 
-// Store is a key-value bucket the dispatcher reads and writes with
+// Store is the delivery log: records created once and changed with
 // compare-and-set; jetstream.KeyValue is one.
 type Store interface {
-	Get(ctx context.Context, key string) (jetstream.KeyValueEntry, error)
+	webhook.KV
 	Create(ctx context.Context, key string, value []byte, opts ...jetstream.KVCreateOpt) (uint64, error)
-	Update(ctx context.Context, key string, value []byte, revision uint64) (uint64, error)
 }
 
 // SubscriptionStore is the subscriptions bucket: watched, and updated when a
 // subscription is disabled or its failure streak changes.
 type SubscriptionStore interface {
 	Watcher
-	Store
+	webhook.KV
 }
 
 // Dispatcher fans out invoice events and delivers webhooks.
@@ -185,9 +184,11 @@ func (d *Dispatcher) DeliveryConsumerConfig() jetstream.ConsumerConfig {
 		FilterSubjects: webhook.TaskFilters,
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        d.cfg.Timeout + 30*time.Second,
-		MaxDeliver:     -1,
-		MaxAckPending:  d.cfg.MaxPending,
+		// A task may wait in the client's buffer behind busy workers before
+		// its attempt starts: leave room for two attempts ahead of it.
+		AckWait:       3*d.cfg.Timeout + 30*time.Second,
+		MaxDeliver:    -1,
+		MaxAckPending: d.cfg.MaxPending,
 	}
 }
 
@@ -210,17 +211,18 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 		{events.StreamInvoices, d.FanOutConsumerConfig(), d.fanOut, 8},
 	} {
 		cons, err := d.js.CreateOrUpdateConsumer(ctx, c.stream, c.cfg)
+		if err == nil {
+			var pool *consume.Pool
+			pool, err = consume.Start(cons, c.handler, consume.Options{
+				Workers: c.workers, Logger: d.cfg.Logger,
+				Backoff: consume.ExponentialBackoff(500*time.Millisecond, 30*time.Second),
+			})
+			d.pools = append(d.pools, pool)
+		}
 		if err != nil {
+			_ = d.Stop(ctx)
 			return fmt.Errorf("dispatcher: consumer %s: %w", c.cfg.Durable, err)
 		}
-		pool, err := consume.Start(cons, c.handler, consume.Options{
-			Workers: c.workers, Logger: d.cfg.Logger,
-			Backoff: consume.ExponentialBackoff(500*time.Millisecond, 30*time.Second),
-		})
-		if err != nil {
-			return fmt.Errorf("dispatcher: %w", err)
-		}
-		d.pools = append(d.pools, pool)
 	}
 	return nil
 }
@@ -230,7 +232,9 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 func (d *Dispatcher) Stop(ctx context.Context) error {
 	var errs []error
 	for i := len(d.pools) - 1; i >= 0; i-- {
-		errs = append(errs, d.pools[i].Stop(ctx))
+		if d.pools[i] != nil {
+			errs = append(errs, d.pools[i].Stop(ctx))
+		}
 	}
 	if d.watch != nil {
 		// The watch's consumer is ephemeral: after a broker restart it may

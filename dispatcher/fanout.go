@@ -15,10 +15,11 @@ import (
 )
 
 // fanOut turns one invoice event into one delivery per matching
-// subscription: a record in the delivery log, then a task on the WEBHOOKS
-// stream. Both are keyed by the derived delivery ID and written only if
-// absent (the task under its own subject with expected sequence 0), so a
-// fan-out repeated after a crash neither loses nor doubles a delivery.
+// subscription: a task on the WEBHOOKS stream, then a record in the
+// delivery log. Both are keyed by the derived delivery ID and written only
+// if absent (the task under its own subject with expected sequence 0), so a
+// fan-out repeated after a crash neither loses nor doubles a delivery; the
+// task comes first, so no record is ever left without one.
 func (d *Dispatcher) fanOut(ctx context.Context, msg jetstream.Msg) error {
 	ev, err := events.DecodeMsg(msg.Subject(), msg.Data())
 	if err != nil {
@@ -33,10 +34,10 @@ func (d *Dispatcher) fanOut(ctx context.Context, msg jetstream.Msg) error {
 		if err != nil {
 			return consume.Permanent(err)
 		}
-		if err := d.recordPending(ctx, task); err != nil {
+		if err := d.enqueue(ctx, task); err != nil {
 			return err
 		}
-		if err := d.enqueue(ctx, task); err != nil {
+		if err := d.recordPending(ctx, task); err != nil {
 			return err
 		}
 		if d.afterEnqueue != nil {

@@ -2,7 +2,6 @@ package dispatcher
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -59,30 +58,12 @@ func disable(reason string, now time.Time) func(*webhook.Subscription) bool {
 }
 
 // changeSubscription applies edit to the stored subscription with
-// compare-and-set; edit reports whether it changed anything.
+// compare-and-set; edit reports whether it changed anything. A subscription
+// deleted meanwhile is left alone.
 func (d *Dispatcher) changeSubscription(ctx context.Context, id string, edit func(*webhook.Subscription) bool) error {
-	for attempt := 0; ; attempt++ {
-		entry, err := d.subscriptions.Get(ctx, id)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			return nil // deleted meanwhile
-		}
-		if err != nil {
-			return err
-		}
-		var s webhook.Subscription
-		if err := json.Unmarshal(entry.Value(), &s); err != nil {
-			return err
-		}
-		if !edit(&s) {
-			return nil
-		}
-		data, err := json.Marshal(s)
-		if err != nil {
-			return err
-		}
-		_, err = d.subscriptions.Update(ctx, id, data, entry.Revision())
-		if err == nil || !errors.Is(err, jetstream.ErrKeyExists) || attempt == 4 {
-			return err
-		}
+	_, err := webhook.Modify(ctx, d.subscriptions, id, edit)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return nil
 	}
+	return err
 }

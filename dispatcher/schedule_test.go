@@ -74,3 +74,25 @@ func TestAStaleTaskRestoresALostSchedule(t *testing.T) {
 		t.Fatalf("receiver got %d requests, want 1: the stale task must not attempt", n)
 	}
 }
+
+func TestALaggingSubscriptionCacheAsksTheBucket(t *testing.T) {
+	f := newFixture(t)
+	rc := newReceiver(t, nil)
+	sub := f.subscribe(t, rc.URL, webhook.EventInvoiceCreated)
+	d := f.start(t, Config{})
+	// As if this process's watch had not yet seen the subscription that
+	// another process fanned the event out to.
+	d.subs.mu.Lock()
+	delete(d.subs.subs, sub.ID)
+	d.subs.mu.Unlock()
+	ev := f.invoiceEvents(t)[0]
+	task, err := webhook.NewTask(ev, webhook.EventInvoiceCreated, sub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := json.Marshal(task)
+	if _, err := f.js.PublishMsg(context.Background(), &nats.Msg{Subject: webhook.TaskSubject(sub.ID, task.DeliveryID), Data: data}); err != nil {
+		t.Fatal(err)
+	}
+	f.awaitDelivery(t, ev.ID, sub.ID, webhook.DeliveryDelivered)
+}

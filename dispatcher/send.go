@@ -3,9 +3,11 @@ package dispatcher
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -46,6 +48,10 @@ func (d *Dispatcher) send(ctx context.Context, sub webhook.Subscription, task we
 	}
 	answer, err := d.cfg.Client.Do(req)
 	if err != nil {
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) {
+			err = urlErr.Err // the URL is in the attempt already; keep it out of messages and logs
+		}
 		res.attempt.Error = err.Error()
 		return res
 	}

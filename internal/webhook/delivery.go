@@ -41,6 +41,10 @@ const (
 // MaxResponseBody is how much of a receiver's answer an attempt keeps.
 const MaxResponseBody = 4 << 10
 
+// MaxAttempts bounds the attempts one delivery's log holds, so a record
+// stays well inside a message: past it, manual attempts are refused.
+const MaxAttempts = 100
+
 // Attempt is one try at a delivery.
 type Attempt struct {
 	Number        int        `json:"number"`

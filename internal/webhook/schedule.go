@@ -17,16 +17,28 @@ const Jitter = 0.2
 // len(Schedule)+1 scheduled attempts.
 type Schedule []time.Duration
 
+// Limits of a schedule: the retries fit in the delivery log with room for
+// manual attempts, and all of them happen while the stream keeps tasks.
+const (
+	MaxRetries   = 50
+	MaxRetrySpan = 6 * 24 * time.Hour
+)
+
 // ParseSchedule reads a comma-separated list of positive durations. It
-// fails on an empty list or a bad duration.
+// fails on an empty list, a bad duration, more than MaxRetries delays or
+// delays that add up to more than MaxRetrySpan (jitter included).
 func ParseSchedule(s string) (Schedule, error) {
 	var out Schedule
+	var total time.Duration
 	for _, part := range strings.Split(s, ",") {
 		d, err := time.ParseDuration(strings.TrimSpace(part))
 		if err != nil || d <= 0 {
 			return nil, fmt.Errorf("retry schedule %q: %q is not a positive duration", s, part)
 		}
-		out = append(out, d)
+		out, total = append(out, d), total+d
+	}
+	if len(out) > MaxRetries || float64(total)*(1+Jitter) > float64(MaxRetrySpan) {
+		return nil, fmt.Errorf("retry schedule %q: at most %d delays adding up to %s with jitter", s, MaxRetries, MaxRetrySpan)
 	}
 	return out, nil
 }

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -42,5 +43,17 @@ func TestSchedule(t *testing.T) {
 		if got := ClampRetryAfter(tt.ra, tt.sched); got != tt.want {
 			t.Fatalf("ClampRetryAfter(%v, %v) = %v", tt.ra, tt.sched, got)
 		}
+	}
+}
+
+func TestScheduleLimits(t *testing.T) {
+	long := strings.TrimSuffix(strings.Repeat("1s,", MaxRetries+1), ",")
+	for _, s := range []string{long, "6d", "100h,100h"} {
+		if _, err := ParseSchedule(strings.ReplaceAll(s, "6d", "144h")); err == nil {
+			t.Fatalf("%q accepted", s)
+		}
+	}
+	if _, err := ParseSchedule(strings.TrimSuffix(strings.Repeat("1s,", MaxRetries), ",")); err != nil {
+		t.Fatalf("%d delays refused: %v", MaxRetries, err)
 	}
 }

@@ -1,0 +1,53 @@
+package webhook
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// KV is the part of a key-value bucket that Modify needs; jetstream.KeyValue
+// is one.
+type KV interface {
+	Get(ctx context.Context, key string) (jetstream.KeyValueEntry, error)
+	Update(ctx context.Context, key string, value []byte, revision uint64) (uint64, error)
+}
+
+// casAttempts bounds how often Modify retries after losing a race.
+const casAttempts = 5
+
+// Modify reads the JSON record T under key, applies edit, and, when edit
+// reports a change, writes it back with compare-and-set, starting over when
+// another writer got there first. It returns the record as it now stands.
+// It fails with an error matching jetstream.ErrKeyNotFound when there is no
+// record, and with the store's error otherwise.
+func Modify[T any](ctx context.Context, kv KV, key string, edit func(*T) bool) (T, error) {
+	var zero T
+	for attempt := 1; ; attempt++ {
+		entry, err := kv.Get(ctx, key)
+		if err != nil {
+			return zero, fmt.Errorf("read %s: %w", key, err)
+		}
+		var rec T
+		if err := json.Unmarshal(entry.Value(), &rec); err != nil {
+			return zero, fmt.Errorf("record %s: %w", key, err)
+		}
+		if !edit(&rec) {
+			return rec, nil
+		}
+		data, err := json.Marshal(rec)
+		if err != nil {
+			return zero, fmt.Errorf("record %s: %w", key, err)
+		}
+		_, err = kv.Update(ctx, key, data, entry.Revision())
+		switch {
+		case err == nil:
+			return rec, nil
+		case !errors.Is(err, jetstream.ErrKeyRevisionMismatch) || attempt == casAttempts:
+			return zero, fmt.Errorf("update %s: %w", key, err)
+		}
+	}
+}
