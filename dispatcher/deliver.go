@@ -63,8 +63,9 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
 
 // sendReleasing makes the attempt and gives the subscription's in-flight
 // slot back, whatever happens.
-func (d *Dispatcher) sendReleasing(ctx context.Context, sub webhook.Subscription, task webhook.Task, number int) result {
-	defer d.inFlight.release(sub.ID)
+func (d *Dispatcher) sendReleasing(ctx context.Context, sub webhook.Subscription, task webhook.Task, number int) (res result) {
+	start := time.Now()
+	defer func() { d.inFlight.release(sub.ID, time.Since(start)) }()
 	return d.send(ctx, sub, task, number)
 }
 

@@ -43,10 +43,16 @@ func (d *Dispatcher) ensureScheduled(ctx context.Context, task webhook.Task, rec
 	return d.schedule(ctx, task, rec.ScheduledAttempts()+1, *rec.NextAttemptAt)
 }
 
-// postpone puts off a task whose subscription has every slot taken, by
-// about one attempt's timeout, without counting an attempt.
+// minPostpone is the shortest a task waits for a busy subscription.
+const minPostpone = 20 * time.Millisecond
+
+// postpone puts off a task whose subscription has every slot taken, without
+// counting an attempt, by about as long as that subscription's attempts
+// take: a moment for a fast endpoint with a burst of work, up to the timeout
+// for one that hangs.
 func (d *Dispatcher) postpone(ctx context.Context, task webhook.Task) error {
-	wait := d.cfg.Timeout/2 + time.Duration(d.cfg.Rand()*float64(d.cfg.Timeout/2))
+	typical := min(max(d.inFlight.typical(task.SubscriptionID, d.cfg.Timeout), minPostpone), d.cfg.Timeout)
+	wait := typical/2 + time.Duration(d.cfg.Rand()*float64(typical))
 	if task.Trigger == webhook.TriggerManual {
 		return consume.RetryAfter(fmt.Errorf("subscription %s at its in-flight limit", task.SubscriptionID), wait)
 	}
