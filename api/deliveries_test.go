@@ -50,7 +50,7 @@ func newDeliveriesEnv(t testing.TB) *deliveriesEnv {
 	}
 	t.Cleanup(stop)
 	natstest.Eventually(t, 5*time.Second, "delivery index loaded", index.Loaded)
-	subs, err := api.NewSubscriptions(e.subs, api.SubscriptionsConfig{})
+	subs, err := api.NewSubscriptions(e.subs, e.ending, api.SubscriptionsConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/invoiced/invoiced/api"
 	"github.com/invoiced/invoiced/internal/broker"
 	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -23,6 +24,7 @@ type env struct {
 	js     jetstream.JetStream
 	stream jetstream.Stream
 	subs   jetstream.KeyValue
+	ending webhook.Ending
 	http   *httptest.Server
 }
 
@@ -58,7 +60,16 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if err != nil {
 		t.Fatalf("bucket: %v", err)
 	}
-	subs, err := api.NewSubscriptions(e.subs, api.SubscriptionsConfig{SecretOverlap: time.Hour})
+	tasks, err := broker.EnsureStream(ctx, e.js, broker.Streams{}.WebhookStreamConfig())
+	if err != nil {
+		t.Fatalf("webhooks stream: %v", err)
+	}
+	deliveries, err := broker.EnsureKeyValue(ctx, e.js, broker.Streams{}.DeliveriesBucketConfig())
+	if err != nil {
+		t.Fatalf("deliveries bucket: %v", err)
+	}
+	e.ending = webhook.Ending{Tasks: tasks, Deliveries: deliveries}
+	subs, err := api.NewSubscriptions(e.subs, e.ending, api.SubscriptionsConfig{SecretOverlap: time.Hour})
 	if err != nil {
 		t.Fatalf("subscriptions: %v", err)
 	}

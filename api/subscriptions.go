@@ -25,6 +25,12 @@ type SubscriptionStore interface {
 	ListKeys(ctx context.Context, opts ...jetstream.WatchOpt) (jetstream.KeyLister, error)
 }
 
+// WaitingEnder ends the deliveries of a subscription that wait for a
+// scheduled retry; webhook.Ending is one.
+type WaitingEnder interface {
+	End(ctx context.Context, subID, reason string, now time.Time) (int, error)
+}
+
 // SubscriptionsConfig holds the subscriptions resource's options.
 type SubscriptionsConfig struct {
 	// SecretOverlap is how long the previous secret keeps signing after a
@@ -46,14 +52,16 @@ func (c SubscriptionsConfig) Validate() error {
 
 // Subscriptions is the /webhooks/subscriptions resource.
 type Subscriptions struct {
-	store SubscriptionStore
-	cfg   SubscriptionsConfig
-	now   func() time.Time
+	store   SubscriptionStore
+	waiting WaitingEnder
+	cfg     SubscriptionsConfig
+	now     func() time.Time
 }
 
-// NewSubscriptions returns the resource that keeps subscriptions in store.
-// It fails when cfg is invalid.
-func NewSubscriptions(store SubscriptionStore, cfg SubscriptionsConfig) (*Subscriptions, error) {
+// NewSubscriptions returns the resource that keeps subscriptions in store
+// and, through waiting, ends the waiting deliveries of a subscription that
+// is disabled or deleted. It fails when cfg is invalid.
+func NewSubscriptions(store SubscriptionStore, waiting WaitingEnder, cfg SubscriptionsConfig) (*Subscriptions, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -66,7 +74,7 @@ func NewSubscriptions(store SubscriptionStore, cfg SubscriptionsConfig) (*Subscr
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Subscriptions{store: store, cfg: cfg, now: time.Now}, nil
+	return &Subscriptions{store: store, waiting: waiting, cfg: cfg, now: time.Now}, nil
 }
 
 // Routes returns the resource's routes, to mount at /webhooks/subscriptions.
@@ -163,8 +171,19 @@ func (h *Subscriptions) patch(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if in.Status != nil && *in.Status == webhook.StatusDisabled {
+		h.endWaiting(r.Context(), sub.ID, "the subscription was disabled")
+	}
 	writeJSON(w, http.StatusOK, newSubscriptionResponse(sub, ""))
 	return nil
+}
+
+// endWaiting ends the subscription's waiting deliveries. It only logs a
+// failure: the dispatcher ends each of them anyway when it comes due.
+func (h *Subscriptions) endWaiting(ctx context.Context, id, reason string) {
+	if _, err := h.waiting.End(ctx, id, reason, h.now()); err != nil {
+		h.cfg.Logger.Warn("waiting deliveries not ended", "subscription", id, "err", err)
+	}
 }
 
 func (h *Subscriptions) delete(w http.ResponseWriter, r *http.Request) error {
@@ -176,6 +195,7 @@ func (h *Subscriptions) delete(w http.ResponseWriter, r *http.Request) error {
 	if err := h.store.Purge(r.Context(), sub.ID); err != nil {
 		return unavailable("delete subscription", err)
 	}
+	h.endWaiting(r.Context(), sub.ID, "the subscription was deleted")
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -9,7 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 type subscription struct {
@@ -157,4 +160,54 @@ func TestPatchDeleteAndRotate(t *testing.T) {
 	wantProblem(t, e.do(t, http.MethodDelete, path, nil), http.StatusNotFound, "")
 	wantProblem(t, patch(`{"status":"enabled"}`), http.StatusNotFound, "")
 	wantProblem(t, e.do(t, http.MethodPost, "/webhooks/subscriptions/nope/rotate-secret", nil), http.StatusNotFound, "")
+}
+
+func TestDisablingEndsWaitingDeliveries(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := context.Background()
+	tests := []struct {
+		name, method, body, reason string
+	}{
+		{"disable", http.MethodPatch, `{"status":"disabled"}`, "the subscription was disabled"},
+		{"delete", http.MethodDelete, ``, "the subscription was deleted"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := e.subscribe(t, `{"url":"https://example.com/hook"}`)
+			// A delivery waiting for its retry, as the dispatcher leaves one.
+			next := time.Now().Add(time.Hour)
+			d := webhook.Delivery{ID: uuid.NewString(), SubscriptionID: s.ID, Status: webhook.DeliveryFailing,
+				NextAttemptAt: &next, Attempts: []webhook.Attempt{{Number: 1, HTTPStatus: 500}}}
+			data, _ := json.Marshal(d)
+			if _, err := e.ending.Deliveries.(jetstream.KeyValue).Put(ctx, d.ID, data); err != nil {
+				t.Fatal(err)
+			}
+			msg := nats.NewMsg(webhook.ScheduleSubject(s.ID, d.ID))
+			msg.Header.Set(jetstream.ScheduleHeader, "@at "+next.UTC().Format(time.RFC3339))
+			msg.Header.Set(jetstream.ScheduleTargetHeader, webhook.RetryTaskSubject(s.ID, d.ID))
+			if _, err := e.js.PublishMsg(ctx, msg); err != nil {
+				t.Fatal(err)
+			}
+			var headers []string
+			if tt.body != "" {
+				headers = []string{"Content-Type", "application/json"}
+			}
+			if r := e.do(t, tt.method, "/webhooks/subscriptions/"+s.ID, []byte(tt.body), headers...); r.status >= 300 {
+				t.Fatalf("%d %s", r.status, r.body)
+			}
+			entry, err := e.ending.Deliveries.Get(ctx, d.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got webhook.Delivery
+			_ = json.Unmarshal(entry.Value(), &got)
+			if got.Status != webhook.DeliveryDead || got.Reason != tt.reason || got.NextAttemptAt != nil {
+				t.Fatalf("waiting delivery after %s: %+v", tt.name, got)
+			}
+			info, err := e.ending.Tasks.Info(ctx, jetstream.WithSubjectFilter(webhook.ScheduleSubject(s.ID, "*")))
+			if err != nil || len(info.State.Subjects) != 0 {
+				t.Fatalf("retries left: %v %v", info, err)
+			}
+		})
+	}
 }

@@ -138,6 +138,7 @@ type Dispatcher struct {
 	subscriptions SubscriptionStore
 	deliveries    Store
 	cfg           Config
+	ending        webhook.Ending
 	subs          *subscriptionCache
 	watch         jetstream.KeyWatcher
 	inFlight      *limiter
@@ -149,15 +150,17 @@ type Dispatcher struct {
 }
 
 // New returns a dispatcher that reads subscriptions from subscriptions,
-// logs deliveries in deliveries and publishes and consumes with js. It
+// logs deliveries in deliveries, publishes and consumes with js, and ends a
+// disabled subscription's waiting retries in tasks, the WEBHOOKS stream. It
 // fails when cfg is invalid.
-func New(js JetStream, subscriptions SubscriptionStore, deliveries Store, cfg Config) (*Dispatcher, error) {
+func New(js JetStream, subscriptions SubscriptionStore, deliveries Store, tasks webhook.TaskStream, cfg Config) (*Dispatcher, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
 	return &Dispatcher{
 		js: js, subscriptions: subscriptions, deliveries: deliveries, cfg: cfg,
+		ending:   webhook.Ending{Tasks: tasks, Deliveries: deliveries},
 		inFlight: newLimiter(cfg.MaxInFlightPerSubscription),
 	}, nil
 }

@@ -136,7 +136,7 @@ func TestCrashMidFanOutNeitherLosesNorDoubles(t *testing.T) {
 	subA := f.subscribe(t, rcA.URL, webhook.EventInvoiceCreated)
 	subB := f.subscribe(t, rcB.URL, webhook.EventInvoiceCreated)
 	var crashes atomic.Int32
-	d, err := New(f.js, f.subs, f.deliveries, Config{Schedule: testSchedule})
+	d, err := New(f.js, f.subs, f.deliveries, f.tasks, Config{Schedule: testSchedule})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,7 +66,7 @@ func (f *fixture) start(t testing.TB, cfg Config) *Dispatcher {
 	}
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	cfg.UserAgent = "invoiced/test"
-	d, err := New(f.js, f.subs, f.deliveries, cfg)
+	d, err := New(f.js, f.subs, f.deliveries, f.tasks, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

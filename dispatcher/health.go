@@ -18,9 +18,11 @@ import (
 func (d *Dispatcher) trackHealth(ctx context.Context, sub webhook.Subscription, res result) {
 	now := d.cfg.Now().UTC()
 	var edit func(*webhook.Subscription) bool
+	reason := ""
 	switch {
 	case res.attempt.HTTPStatus == http.StatusGone:
-		edit = disable("the receiver answered 410 Gone", now)
+		reason = "the receiver answered 410 Gone"
+		edit = disable(reason, now)
 	case res.ok() && sub.FailingSince != nil:
 		edit = func(s *webhook.Subscription) bool {
 			s.FailingSince = nil
@@ -37,12 +39,20 @@ func (d *Dispatcher) trackHealth(ctx context.Context, sub webhook.Subscription, 
 			return true
 		}
 	case now.Sub(*sub.FailingSince) >= d.cfg.DisableAfter:
-		edit = disable(fmt.Sprintf("no successful delivery for %s", d.cfg.DisableAfter), now)
+		reason = fmt.Sprintf("no successful delivery for %s", d.cfg.DisableAfter)
+		edit = disable(reason, now)
 	default:
 		return
 	}
 	if err := d.changeSubscription(ctx, sub.ID, edit); err != nil {
 		d.cfg.Logger.Warn("subscription health not saved", "subscription", sub.ID, "err", err)
+		return
+	}
+	if reason == "" {
+		return
+	}
+	if _, err := d.ending.End(ctx, sub.ID, "the subscription was disabled: "+reason, now); err != nil {
+		d.cfg.Logger.Warn("waiting deliveries of a disabled subscription not ended", "subscription", sub.ID, "err", err)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -95,4 +97,35 @@ func TestALaggingSubscriptionCacheAsksTheBucket(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.awaitDelivery(t, ev.ID, sub.ID, webhook.DeliveryDelivered)
+}
+
+func TestDisablingEndsWaitingDeliveriesAtOnce(t *testing.T) {
+	f := newFixture(t)
+	var gone atomic.Bool
+	rc := newReceiver(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		if gone.Load() {
+			w.WriteHeader(http.StatusGone)
+			return
+		}
+		w.WriteHeader(http.StatusInternalServerError)
+	})
+	sub := f.subscribe(t, rc.URL, webhook.EventInvoiceCreated)
+	f.start(t, Config{Schedule: webhook.Schedule{time.Hour}})
+	first := f.invoiceEvents(t)[0]
+	f.awaitDelivery(t, first.ID, sub.ID, webhook.DeliveryFailing) // its retry is an hour away
+
+	gone.Store(true)
+	second := f.invoiceEvents(t)[0]
+	f.awaitDelivery(t, second.ID, sub.ID, webhook.DeliveryDead)
+	d := f.awaitDelivery(t, first.ID, sub.ID, webhook.DeliveryDead)
+	if !strings.Contains(d.Reason, "410") || len(d.Attempts) != 1 {
+		t.Fatalf("the waiting delivery: %+v", d)
+	}
+	info, err := f.tasks.Info(context.Background(), jetstream.WithSubjectFilter(webhook.ScheduleSubject(sub.ID, "*")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(info.State.Subjects) != 0 {
+		t.Fatalf("retries still scheduled: %v", info.State.Subjects)
+	}
 }

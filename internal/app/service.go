@@ -178,7 +178,7 @@ func (s *Service) startRoles(ctx context.Context) error {
 		s.proc = proc
 	}
 	if s.cfg.Has(config.RoleDispatcher) {
-		disp, err := dispatcher.New(s.js, s.subscriptions, s.deliveries, dispatcher.Config{
+		disp, err := dispatcher.New(s.js, s.subscriptions, s.deliveries, s.tasks, dispatcher.Config{
 			Workers:                    s.cfg.DeliveryWorkers,
 			Timeout:                    s.cfg.WebhookTimeout,
 			Schedule:                   s.cfg.WebhookRetrySchedule,
@@ -218,7 +218,8 @@ func (s *Service) serve() error {
 		if err != nil {
 			return err
 		}
-		res.Subscriptions, err = api.NewSubscriptions(s.subscriptions, api.SubscriptionsConfig{
+		ending := webhook.Ending{Tasks: s.tasks, Deliveries: s.deliveries}
+		res.Subscriptions, err = api.NewSubscriptions(s.subscriptions, ending, api.SubscriptionsConfig{
 			SecretOverlap:  s.cfg.WebhookSecretOverlap,
 			RequestTimeout: s.cfg.RequestTimeout,
 			Logger:         s.log,
