@@ -95,13 +95,7 @@ func (h *Deliveries) Routes() chi.Router {
 func (h *Deliveries) RecoverHandler() http.HandlerFunc { return h.handle(h.recoverSubscription) }
 
 func (h *Deliveries) handle(fn func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), h.cfg.RequestTimeout)
-		defer cancel()
-		if err := fn(w, r.WithContext(ctx)); err != nil {
-			writeError(w, r, h.cfg.Logger, err)
-		}
-	}
+	return withErrors(h.cfg.RequestTimeout, h.cfg.Logger, fn)
 }
 
 func (h *Deliveries) list(w http.ResponseWriter, r *http.Request) error {

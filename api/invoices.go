@@ -79,11 +79,7 @@ func (h *Invoices) Routes() chi.Router {
 
 // handle adapts a handler that returns an error.
 func (h *Invoices) handle(fn func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if err := fn(w, r); err != nil {
-			writeError(w, r, h.cfg.Logger, err)
-		}
-	}
+	return withErrors(h.cfg.RequestTimeout, h.cfg.Logger, fn)
 }
 
 func (h *Invoices) create(w http.ResponseWriter, r *http.Request) error {
@@ -102,8 +98,7 @@ func (h *Invoices) create(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.RequestTimeout)
-	defer cancel()
+	ctx := r.Context()
 	inv, replayed, err := h.ledger.Create(ctx, CallerFrom(r.Context()), key, req)
 	if err != nil {
 		return err
@@ -122,8 +117,7 @@ func (h *Invoices) get(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return fmt.Errorf("%w: no invoice %q", ErrNotFound, raw)
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.RequestTimeout)
-	defer cancel()
+	ctx := r.Context()
 	inv, err := h.ledger.Get(ctx, id.String())
 	if err != nil {
 		return err
@@ -137,8 +131,7 @@ func (h *Invoices) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.RequestTimeout)
-	defer cancel()
+	ctx := r.Context()
 	info, err := h.stream.Info(ctx)
 	if err != nil {
 		return unavailable("read stream state", err)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -86,6 +87,18 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)
 	_, _ = w.Write(append(body, '\n'))
+}
+
+// withErrors adapts a handler that returns an error: its context ends after
+// timeout, and an error it returns is answered as a problem.
+func withErrors(timeout time.Duration, log *slog.Logger, fn func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		if err := fn(w, r.WithContext(ctx)); err != nil {
+			writeError(w, r, log, err)
+		}
+	}
 }
 
 // writeJSON answers with status and v encoded as JSON.

@@ -90,13 +90,7 @@ func (h *Subscriptions) Routes() chi.Router {
 }
 
 func (h *Subscriptions) handle(fn func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), h.cfg.RequestTimeout)
-		defer cancel()
-		if err := fn(w, r.WithContext(ctx)); err != nil {
-			writeError(w, r, h.cfg.Logger, err)
-		}
-	}
+	return withErrors(h.cfg.RequestTimeout, h.cfg.Logger, fn)
 }
 
 func (h *Subscriptions) create(w http.ResponseWriter, r *http.Request) error {
