@@ -12,6 +12,10 @@ import (
 var (
 	// ErrInvalid: the request is malformed or breaks a rule (400).
 	ErrInvalid = errors.New("invalid request")
+	// ErrUnauthorized: no accepted API key (401).
+	ErrUnauthorized = errors.New("unauthorized")
+	// ErrRateLimited: the caller is over its rate limit (429).
+	ErrRateLimited = errors.New("rate limited")
 	// ErrNotFound: no such resource (404).
 	ErrNotFound = errors.New("not found")
 	// ErrMethodNotAllowed: the resource exists but not with this method (405).

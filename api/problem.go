@@ -33,7 +33,9 @@ var problemKinds = []struct {
 	title  string
 }{
 	{ErrInvalid, http.StatusBadRequest, "invalid-request", "The request is invalid"},
+	{ErrUnauthorized, http.StatusUnauthorized, "unauthorized", "An accepted API key is required"},
 	{ErrNotFound, http.StatusNotFound, "not-found", "Not found"},
+	{ErrRateLimited, http.StatusTooManyRequests, "rate-limited", "Too many requests"},
 	{ErrMethodNotAllowed, http.StatusMethodNotAllowed, "method-not-allowed", "Method not allowed"},
 	{ErrInFlight, http.StatusConflict, "request-in-flight", "A request with this Idempotency-Key is in flight"},
 	{ErrConflict, http.StatusConflict, "conflict", "The request conflicts with the resource's state"},

@@ -20,7 +20,9 @@ type Resources struct {
 	Invoices      *Invoices
 	Subscriptions *Subscriptions
 	Deliveries    *Deliveries
-	Logger        *slog.Logger
+	// Auth, when set, guards every route but health.
+	Auth   *Auth
+	Logger *slog.Logger
 }
 
 // NewHandler returns the HTTP handler that routes to the resources.
@@ -41,16 +43,21 @@ func NewHandler(res Resources) http.Handler {
 	if res.Health != nil {
 		r.Mount("/", res.Health.Routes())
 	}
-	if res.Invoices != nil {
-		r.Mount("/invoices", res.Invoices.Routes())
-	}
-	if res.Subscriptions != nil {
-		r.Mount("/webhooks/subscriptions", res.Subscriptions.Routes())
-	}
-	if res.Deliveries != nil {
-		r.Mount("/webhooks/deliveries", res.Deliveries.Routes())
-		r.Post("/webhooks/subscriptions/{id}/recover", res.Deliveries.RecoverHandler())
-	}
+	r.Group(func(r chi.Router) {
+		if res.Auth != nil {
+			r.Use(res.Auth.Middleware)
+		}
+		if res.Invoices != nil {
+			r.Mount("/invoices", res.Invoices.Routes())
+		}
+		if res.Subscriptions != nil {
+			r.Mount("/webhooks/subscriptions", res.Subscriptions.Routes())
+		}
+		if res.Deliveries != nil {
+			r.Mount("/webhooks/deliveries", res.Deliveries.Routes())
+			r.Post("/webhooks/subscriptions/{id}/recover", res.Deliveries.RecoverHandler())
+		}
+	})
 	return r
 }
 

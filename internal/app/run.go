@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"os/signal"
 	"runtime/debug"
+	"syscall"
 
 	"github.com/invoiced/invoiced/internal/config"
 )
@@ -82,15 +85,9 @@ func runServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	}
 	log.Info("invoiced serving",
 		"version", version(), "addr", "http://"+svc.Addr(), "roles", cfg.Roles,
-		"nats", natsDescription(svc, cfg), "fsync", fsyncDescription(cfg), "data", cfg.Data)
-	var served error
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down")
-	case served = <-svc.Done():
-		log.Error("HTTP server stopped", "err", served)
-		served = fmt.Errorf("HTTP server: %w", served)
-	}
+		"nats", natsDescription(svc, cfg), "fsync", fsyncDescription(cfg), "data", cfg.Data,
+		"security", securityDescription(cfg))
+	served := waitForStop(ctx, svc, log)
 	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := svc.Shutdown(stopCtx); err != nil {
@@ -100,6 +97,30 @@ func runServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		log.Info("stopped")
 	}
 	return served
+}
+
+// waitForStop serves until ctx ends or the HTTP server fails, reloading the
+// API keys on every SIGHUP; it returns the server's failure, if any.
+func waitForStop(ctx context.Context, svc *Service, log *slog.Logger) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("shutting down")
+			return nil
+		case err := <-svc.Done():
+			log.Error("HTTP server stopped", "err", err)
+			return fmt.Errorf("HTTP server: %w", err)
+		case <-hup:
+			if n, err := svc.ReloadKeys(); err != nil {
+				log.Error("API keys not reloaded; the old ones stay", "err", err)
+			} else {
+				log.Info("API keys reloaded", "keys", n)
+			}
+		}
+	}
 }
 
 func natsDescription(svc *Service, cfg config.Serve) string {

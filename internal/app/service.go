@@ -41,6 +41,7 @@ type Service struct {
 	deliveries    jetstream.KeyValue
 	proc          *processor.Processor
 	disp          *dispatcher.Dispatcher
+	auth          *api.Auth
 	stopIndexes   []func()
 	deliveryIndex *api.DeliveryIndex
 	index         *api.Index
@@ -202,6 +203,11 @@ func (s *Service) startRoles(ctx context.Context) error {
 func (s *Service) serve() error {
 	res := api.Resources{Health: api.NewHealth(s.ready), Logger: s.log}
 	if s.cfg.Has(config.RoleAPI) {
+		auth, err := newAuth(s.cfg, s.log)
+		if err != nil {
+			return err
+		}
+		s.auth, res.Auth = auth, auth
 		index := api.NewIndex()
 		stop, err := index.Follow(context.Background(), s.js, s.log.With("role", config.RoleAPI))
 		if err != nil {

@@ -58,6 +58,7 @@ type Serve struct {
 	DeliveryWorkers      int
 	LogLevel             slog.Level
 	LogFormat            string
+	Security
 }
 
 // Has reports whether the configuration runs role.
@@ -112,7 +113,7 @@ func (s Serve) Validate() error {
 	case s.LogFormat != "text" && s.LogFormat != "json":
 		return fmt.Errorf("--log-format must be text or json, not %q", s.LogFormat)
 	}
-	return nil
+	return s.Security.validate(s.Addr)
 }
 
 // ParseServe reads the flags of invoiced serve from args, each defaulting to
@@ -146,6 +147,7 @@ func ParseServe(args []string, getenv func(string) string, out io.Writer) (Serve
 	fs.IntVar(&s.DeliveryWorkers, "delivery-workers", 64, "webhook attempts one process makes at once")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&s.LogFormat, "log-format", "text", "log format: text or json")
+	secFlags := s.Security.register(fs)
 	fs.Usage = func() { usage(fs, out) }
 	if err := fs.Parse(args); err != nil {
 		return Serve{}, err
@@ -157,6 +159,7 @@ func ParseServe(args []string, getenv func(string) string, out io.Writer) (Serve
 		return Serve{}, err
 	}
 	s.Roles = splitRoles(roles)
+	s.Security.resolve(fs, secFlags, s.Addr)
 	var err error
 	if s.WebhookRetrySchedule, err = webhook.ParseSchedule(schedule); err != nil {
 		return Serve{}, fmt.Errorf("--webhook-retry-schedule: %w", err)

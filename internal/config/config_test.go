@@ -51,6 +51,7 @@ func defaults() config.Serve {
 		WebhookDisableAfter:  120 * time.Hour,
 		WebhookMaxInFlight:   8,
 		DeliveryWorkers:      64,
+		Security:             config.Security{WebhookAllowPrivate: true},
 		LogFormat:            "text",
 	}
 }
@@ -81,13 +82,21 @@ func TestParseServe(t *testing.T) {
 		},
 		{
 			name: "INVOICED_ADDR sets addr",
-			env:  map[string]string{"INVOICED_ADDR": "0.0.0.0:9000"},
-			want: func(s *config.Serve) { s.Addr = "0.0.0.0:9000" },
+			env:  map[string]string{"INVOICED_ADDR": "0.0.0.0:9000", "INVOICED_API_KEYS": "k1, k2"},
+			want: func(s *config.Serve) {
+				s.Addr = "0.0.0.0:9000"
+				s.APIKeys = []string{"k1", "k2"}
+				s.WebhookAllowPrivate = false
+			},
 		},
 		{
 			name: "addr flag",
-			args: []string{"--addr", ":9001"},
-			want: func(s *config.Serve) { s.Addr = ":9001" },
+			args: []string{"--addr", ":9001", "--api-keys-file", "/etc/invoiced/keys"},
+			want: func(s *config.Serve) {
+				s.Addr = ":9001"
+				s.APIKeysFile = "/etc/invoiced/keys"
+				s.WebhookAllowPrivate = false
+			},
 		},
 		{
 			name: "flag beats environment",
@@ -103,9 +112,9 @@ func TestParseServe(t *testing.T) {
 		},
 		{
 			name: "environment of other flags still applies",
-			args: []string{"--addr", ":1"},
+			args: []string{"--addr", "127.0.0.1:1"},
 			env:  map[string]string{"INVOICED_DATA": "/var/lib/invoiced", "INVOICED_PROCESS_WORKERS": "4"},
-			want: func(s *config.Serve) { s.Addr = ":1"; s.Data = "/var/lib/invoiced"; s.ProcessWorkers = 4 },
+			want: func(s *config.Serve) { s.Addr = "127.0.0.1:1"; s.Data = "/var/lib/invoiced"; s.ProcessWorkers = 4 },
 		},
 		{
 			name: "NATS_URL sets nats-url",
@@ -284,7 +293,9 @@ func TestParseServeErrors(t *testing.T) {
 		{name: "bad env int64 names the variable", env: map[string]string{"INVOICED_MAX_AMOUNT_CENTS": "1e9"}, want: []string{"INVOICED_MAX_AMOUNT_CENTS"}},
 		{name: "bad flag value", args: []string{"--process-workers", "many"}, want: []string{"process-workers", "many"}},
 		{name: "unknown flag", args: []string{"--bogus"}, want: []string{"bogus"}},
-		{name: "unexpected argument", args: []string{"--addr", ":1", "extra"}, want: []string{"unexpected argument", `"extra"`}},
+		{name: "unexpected argument", args: []string{"--addr", "127.0.0.1:1", "extra"}, want: []string{"unexpected argument", `"extra"`}},
+		{name: "exposed without keys", args: []string{"--addr", "0.0.0.0:8080"}, want: []string{"refusing", "0.0.0.0:8080", "--api-keys"}},
+		{name: "all interfaces without keys", args: []string{"--addr", ":8080"}, want: []string{"refusing", "--api-keys"}},
 		{name: "zero workers", args: []string{"--process-workers", "0"}, want: []string{"--process-workers"}},
 		{name: "zero max amount", args: []string{"--max-amount-cents", "0"}, want: []string{"--max-amount-cents"}},
 		{name: "too many replicas", args: []string{"--replicas", "6"}, want: []string{"--replicas"}},
@@ -358,6 +369,8 @@ func TestUsageListsEveryFlag(t *testing.T) {
 		"max-amount-cents", "process-delay", "process-workers", "request-timeout",
 		"shutdown-timeout", "webhook-secret-overlap", "webhook-timeout", "webhook-retry-schedule",
 		"webhook-disable-after", "webhook-max-in-flight", "delivery-workers", "log-level", "log-format",
+		"api-keys", "api-keys-file", "rate-limit", "rate-burst", "webhook-allow-private", "webhook-allow-cidrs",
+		"webhook-require-https",
 	}
 	for _, name := range flags {
 		t.Run(name, func(t *testing.T) {

@@ -1,0 +1,126 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+)
+
+// echoCaller answers with the caller the request was admitted as.
+var echoCaller = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	_, _ = w.Write([]byte(CallerFrom(r.Context())))
+})
+
+func authDo(t testing.TB, h http.Handler, path, authorization string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequestWithContext(context.Background(), http.MethodGet, path, nil)
+	if authorization != "" {
+		req.Header.Set("Authorization", authorization)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func newTestAuth(t testing.TB, keys []string, cfg AuthConfig) *Auth {
+	t.Helper()
+	a, err := NewAuth(keys, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func TestAuthKeys(t *testing.T) {
+	a := newTestAuth(t, []string{"alpha-key", "beta-key"}, AuthConfig{})
+	h := a.Middleware(echoCaller)
+	tests := []struct {
+		name, authorization string
+		status              int
+		caller              string
+	}{
+		{"no header", "", 401, ""},
+		{"basic scheme", "Basic YWxwaGEta2V5Og==", 401, ""},
+		{"empty bearer", "Bearer ", 401, ""},
+		{"wrong key", "Bearer gamma-key", 401, ""},
+		{"a prefix of a key", "Bearer alpha", 401, ""},
+		{"first key", "Bearer alpha-key", 200, Caller("alpha-key")},
+		{"second key", "Bearer beta-key", 200, Caller("beta-key")},
+		{"scheme in lower case", "bearer alpha-key", 200, Caller("alpha-key")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := authDo(t, h, "/invoices", tt.authorization)
+			if rec.Code != tt.status {
+				t.Fatalf("status %d, want %d: %s", rec.Code, tt.status, rec.Body)
+			}
+			if tt.status == 200 && rec.Body.String() != tt.caller {
+				t.Fatalf("caller %q, want %q", rec.Body, tt.caller)
+			}
+			if tt.status == 401 {
+				var p problem
+				if rec.Header().Get("WWW-Authenticate") == "" || rec.Header().Get("Content-Type") != "application/problem+json" ||
+					json.Unmarshal(rec.Body.Bytes(), &p) != nil || p.Status != 401 {
+					t.Fatalf("401 answer: %v %s", rec.Header(), rec.Body)
+				}
+			}
+		})
+	}
+	if Caller("alpha-key") == Caller("beta-key") || Caller("alpha-key") == "alpha-key" {
+		t.Fatal("callers must differ per key and not be the key")
+	}
+}
+
+func TestAuthWithoutKeysTrustsEveryone(t *testing.T) {
+	h := newTestAuth(t, nil, AuthConfig{}).Middleware(echoCaller)
+	if rec := authDo(t, h, "/invoices", ""); rec.Code != 200 || rec.Body.String() != DefaultCaller {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+}
+
+func TestAuthKeysCanBeReplaced(t *testing.T) {
+	a := newTestAuth(t, []string{"old"}, AuthConfig{})
+	h := a.Middleware(echoCaller)
+	a.SetKeys([]string{"new"})
+	if rec := authDo(t, h, "/", "Bearer old"); rec.Code != 401 {
+		t.Fatalf("old key after reload: %d", rec.Code)
+	}
+	if rec := authDo(t, h, "/", "Bearer new"); rec.Code != 200 {
+		t.Fatalf("new key after reload: %d", rec.Code)
+	}
+}
+
+func TestRateLimitPerKey(t *testing.T) {
+	h := newTestAuth(t, []string{"a", "b"}, AuthConfig{RateLimit: 0.5, RateBurst: 2}).Middleware(echoCaller)
+	for i := range 2 {
+		if rec := authDo(t, h, "/", "Bearer a"); rec.Code != 200 {
+			t.Fatalf("request %d within the burst: %d", i+1, rec.Code)
+		}
+	}
+	rec := authDo(t, h, "/", "Bearer a")
+	if rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("over the burst: %d", rec.Code)
+	}
+	if secs, err := strconv.Atoi(rec.Header().Get("Retry-After")); err != nil || secs < 1 || secs > 2 {
+		t.Fatalf("Retry-After %q", rec.Header().Get("Retry-After"))
+	}
+	if rec := authDo(t, h, "/", "Bearer b"); rec.Code != 200 {
+		t.Fatalf("another key is limited too: %d", rec.Code)
+	}
+}
+
+func TestHealthNeedsNoKey(t *testing.T) {
+	h := NewHandler(Resources{
+		Health:        NewHealth(func(context.Context) error { return nil }),
+		Auth:          newTestAuth(t, []string{"k"}, AuthConfig{}),
+		Subscriptions: &Subscriptions{cfg: SubscriptionsConfig{}},
+	})
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/webhooks/subscriptions": 401} {
+		if rec := authDo(t, h, path, ""); rec.Code != want {
+			t.Fatalf("%s: %d, want %d", path, rec.Code, want)
+		}
+	}
+}

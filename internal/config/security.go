@@ -1,0 +1,114 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+)
+
+// Security is the part of the configuration that decides who may call the
+// API and where webhooks may go.
+type Security struct {
+	// APIKeys are the keys callers present as "Authorization: Bearer <key>".
+	APIKeys []string
+	// APIKeysFile holds more keys, one a line; it is read again on SIGHUP.
+	APIKeysFile string
+	// RateLimit is each key's sustained requests per second; 0 is off.
+	RateLimit float64
+	// RateBurst is how many requests a key may make at once.
+	RateBurst int
+	// WebhookAllowPrivate lets deliveries reach loopback, private and
+	// link-local addresses; by default only when Addr is loopback.
+	WebhookAllowPrivate bool
+	// WebhookAllowCIDRs lets deliveries reach these networks in any case.
+	WebhookAllowCIDRs string
+	// WebhookRequireHTTPS refuses plain-http subscription URLs.
+	WebhookRequireHTTPS bool
+}
+
+// KeysConfigured reports whether callers must present an API key.
+func (s Security) KeysConfigured() bool { return len(s.APIKeys) > 0 || s.APIKeysFile != "" }
+
+type securityFlags struct {
+	keys string
+}
+
+func (s *Security) register(fs *flag.FlagSet) *securityFlags {
+	f := &securityFlags{}
+	fs.StringVar(&f.keys, "api-keys", "", "comma-separated API keys; when any key is configured every endpoint but /healthz and /readyz needs \"Authorization: Bearer <key>\"")
+	fs.StringVar(&s.APIKeysFile, "api-keys-file", "", "file of API keys, one a line (# comments), read again on SIGHUP")
+	fs.Float64Var(&s.RateLimit, "rate-limit", 0, "requests per second each API key may make, sustained; 0 = no limit")
+	fs.IntVar(&s.RateBurst, "rate-burst", 0, "requests an API key may make at once (default: twice --rate-limit, at least 1)")
+	fs.BoolVar(&s.WebhookAllowPrivate, "webhook-allow-private", false, "let webhooks reach loopback, private and link-local addresses (default: true when --addr is loopback)")
+	fs.StringVar(&s.WebhookAllowCIDRs, "webhook-allow-cidrs", "", "comma-separated networks webhooks may reach even when private (e.g. 10.1.0.0/16)")
+	fs.BoolVar(&s.WebhookRequireHTTPS, "webhook-require-https", false, "refuse plain-http subscription URLs")
+	return f
+}
+
+// resolve applies the defaults that depend on other settings once every
+// flag is parsed.
+func (s *Security) resolve(fs *flag.FlagSet, f *securityFlags, addr string) {
+	s.APIKeys = nil
+	for _, k := range strings.Split(f.keys, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			s.APIKeys = append(s.APIKeys, k)
+		}
+	}
+	given := false
+	fs.Visit(func(fl *flag.Flag) { given = given || fl.Name == "webhook-allow-private" })
+	if !given {
+		s.WebhookAllowPrivate = IsLoopback(addr)
+	}
+	if s.RateBurst == 0 && s.RateLimit > 0 {
+		s.RateBurst = max(1, int(2*s.RateLimit))
+	}
+}
+
+// validate refuses an exposed listener without keys and bad limits.
+func (s Security) validate(addr string) error {
+	switch {
+	case !IsLoopback(addr) && !s.KeysConfigured():
+		return fmt.Errorf("refusing to serve on %s without API keys: anyone who can reach it could create invoices and webhooks. "+
+			"Set --api-keys or --api-keys-file, or bind --addr to a loopback address such as 127.0.0.1:8080", addr)
+	case s.RateLimit < 0 || s.RateBurst < 0:
+		return errors.New("--rate-limit and --rate-burst must not be negative")
+	}
+	return nil
+}
+
+// IsLoopback reports whether the host of the listen address addr is a
+// loopback address or "localhost"; an empty host listens everywhere.
+func IsLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// ReadKeysFile returns the keys in the file at path: one a line, blank lines
+// and lines starting with # ignored. It fails when the file cannot be read
+// or holds no key.
+func ReadKeysFile(path string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("API keys file: %w", err)
+	}
+	var keys []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			keys = append(keys, line)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("API keys file %s holds no key", path)
+	}
+	return keys, nil
+}

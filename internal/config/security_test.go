@@ -1,0 +1,56 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/invoiced/invoiced/internal/config"
+)
+
+func TestSecurityDefaultsFollowTheListener(t *testing.T) {
+	tests := []struct {
+		name         string
+		args         []string
+		allowPrivate bool
+		burst        int
+	}{
+		{"loopback trusts the machine", []string{"--addr", "127.0.0.1:8080"}, true, 0},
+		{"localhost trusts the machine", []string{"--addr", "localhost:8080"}, true, 0},
+		{"IPv6 loopback trusts the machine", []string{"--addr", "[::1]:8080"}, true, 0},
+		{"exposed is locked down", []string{"--addr", "0.0.0.0:8080", "--api-keys", "k"}, false, 0},
+		{"an explicit choice wins", []string{"--addr", "0.0.0.0:8080", "--api-keys", "k", "--webhook-allow-private"}, true, 0},
+		{"loopback can lock down too", []string{"--webhook-allow-private=false"}, false, 0},
+		{"burst defaults to twice the rate", []string{"--rate-limit", "5"}, true, 10},
+		{"burst as given", []string{"--rate-limit", "5", "--rate-burst", "3"}, true, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := mustParse(t, tt.args, nil)
+			if s.WebhookAllowPrivate != tt.allowPrivate || s.RateBurst != tt.burst {
+				t.Fatalf("allow private %v, burst %d", s.WebhookAllowPrivate, s.RateBurst)
+			}
+		})
+	}
+}
+
+func TestReadKeysFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	keys, err := config.ReadKeysFile(write("keys", "# ops\nalpha\n\n  beta  \n"))
+	if err != nil || !slices.Equal(keys, []string{"alpha", "beta"}) {
+		t.Fatalf("%v %v", keys, err)
+	}
+	for _, p := range []string{write("empty", "# nothing\n\n"), filepath.Join(dir, "missing")} {
+		if _, err := config.ReadKeysFile(p); err == nil {
+			t.Fatalf("%s accepted", p)
+		}
+	}
+}
