@@ -179,6 +179,7 @@ func TestCommands(t *testing.T) {
 		{[]string{"bogus"}, 2, "unknown command"},
 		{[]string{"serve", "--fsync", "sometimes"}, 2, "--fsync"},
 		{[]string{"serve", "--roles", "api,cashier"}, 2, "unknown role"},
+		{[]string{"serve", "--addr", "0.0.0.0:0"}, 2, "refusing to serve on 0.0.0.0:0 without API keys"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -195,4 +196,47 @@ func TestCommands(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestSIGHUPReloadsTheKeysFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "keys")
+	if err := os.WriteFile(file, []byte("first-key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startProc(t, nil, "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--nats-listen", "off", "--api-keys-file", file)
+	status := func(key string) int {
+		req, _ := http.NewRequest(http.MethodGet, p.base+"/webhooks/subscriptions", nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if status("first-key") != http.StatusOK || status("second-key") != http.StatusUnauthorized {
+		t.Fatal("keys at start")
+	}
+	if err := os.WriteFile(file, []byte("second-key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for status("second-key") != http.StatusOK {
+		if time.Now().After(deadline) {
+			t.Fatalf("keys not reloaded on SIGHUP\n%s", p.logs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if status("first-key") != http.StatusUnauthorized {
+		t.Fatal("the old key still works after the reload")
+	}
+	for _, secret := range []string{"first-key", "second-key"} {
+		if strings.Contains(p.logs(), secret) {
+			t.Fatalf("a key appears in the log:\n%s", p.logs())
+		}
+	}
+	p.stop(t, syscall.SIGTERM)
 }

@@ -1,0 +1,61 @@
+package app
+
+import (
+	"bytes"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestIdempotencyKeysAreScopedPerAPIKey(t *testing.T) {
+	svc := startService(t, serveConfig(t, "", "--api-keys", "alpha-key,beta-key"))
+	base := "http://" + svc.Addr()
+	post := func(apiKey string) answer {
+		return call(t, http.MethodPost, base+"/invoices", journeyBody,
+			"Content-Type", "application/json", "Idempotency-Key", "inv-001", "Authorization", "Bearer "+apiKey)
+	}
+	a1, b1, a2 := post("alpha-key"), post("beta-key"), post("alpha-key")
+	for _, a := range []answer{a1, b1, a2} {
+		if a.status != http.StatusCreated {
+			t.Fatalf("%d %s", a.status, a.body)
+		}
+	}
+	if field(t, a1.body, "id") == field(t, b1.body, "id") {
+		t.Fatal("two API keys with one Idempotency-Key share an invoice")
+	}
+	if !bytes.Equal(a1.body, a2.body) || a2.header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("the same API key did not replay: %s", a2.body)
+	}
+	if a := call(t, http.MethodGet, base+"/invoices/"+field(t, a1.body, "id"), ""); a.status != http.StatusUnauthorized {
+		t.Fatalf("without a key: %d", a.status)
+	}
+}
+
+func TestKeysFileIsReadAgainOnReload(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "keys")
+	if err := os.WriteFile(file, []byte("first-key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	svc := startService(t, serveConfig(t, "", "--api-keys-file", file))
+	url := "http://" + svc.Addr() + "/webhooks/subscriptions"
+	status := func(key string) int { return call(t, http.MethodGet, url, "", "Authorization", "Bearer "+key).status }
+	if status("first-key") != 200 || status("second-key") != 401 {
+		t.Fatal("keys from the file at start")
+	}
+	if err := os.WriteFile(file, []byte("# rotated\nsecond-key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := svc.ReloadKeys(); err != nil || n != 1 {
+		t.Fatalf("reload: %d %v", n, err)
+	}
+	if status("first-key") != 401 || status("second-key") != 200 {
+		t.Fatal("keys after reload")
+	}
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.ReloadKeys(); err == nil || status("second-key") != 200 {
+		t.Fatal("an empty file must be refused and the old keys kept")
+	}
+}
