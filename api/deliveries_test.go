@@ -16,6 +16,7 @@ import (
 	"github.com/invoiced/invoiced/api"
 	"github.com/invoiced/invoiced/internal/broker"
 	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/netguard"
 	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -50,7 +51,7 @@ func newDeliveriesEnv(t testing.TB) *deliveriesEnv {
 	}
 	t.Cleanup(stop)
 	natstest.Eventually(t, 5*time.Second, "delivery index loaded", index.Loaded)
-	subs, err := api.NewSubscriptions(e.subs, e.ending, api.SubscriptionsConfig{})
+	subs, err := api.NewSubscriptions(e.subs, e.ending, api.SubscriptionsConfig{Targets: netguard.Policy{AllowPrivate: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

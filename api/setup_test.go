@@ -13,6 +13,7 @@ import (
 	"github.com/invoiced/invoiced/api"
 	"github.com/invoiced/invoiced/internal/broker"
 	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/netguard"
 	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
@@ -69,7 +70,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 		t.Fatalf("deliveries bucket: %v", err)
 	}
 	e.ending = webhook.Ending{Tasks: tasks, Deliveries: deliveries}
-	subs, err := api.NewSubscriptions(e.subs, e.ending, api.SubscriptionsConfig{SecretOverlap: time.Hour})
+	subs, err := api.NewSubscriptions(e.subs, e.ending, api.SubscriptionsConfig{SecretOverlap: time.Hour, Targets: netguard.Policy{AllowPrivate: true}})
 	if err != nil {
 		t.Fatalf("subscriptions: %v", err)
 	}

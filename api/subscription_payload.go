@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/invoiced/invoiced/internal/netguard"
 	"github.com/invoiced/invoiced/internal/webhook"
 )
 
@@ -23,13 +24,19 @@ type subscriptionBody struct {
 	Status      *string   `json:"status"`
 }
 
+// urlRules are what a subscription URL must satisfy beyond its syntax.
+type urlRules struct {
+	targets      netguard.Policy
+	requireHTTPS bool
+}
+
 // validate checks every given field; a create needs url and cannot set
 // status.
-func (b subscriptionBody) validate(create bool) error {
+func (b subscriptionBody) validate(create bool, rules urlRules) error {
 	v := &ValidationError{}
 	switch {
 	case b.URL != nil:
-		checkURL(v, *b.URL)
+		checkURL(v, *b.URL, rules)
 	case create:
 		v.add("url", "is required")
 	}
@@ -49,14 +56,26 @@ func (b subscriptionBody) validate(create bool) error {
 	return v.orNil()
 }
 
-func checkURL(v *ValidationError, raw string) {
+// checkURL adds a problem unless raw is an absolute http(s) URL that the
+// rules allow. A literal forbidden address is refused here; a hostname is
+// checked again on every delivery, on the address it resolves to.
+func checkURL(v *ValidationError, raw string, rules urlRules) {
 	if len(raw) > MaxURLLen {
 		v.add("url", "must be at most %d characters, not %d", MaxURLLen, len(raw))
 		return
 	}
 	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "":
 		v.add("url", "must be an absolute http or https URL, not %q", raw)
+	case rules.requireHTTPS && u.Scheme != "https":
+		v.add("url", "must use https on this service")
+	case u.User != nil:
+		v.add("url", "must not carry a user name or password")
+	default:
+		if err := rules.targets.CheckURL(raw); err != nil {
+			v.add("url", "is not allowed as a webhook target: %v", err)
+		}
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
+	"github.com/invoiced/invoiced/internal/netguard"
 	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -38,6 +39,11 @@ type SubscriptionsConfig struct {
 	SecretOverlap time.Duration
 	// RequestTimeout bounds the store work of one request; 0 means 10s.
 	RequestTimeout time.Duration
+	// Targets is where a subscription URL may point; the zero Policy
+	// allows public addresses only.
+	Targets netguard.Policy
+	// RequireHTTPS refuses plain-http subscription URLs.
+	RequireHTTPS bool
 	// Logger receives server-side failures; nil discards them.
 	Logger *slog.Logger
 }
@@ -47,7 +53,11 @@ func (c SubscriptionsConfig) Validate() error {
 	if c.SecretOverlap < 0 || c.RequestTimeout < 0 {
 		return errors.New("subscriptions: durations must not be negative")
 	}
-	return nil
+	return c.Targets.Validate()
+}
+
+func (c SubscriptionsConfig) urlRules() urlRules {
+	return urlRules{targets: c.Targets, requireHTTPS: c.RequireHTTPS}
 }
 
 // Subscriptions is the /webhooks/subscriptions resource.
@@ -98,7 +108,7 @@ func (h *Subscriptions) create(w http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(w, r, &in); err != nil {
 		return err
 	}
-	if err := in.validate(true); err != nil {
+	if err := in.validate(true, h.cfg.urlRules()); err != nil {
 		return err
 	}
 	secret, err := webhook.NewSecret()
@@ -158,7 +168,7 @@ func (h *Subscriptions) patch(w http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(w, r, &in); err != nil {
 		return err
 	}
-	if err := in.validate(false); err != nil {
+	if err := in.validate(false, h.cfg.urlRules()); err != nil {
 		return err
 	}
 	sub, err := h.change(r.Context(), chi.URLParam(r, "id"), in.apply)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/consume"
+	"github.com/invoiced/invoiced/internal/netguard"
 	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -52,8 +53,12 @@ type Config struct {
 	MaxPending int
 	// UserAgent is sent with every attempt; "" means "invoiced".
 	UserAgent string
+	// Targets is where attempts may connect: checked on the address
+	// actually dialed, after DNS. The zero Policy allows public addresses
+	// only.
+	Targets netguard.Policy
 	// Client sends the attempts; nil means a client that follows no
-	// redirects.
+	// redirects and dials only what Targets allows.
 	Client *http.Client
 	// Logger receives failures; nil discards them.
 	Logger *slog.Logger
@@ -64,6 +69,9 @@ type Config struct {
 
 // Validate reports the first invalid option.
 func (c Config) Validate() error {
+	if err := c.Targets.Validate(); err != nil {
+		return fmt.Errorf("dispatcher: %w", err)
+	}
 	if c.Workers < 0 || c.Timeout < 0 || c.DisableAfter < 0 || c.MaxInFlightPerSubscription < 0 || c.MaxPending < 0 {
 		return errors.New("dispatcher: options must not be negative")
 	}
@@ -98,7 +106,10 @@ func (c Config) withDefaults() Config {
 		c.UserAgent = "invoiced"
 	}
 	if c.Client == nil {
-		c.Client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		c.Client = &http.Client{
+			Transport:     netguard.Transport(c.Targets, c.Timeout),
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -10,6 +10,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/netguard"
 	"github.com/invoiced/invoiced/internal/webhook"
 )
 
@@ -136,7 +137,7 @@ func TestCrashMidFanOutNeitherLosesNorDoubles(t *testing.T) {
 	subA := f.subscribe(t, rcA.URL, webhook.EventInvoiceCreated)
 	subB := f.subscribe(t, rcB.URL, webhook.EventInvoiceCreated)
 	var crashes atomic.Int32
-	d, err := New(f.js, f.subs, f.deliveries, f.tasks, Config{Schedule: testSchedule})
+	d, err := New(f.js, f.subs, f.deliveries, f.tasks, Config{Schedule: testSchedule, Targets: netguard.Policy{AllowPrivate: true}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,6 +65,7 @@ func (f *fixture) start(t testing.TB, cfg Config) *Dispatcher {
 		cfg.Timeout = 2 * time.Second
 	}
 	cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg.Targets.AllowPrivate = true // the receivers are on loopback
 	cfg.UserAgent = "invoiced/test"
 	d, err := New(f.js, f.subs, f.deliveries, f.tasks, cfg)
 	if err != nil {

@@ -185,6 +185,7 @@ func (s *Service) startRoles(ctx context.Context) error {
 			Schedule:                   s.cfg.WebhookRetrySchedule,
 			DisableAfter:               s.cfg.WebhookDisableAfter,
 			MaxInFlightPerSubscription: s.cfg.WebhookMaxInFlight,
+			Targets:                    s.cfg.WebhookTargets(),
 			UserAgent:                  "invoiced/" + version(),
 			Logger:                     s.log.With("role", config.RoleDispatcher),
 		})
@@ -227,6 +228,8 @@ func (s *Service) serve() error {
 		ending := webhook.Ending{Tasks: s.tasks, Deliveries: s.deliveries}
 		res.Subscriptions, err = api.NewSubscriptions(s.subscriptions, ending, api.SubscriptionsConfig{
 			SecretOverlap:  s.cfg.WebhookSecretOverlap,
+			Targets:        s.cfg.WebhookTargets(),
+			RequireHTTPS:   s.cfg.WebhookRequireHTTPS,
 			RequestTimeout: s.cfg.RequestTimeout,
 			Logger:         s.log,
 		})

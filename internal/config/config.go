@@ -159,7 +159,9 @@ func ParseServe(args []string, getenv func(string) string, out io.Writer) (Serve
 		return Serve{}, err
 	}
 	s.Roles = splitRoles(roles)
-	s.Security.resolve(fs, secFlags, s.Addr)
+	if err := s.Security.resolve(fs, secFlags, s.Addr); err != nil {
+		return Serve{}, err
+	}
 	var err error
 	if s.WebhookRetrySchedule, err = webhook.ParseSchedule(schedule); err != nil {
 		return Serve{}, fmt.Errorf("--webhook-retry-schedule: %w", err)

@@ -7,6 +7,8 @@ import (
 	"net"
 	"os"
 	"strings"
+
+	"github.com/invoiced/invoiced/internal/netguard"
 )
 
 // Security is the part of the configuration that decides who may call the
@@ -29,6 +31,13 @@ type Security struct {
 	WebhookRequireHTTPS bool
 }
 
+// WebhookTargets returns where webhooks may go, from WebhookAllowPrivate
+// and WebhookAllowCIDRs (which ParseServe has checked).
+func (s Security) WebhookTargets() netguard.Policy {
+	cidrs, _ := netguard.ParseCIDRs(s.WebhookAllowCIDRs)
+	return netguard.Policy{AllowPrivate: s.WebhookAllowPrivate, AllowCIDRs: cidrs}
+}
+
 // KeysConfigured reports whether callers must present an API key.
 func (s Security) KeysConfigured() bool { return len(s.APIKeys) > 0 || s.APIKeysFile != "" }
 
@@ -49,8 +58,8 @@ func (s *Security) register(fs *flag.FlagSet) *securityFlags {
 }
 
 // resolve applies the defaults that depend on other settings once every
-// flag is parsed.
-func (s *Security) resolve(fs *flag.FlagSet, f *securityFlags, addr string) {
+// flag is parsed. It fails on a bad --webhook-allow-cidrs.
+func (s *Security) resolve(fs *flag.FlagSet, f *securityFlags, addr string) error {
 	s.APIKeys = nil
 	for _, k := range strings.Split(f.keys, ",") {
 		if k = strings.TrimSpace(k); k != "" {
@@ -65,6 +74,10 @@ func (s *Security) resolve(fs *flag.FlagSet, f *securityFlags, addr string) {
 	if s.RateBurst == 0 && s.RateLimit > 0 {
 		s.RateBurst = max(1, int(2*s.RateLimit))
 	}
+	if _, err := netguard.ParseCIDRs(s.WebhookAllowCIDRs); err != nil {
+		return fmt.Errorf("--webhook-allow-cidrs: %w", err)
+	}
+	return nil
 }
 
 // validate refuses an exposed listener without keys and bad limits.
