@@ -74,16 +74,44 @@ func allowedMethods(routes chi.Routes, path string) []string {
 
 // NewServer returns an HTTP server for handler with timeouts that keep slow
 // or oversized clients from holding it.
-func NewServer(handler http.Handler, log *slog.Logger) *http.Server {
+func NewServer(handler http.Handler, limits ServerLimits, log *slog.Logger) *http.Server {
+	limits = limits.withDefaults()
 	return &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    64 << 10,
+		ReadHeaderTimeout: limits.ReadHeaderTimeout,
+		ReadTimeout:       limits.ReadTimeout,
+		WriteTimeout:      limits.WriteTimeout,
+		IdleTimeout:       limits.IdleTimeout,
+		MaxHeaderBytes:    limits.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+}
+
+// ServerLimits bound what one client can hold of the server; zero fields
+// take the defaults in parentheses.
+type ServerLimits struct {
+	ReadHeaderTimeout time.Duration // all headers within (10s)
+	ReadTimeout       time.Duration // the whole request within (30s)
+	WriteTimeout      time.Duration // the answer within (60s)
+	IdleTimeout       time.Duration // a kept-alive connection idles at most (120s)
+	MaxHeaderBytes    int           // headers at most (64 KiB)
+}
+
+func (l ServerLimits) withDefaults() ServerLimits {
+	pick := func(v, def time.Duration) time.Duration {
+		if v > 0 {
+			return v
+		}
+		return def
+	}
+	l.ReadHeaderTimeout = pick(l.ReadHeaderTimeout, 10*time.Second)
+	l.ReadTimeout = pick(l.ReadTimeout, 30*time.Second)
+	l.WriteTimeout = pick(l.WriteTimeout, 60*time.Second)
+	l.IdleTimeout = pick(l.IdleTimeout, 120*time.Second)
+	if l.MaxHeaderBytes <= 0 {
+		l.MaxHeaderBytes = 64 << 10
+	}
+	return l
 }
 
 func secureHeaders(next http.Handler) http.Handler {

@@ -245,7 +245,7 @@ func (s *Service) serve() error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	s.ln = ln
-	s.http = api.NewServer(api.NewHandler(res), s.log)
+	s.http = api.NewServer(api.NewHandler(res), api.ServerLimits{}, s.log)
 	go func() { s.served <- s.http.Serve(ln) }()
 	return nil
 }
