@@ -54,7 +54,9 @@ func TestNoSecretLeaks(t *testing.T) {
 	}
 	t.Cleanup(func() { stopService(t, svc) })
 	base := "http://" + svc.Addr()
-	auth := func(key string) []string { return []string{"Content-Type", "application/json", "Authorization", "Bearer " + key} }
+	auth := func(key string) []string {
+		return []string{"Content-Type", "application/json", "Authorization", "Bearer " + key}
+	}
 
 	call(t, http.MethodGet, base+"/invoices", "", auth(wrongKey)...)
 	call(t, http.MethodGet, base+"/invoices", "", "Authorization", "Basic "+wrongKey)
