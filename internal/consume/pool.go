@@ -2,11 +2,13 @@ package consume
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -17,35 +19,40 @@ type Options struct {
 	// Backoff gives the redelivery delay of a failed message; nil means
 	// exponential from 1s to 1m.
 	Backoff Backoff
+	// PullWait is how long one pull waits for messages; 0 means 5s.
+	PullWait time.Duration
 	// Logger receives failures; nil discards them.
 	Logger *slog.Logger
 }
 
-// Pool pulls messages from one consumer and hands each to a handler on up to
-// Workers goroutines, then settles it.
-type Pool struct {
-	cc      jetstream.ConsumeContext
-	handler Handler
-	opts    Options
-	sem     chan struct{}
-	wg      sync.WaitGroup
-	ctx     context.Context
-	cancel  context.CancelFunc
-
-	mu       sync.Mutex
-	stopping bool // set before Stop waits: no more handlers start
-}
-
 // Validate reports the first invalid option.
 func (o Options) Validate() error {
-	if o.Workers < 0 {
-		return fmt.Errorf("consume: workers must not be negative, not %d", o.Workers)
+	if o.Workers < 0 || o.PullWait < 0 {
+		return fmt.Errorf("consume: workers and pull wait must not be negative, not %d and %s", o.Workers, o.PullWait)
 	}
 	return nil
 }
 
-// Start begins consuming from cons. It fails when opts is invalid or the
-// pull subscription cannot be made. Stop it with Stop.
+// Pool hands the messages of one consumer to a handler on up to Workers
+// goroutines, then settles each. It pulls only as many messages as it has
+// free workers, so a busy process holds no message another process could
+// be handling, and no message waits in a buffer while its ack timer runs.
+type Pool struct {
+	cons    jetstream.Consumer
+	handler Handler
+	opts    Options
+	slots   chan struct{} // one token per busy worker
+	wg      sync.WaitGroup
+	pulled  chan struct{} // closed when the pull loop has ended
+
+	ctx      context.Context // the handlers'; cancelled only on a hard stop
+	cancel   context.CancelFunc
+	stopPull context.CancelFunc
+	pullCtx  context.Context
+}
+
+// Start begins consuming from cons. It fails when opts is invalid. Stop it
+// with Stop.
 func Start(cons jetstream.Consumer, h Handler, opts Options) (*Pool, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -53,50 +60,98 @@ func Start(cons jetstream.Consumer, h Handler, opts Options) (*Pool, error) {
 	if opts.Workers == 0 {
 		opts.Workers = 1
 	}
+	if opts.PullWait == 0 {
+		opts.PullWait = 5 * time.Second
+	}
 	if opts.Backoff == nil {
 		opts.Backoff = ExponentialBackoff(time.Second, time.Minute)
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	p := &Pool{handler: h, opts: opts, sem: make(chan struct{}, opts.Workers)}
+	p := &Pool{cons: cons, handler: h, opts: opts, slots: make(chan struct{}, opts.Workers), pulled: make(chan struct{})}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
-	cc, err := cons.Consume(p.dispatch,
-		jetstream.PullMaxMessages(max(2*opts.Workers, 16)),
-		jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-			opts.Logger.Warn("consume", "err", err)
-		}))
-	if err != nil {
-		p.cancel()
-		return nil, fmt.Errorf("consume: %w", err)
-	}
-	p.cc = cc
+	p.pullCtx, p.stopPull = context.WithCancel(context.Background())
+	go p.pullLoop()
 	return p, nil
 }
 
-// dispatch runs on the subscription's goroutine; it blocks while every
-// worker is busy, which stops the client from buffering more than it pulls.
-func (p *Pool) dispatch(msg jetstream.Msg) {
+// pullLoop waits for a free worker, then pulls as many messages as there
+// are free workers, until Stop.
+func (p *Pool) pullLoop() {
+	defer close(p.pulled)
+	failures := 0
+	for {
+		select {
+		case p.slots <- struct{}{}:
+		case <-p.pullCtx.Done():
+			return
+		}
+		n := 1 + p.takeFreeSlots()
+		got, err := p.pull(n)
+		for range n - got {
+			<-p.slots
+		}
+		switch {
+		case p.pullCtx.Err() != nil:
+			return
+		case err != nil:
+			failures++
+			p.opts.Logger.Warn("pull", "err", err)
+			p.pause(min(time.Duration(failures)*250*time.Millisecond, 5*time.Second))
+		default:
+			failures = 0
+		}
+	}
+}
+
+// takeFreeSlots reserves every other free worker without waiting and says
+// how many.
+func (p *Pool) takeFreeSlots() int {
+	n := 0
+	for {
+		select {
+		case p.slots <- struct{}{}:
+			n++
+		default:
+			return n
+		}
+	}
+}
+
+// pull fetches up to n messages, starting a handler for each as it arrives,
+// and returns how many came.
+func (p *Pool) pull(n int) (int, error) {
+	ctx, cancel := context.WithTimeout(p.pullCtx, p.opts.PullWait)
+	defer cancel()
+	batch, err := p.cons.Fetch(n, jetstream.FetchContext(ctx))
+	if err != nil {
+		return 0, err
+	}
+	got := 0
+	for msg := range batch.Messages() {
+		got++
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			defer func() { <-p.slots }()
+			p.handle(msg)
+		}()
+	}
+	err = batch.Error()
+	if errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		err = nil
+	}
+	return got, err
+}
+
+func (p *Pool) pause(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
 	select {
-	case p.sem <- struct{}{}:
-	case <-p.ctx.Done():
-		_ = msg.Nak()
-		return
+	case <-t.C:
+	case <-p.pullCtx.Done():
 	}
-	p.mu.Lock()
-	if p.stopping {
-		p.mu.Unlock()
-		<-p.sem
-		_ = msg.Nak()
-		return
-	}
-	p.wg.Add(1)
-	p.mu.Unlock()
-	go func() {
-		defer p.wg.Done()
-		defer func() { <-p.sem }()
-		p.handle(msg)
-	}()
 }
 
 func (p *Pool) handle(msg jetstream.Msg) {
@@ -123,15 +178,15 @@ func (p *Pool) call(msg jetstream.Msg) (err error) {
 	return p.handler(p.ctx, msg)
 }
 
-// Stop stops pulling, lets the messages already pulled finish and waits for
-// them. When ctx ends first, it cancels the handlers' context (their messages
-// are redelivered later) and returns ctx's error.
+// Stop stops pulling, lets the messages in hand finish and waits for them.
+// When ctx ends first, it cancels the handlers' context (their messages are
+// redelivered later), waits for them to return and returns ctx's error.
 func (p *Pool) Stop(ctx context.Context) error {
-	p.cc.Drain()
+	p.stopPull()
+	<-p.pulled
 	done := make(chan struct{})
 	go func() {
-		<-p.cc.Closed()
-		p.waitHandlers()
+		p.wg.Wait()
 		close(done)
 	}()
 	select {
@@ -140,18 +195,7 @@ func (p *Pool) Stop(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 	}
-	// Out of time: cancel the handlers (their messages are redelivered) and
-	// wait only for them, not for the subscription's drain.
 	p.cancel()
-	p.waitHandlers()
+	<-done
 	return ctx.Err()
-}
-
-// waitHandlers stops new handlers from starting and waits for the running
-// ones; a message that arrives after is nak'd for redelivery.
-func (p *Pool) waitHandlers() {
-	p.mu.Lock()
-	p.stopping = true
-	p.mu.Unlock()
-	p.wg.Wait()
 }

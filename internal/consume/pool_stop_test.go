@@ -10,29 +10,12 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/internal/natstest"
-	"github.com/nats-io/nats-server/v2/server"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// subscriptions returns how many subscriptions the server holds for nc.
-func subscriptions(t testing.TB, srv *server.Server, nc *nats.Conn) int {
-	t.Helper()
-	cid, err := nc.GetClientID()
-	if err != nil {
-		t.Fatalf("client id: %v", err)
-	}
-	cz, err := srv.Connz(&server.ConnzOptions{CID: cid, Subscriptions: true})
-	if err != nil || len(cz.Conns) != 1 {
-		t.Fatalf("connz for client %d: %v (%d conns)", cid, err, len(cz.Conns))
-	}
-	return int(cz.Conns[0].NumSubs)
-}
-
-func TestPoolStopDrainsMessagesInHand(t *testing.T) {
-	// More messages than workers, fewer than one pull: when Stop is called
-	// some are in handlers, one waits for a worker and the rest sit in the
-	// client's buffer. All of them are "in hand".
+func TestPoolStopFinishesMessagesInHandAndPullsNoMore(t *testing.T) {
+	// More messages than workers: the pool holds only as many as it has
+	// workers, and Stop lets exactly those finish.
 	const workers, messages = 3, 8
 	srv := natstest.Start(t, natstest.Options{})
 	nc, js := natstest.Connect(t, srv)
@@ -47,20 +30,12 @@ func TestPoolStopDrainsMessagesInHand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	subsBefore := subscriptions(t, srv, poolNC)
-
 	var started, finished atomic.Int64
-	release := make(chan struct{})     // lets every handler but the last finish
-	releaseLast := make(chan struct{}) // lets the last one finish
-	lastPayload := fmt.Sprintf("m%d", messages-1)
+	release := make(chan struct{})
 	handler := func(ctx context.Context, msg jetstream.Msg) error {
 		started.Add(1)
-		gate := release
-		if string(msg.Data()) == lastPayload {
-			gate = releaseLast
-		}
 		select {
-		case <-gate:
+		case <-release:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -69,47 +44,31 @@ func TestPoolStopDrainsMessagesInHand(t *testing.T) {
 	}
 	p := startPool(t, cons, handler, Options{Workers: workers, Backoff: constantBackoff(10 * time.Millisecond)})
 	natstest.Eventually(t, patience, "every worker busy", func() bool { return started.Load() == workers })
-	natstest.Eventually(t, patience, "every message pulled", func() bool { return f.info(t).NumAckPending == messages })
-	subsRunning := subscriptions(t, srv, poolNC)
-	if subsRunning != subsBefore+1 {
-		t.Fatalf("the pool holds %d subscriptions, want 1", subsRunning-subsBefore)
+	if info := f.info(t); info.NumAckPending != workers || info.NumPending != messages-workers {
+		t.Fatalf("the pool holds %d messages (%d left), want only its %d workers' worth", info.NumAckPending, info.NumPending, workers)
 	}
 
 	stopped := goStop(testContext(t), p)
-	// The pool's subscription leaves the server as soon as Stop drains it:
-	// from then on nothing new reaches the pool.
-	natstest.Eventually(t, patience, "Stop drains the subscription", func() bool {
-		return subscriptions(t, srv, poolNC) == subsBefore
-	})
-	requireRunning(t, stopped)
-
-	close(release)
-	// Closed is closed once the buffer is drained, i.e. every message has
-	// been handed to a worker; the last one's handler is still running.
 	select {
-	case <-p.cc.Closed():
+	case <-p.pulled:
 	case <-time.After(patience):
-		t.Fatal("the subscription was not drained")
+		t.Fatal("Stop did not end the pulling")
 	}
 	late := f.publish(t, "late") // must not reach the stopping pool
 	requireRunning(t, stopped)
-	close(releaseLast)
+	close(release)
 	if err := awaitStop(t, stopped); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
-	if got := finished.Load(); got != messages {
-		t.Fatalf("Stop returned with %d of %d messages handled", got, messages)
-	}
 	poolNC.Close()
-
-	natstest.Eventually(t, patience, "the drained messages acked", func() bool {
-		return f.info(t).AckFloor.Stream == messages
-	})
-	if got := started.Load(); got != messages {
-		t.Errorf("%d handlers started, want %d", got, messages)
+	if got := finished.Load(); got != workers || started.Load() != workers {
+		t.Fatalf("%d started, %d finished; want %d each", started.Load(), got, workers)
 	}
-	if info := f.info(t); info.AckFloor.Stream >= late {
-		t.Errorf("message published after Stop was acked (ack floor %d)", info.AckFloor.Stream)
+	natstest.Eventually(t, patience, "the messages in hand acked", func() bool {
+		return f.info(t).AckFloor.Stream == workers
+	})
+	if info := f.info(t); info.AckFloor.Stream >= late || info.NumPending != messages-workers+1 {
+		t.Errorf("after Stop: ack floor %d, %d pending", info.AckFloor.Stream, info.NumPending)
 	}
 }
 
@@ -200,7 +159,7 @@ func TestPoolStopIdle(t *testing.T) {
 		t.Errorf("handlers' context after Stop: %v, want canceled", err)
 	}
 	select {
-	case <-p.cc.Closed():
+	case <-p.pulled:
 	default:
 		t.Error("the pool still consumes after Stop")
 	}

@@ -2,8 +2,8 @@ package consume
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -18,8 +18,8 @@ func TestStartDefaults(t *testing.T) {
 	f := newFixture(t, nc, js, poolAckWait)
 	p := startPool(t, f.cons, func(context.Context, jetstream.Msg) error { return nil }, Options{})
 
-	if p.opts.Workers != 1 || cap(p.sem) != 1 {
-		t.Errorf("Workers %d (semaphore %d), want 1", p.opts.Workers, cap(p.sem))
+	if p.opts.Workers != 1 || cap(p.slots) != 1 {
+		t.Errorf("Workers %d (semaphore %d), want 1", p.opts.Workers, cap(p.slots))
 	}
 	if p.opts.Logger == nil {
 		t.Error("no default logger")
@@ -68,15 +68,15 @@ func TestOptionsValidate(t *testing.T) {
 	})
 }
 
-func TestStartFailsWhenConsumeIsRefused(t *testing.T) {
+func TestRefusedPullsAreLoggedAndStopStillReturns(t *testing.T) {
 	srv := natstest.Start(t, natstest.Options{})
 	_, js := natstest.Connect(t, srv)
 	ctx := testContext(t)
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "PRIO", Subjects: []string{"prio.>"}, Storage: jetstream.MemoryStorage}); err != nil {
 		t.Fatal(err)
 	}
-	// A consumer with priority groups cannot be consumed without naming a
-	// group, which Start does not do.
+	// A consumer with priority groups cannot be pulled from without naming
+	// a group, which the pool does not do: every pull is refused.
 	cons, err := js.CreateOrUpdateConsumer(ctx, "PRIO", jetstream.ConsumerConfig{
 		Durable:        "C",
 		AckPolicy:      jetstream.AckExplicitPolicy,
@@ -86,12 +86,13 @@ func TestStartFailsWhenConsumeIsRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := Start(cons, func(context.Context, jetstream.Msg) error { return nil }, Options{})
-	if err == nil {
-		_ = p.Stop(ctx)
-		t.Fatal("Start succeeded")
+	logs := &logRecorder{}
+	p, err := Start(cons, func(context.Context, jetstream.Msg) error { return nil }, Options{Logger: slog.New(logs)})
+	if err != nil {
+		t.Fatal(err)
 	}
-	if p != nil || !errors.Is(err, jetstream.ErrInvalidOption) {
-		t.Fatalf("Start = %v, %v; want nil and an invalid-option error", p, err)
+	natstest.Eventually(t, patience, "the refusal logged", func() bool { return logs.has(slog.LevelWarn, "pull", "") })
+	if err := p.Stop(ctx); err != nil {
+		t.Fatalf("Stop: %v", err)
 	}
 }
