@@ -198,9 +198,8 @@ func (d *Dispatcher) DeliveryConsumerConfig() jetstream.ConsumerConfig {
 		FilterSubjects: webhook.TaskFilters,
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 		AckPolicy:      jetstream.AckExplicitPolicy,
-		// A task may wait in the client's buffer behind busy workers before
-		// its attempt starts: leave room for two attempts ahead of it.
-		AckWait:       3*d.cfg.Timeout + 30*time.Second,
+		// A task is pulled only when a worker is free to attempt it.
+		AckWait:       d.cfg.Timeout + 30*time.Second,
 		MaxDeliver:    -1,
 		MaxAckPending: d.cfg.MaxPending,
 	}
