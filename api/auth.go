@@ -93,7 +93,7 @@ func (a *Auth) Middleware(next http.Handler) http.Handler {
 		caller, err := a.authenticate(r)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="invoiced"`)
-			a.cfg.Logger.Info("request refused", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "reason", err)
+			a.cfg.Logger.Debug("request refused", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "reason", err)
 			writeError(w, r, a.cfg.Logger, err)
 			return
 		}

@@ -52,6 +52,9 @@ func TestCreateThenGet(t *testing.T) {
 	if r.header.Get("Idempotent-Replayed") != "" {
 		t.Fatal("a first answer is marked as replayed")
 	}
+	if r.header.Get("X-Content-Type-Options") != "nosniff" || r.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("security headers: %v", r.header)
+	}
 	got := e.do(t, http.MethodGet, "/invoices/"+inv.ID, nil)
 	if got.status != http.StatusOK {
 		t.Fatalf("GET right after 201: %d %s", got.status, got.body)

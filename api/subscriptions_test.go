@@ -138,6 +138,10 @@ func TestPatchDeleteAndRotate(t *testing.T) {
 		t.Fatalf("re-enabled: %+v", got)
 	}
 	wantProblem(t, patch(`{"status":"paused"}`), http.StatusBadRequest, "status")
+	wantProblem(t, patch(`{"url":"http://0.0.0.0:9000/"}`), http.StatusBadRequest, "url") // never allowed
+	if got := e.stored(t, s.ID).URL; got != "https://example.com/b" {
+		t.Fatalf("a refused PATCH changed the URL to %q", got)
+	}
 
 	r = e.do(t, http.MethodPost, path+"/rotate-secret", nil)
 	var rotated subscription

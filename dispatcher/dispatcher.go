@@ -57,6 +57,8 @@ type Config struct {
 	// actually dialed, after DNS. The zero Policy allows public addresses
 	// only.
 	Targets netguard.Policy
+	// RequireHTTPS refuses to send to a plain-http URL.
+	RequireHTTPS bool
 	// Client sends the attempts; nil means a client that follows no
 	// redirects and dials only what Targets allows.
 	Client *http.Client

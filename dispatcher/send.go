@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/invoiced/invoiced/internal/netguard"
 	"github.com/invoiced/invoiced/internal/webhook"
 )
 
@@ -30,6 +32,10 @@ func (d *Dispatcher) send(ctx context.Context, sub webhook.Subscription, task we
 	res := result{attempt: webhook.Attempt{Number: number, Trigger: task.Trigger, StartedAt: start.UTC(), URL: sub.URL}}
 	defer func() { res.attempt.DurationMS = d.cfg.Now().Sub(start).Milliseconds() }()
 
+	if d.cfg.RequireHTTPS && !strings.HasPrefix(sub.URL, "https://") {
+		res.attempt.Error = "blocked: plain http is refused on this service"
+		return res
+	}
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sub.URL, bytes.NewReader(task.Body))
@@ -48,11 +54,7 @@ func (d *Dispatcher) send(ctx context.Context, sub webhook.Subscription, task we
 	}
 	answer, err := d.cfg.Client.Do(req)
 	if err != nil {
-		var urlErr *url.Error
-		if errors.As(err, &urlErr) {
-			err = urlErr.Err // the URL is in the attempt already; keep it out of messages and logs
-		}
-		res.attempt.Error = err.Error()
+		res.attempt.Error = attemptError(err)
 		return res
 	}
 	defer answer.Body.Close()
@@ -68,6 +70,21 @@ func (d *Dispatcher) send(ctx context.Context, sub webhook.Subscription, task we
 		res.retryAfter = parseRetryAfter(answer.Header.Get("Retry-After"), start)
 	}
 	return res
+}
+
+// attemptError describes a failed request for the delivery log: without
+// the URL (it is in the attempt already, and its query may hold a token),
+// and, for a blocked target, without the address it resolved to.
+func attemptError(err error) string {
+	var blocked *netguard.ForbiddenError
+	if errors.As(err, &blocked) {
+		return "blocked: the target is " + blocked.Reason
+	}
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		err = urlErr.Err
+	}
+	return err.Error()
 }
 
 // parseRetryAfter reads a Retry-After of seconds or an HTTP date; 0 when

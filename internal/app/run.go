@@ -75,6 +75,9 @@ func runServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
 	log := newLogger(stderr, cfg)
+	hup := make(chan os.Signal, 1) // from here on SIGHUP reloads keys, never kills
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	svc, err := Start(ctx, cfg, log)
 	if err != nil && ctx.Err() != nil {
 		log.Info("stopped before serving", "err", err)
@@ -87,7 +90,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 		"version", version(), "addr", "http://"+svc.Addr(), "roles", cfg.Roles,
 		"nats", natsDescription(svc, cfg), "fsync", fsyncDescription(cfg), "data", cfg.Data,
 		"security", securityDescription(cfg))
-	served := waitForStop(ctx, svc, log)
+	served := waitForStop(ctx, svc, hup, log)
 	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := svc.Shutdown(stopCtx); err != nil {
@@ -101,10 +104,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 
 // waitForStop serves until ctx ends or the HTTP server fails, reloading the
 // API keys on every SIGHUP; it returns the server's failure, if any.
-func waitForStop(ctx context.Context, svc *Service, log *slog.Logger) error {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+func waitForStop(ctx context.Context, svc *Service, hup <-chan os.Signal, log *slog.Logger) error {
 	for {
 		select {
 		case <-ctx.Done():

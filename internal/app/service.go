@@ -186,6 +186,7 @@ func (s *Service) startRoles(ctx context.Context) error {
 			DisableAfter:               s.cfg.WebhookDisableAfter,
 			MaxInFlightPerSubscription: s.cfg.WebhookMaxInFlight,
 			Targets:                    s.cfg.WebhookTargets(),
+			RequireHTTPS:               s.cfg.WebhookRequireHTTPS,
 			UserAgent:                  "invoiced/" + version(),
 			Logger:                     s.log.With("role", config.RoleDispatcher),
 		})

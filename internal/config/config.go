@@ -113,7 +113,7 @@ func (s Serve) Validate() error {
 	case s.LogFormat != "text" && s.LogFormat != "json":
 		return fmt.Errorf("--log-format must be text or json, not %q", s.LogFormat)
 	}
-	return s.Security.validate(s.Addr)
+	return s.Security.validate(s.Addr, s.NATSListen, s.Embedded())
 }
 
 // ParseServe reads the flags of invoiced serve from args, each defaulting to
@@ -159,7 +159,7 @@ func ParseServe(args []string, getenv func(string) string, out io.Writer) (Serve
 		return Serve{}, err
 	}
 	s.Roles = splitRoles(roles)
-	if err := s.Security.resolve(fs, secFlags, s.Addr); err != nil {
+	if err := s.Security.resolve(fs, secFlags, s.Addr, s.NATSURL == ""); err != nil {
 		return Serve{}, err
 	}
 	var err error

@@ -119,28 +119,28 @@ func TestParseServe(t *testing.T) {
 		{
 			name: "NATS_URL sets nats-url",
 			env:  map[string]string{"NATS_URL": "nats://a:4222"},
-			want: func(s *config.Serve) { s.NATSURL = "nats://a:4222" },
+			want: func(s *config.Serve) { s.NATSURL = "nats://a:4222"; s.WebhookAllowPrivate = false },
 		},
 		{
 			name: "INVOICED_NATS_URL sets nats-url",
 			env:  map[string]string{"INVOICED_NATS_URL": "nats://b:4222"},
-			want: func(s *config.Serve) { s.NATSURL = "nats://b:4222" },
+			want: func(s *config.Serve) { s.NATSURL = "nats://b:4222"; s.WebhookAllowPrivate = false },
 		},
 		{
 			name: "INVOICED_NATS_URL beats NATS_URL",
 			env:  map[string]string{"NATS_URL": "nats://a:4222", "INVOICED_NATS_URL": "nats://b:4222"},
-			want: func(s *config.Serve) { s.NATSURL = "nats://b:4222" },
+			want: func(s *config.Serve) { s.NATSURL = "nats://b:4222"; s.WebhookAllowPrivate = false },
 		},
 		{
 			name: "nats-url flag beats both variables",
 			args: []string{"--nats-url", "nats://c:4222"},
 			env:  map[string]string{"NATS_URL": "nats://a:4222", "INVOICED_NATS_URL": "nats://b:4222"},
-			want: func(s *config.Serve) { s.NATSURL = "nats://c:4222" },
+			want: func(s *config.Serve) { s.NATSURL = "nats://c:4222"; s.WebhookAllowPrivate = false },
 		},
 		{
 			name: "external NATS needs no data directory",
 			args: []string{"--nats-url", "nats://c:4222", "--data", ""},
-			want: func(s *config.Serve) { s.NATSURL = "nats://c:4222"; s.Data = "" },
+			want: func(s *config.Serve) { s.NATSURL = "nats://c:4222"; s.Data = ""; s.WebhookAllowPrivate = false },
 		},
 		{
 			name: "roles api,processor,dispatcher",
@@ -182,6 +182,7 @@ func TestParseServe(t *testing.T) {
 			},
 			want: func(s *config.Serve) {
 				s.NATSURL = "nats://n1:4222"
+				s.WebhookAllowPrivate = false
 				s.Data = "/srv/data"
 				s.NATSListen = "off"
 				s.Fsync = config.FsyncInterval
@@ -206,6 +207,7 @@ func TestParseServe(t *testing.T) {
 			},
 			want: func(s *config.Serve) {
 				s.NATSURL = "nats://n1:4222"
+				s.WebhookAllowPrivate = false
 				s.Data = "/srv/data"
 				s.NATSListen = "off"
 				s.Fsync = config.FsyncInterval

@@ -23,7 +23,8 @@ type Security struct {
 	// RateBurst is how many requests a key may make at once.
 	RateBurst int
 	// WebhookAllowPrivate lets deliveries reach loopback, private and
-	// link-local addresses; by default only when Addr is loopback.
+	// link-local addresses; by default only for a local, all-in-one
+	// service: loopback Addr and the embedded NATS server.
 	WebhookAllowPrivate bool
 	// WebhookAllowCIDRs lets deliveries reach these networks in any case.
 	WebhookAllowCIDRs string
@@ -51,7 +52,7 @@ func (s *Security) register(fs *flag.FlagSet) *securityFlags {
 	fs.StringVar(&s.APIKeysFile, "api-keys-file", "", "file of API keys, one a line (# comments), read again on SIGHUP")
 	fs.Float64Var(&s.RateLimit, "rate-limit", 0, "requests per second each API key may make, sustained; 0 = no limit")
 	fs.IntVar(&s.RateBurst, "rate-burst", 0, "requests an API key may make at once (default: twice --rate-limit, at least 1)")
-	fs.BoolVar(&s.WebhookAllowPrivate, "webhook-allow-private", false, "let webhooks reach loopback, private and link-local addresses (default: true when --addr is loopback)")
+	fs.BoolVar(&s.WebhookAllowPrivate, "webhook-allow-private", false, "let webhooks reach loopback, private and link-local addresses (default: true only with a loopback --addr and no --nats-url)")
 	fs.StringVar(&s.WebhookAllowCIDRs, "webhook-allow-cidrs", "", "comma-separated networks webhooks may reach even when private (e.g. 10.1.0.0/16)")
 	fs.BoolVar(&s.WebhookRequireHTTPS, "webhook-require-https", false, "refuse plain-http subscription URLs")
 	return f
@@ -59,7 +60,7 @@ func (s *Security) register(fs *flag.FlagSet) *securityFlags {
 
 // resolve applies the defaults that depend on other settings once every
 // flag is parsed. It fails on a bad --webhook-allow-cidrs.
-func (s *Security) resolve(fs *flag.FlagSet, f *securityFlags, addr string) error {
+func (s *Security) resolve(fs *flag.FlagSet, f *securityFlags, addr string, local bool) error {
 	s.APIKeys = nil
 	for _, k := range strings.Split(f.keys, ",") {
 		if k = strings.TrimSpace(k); k != "" {
@@ -69,7 +70,7 @@ func (s *Security) resolve(fs *flag.FlagSet, f *securityFlags, addr string) erro
 	given := false
 	fs.Visit(func(fl *flag.Flag) { given = given || fl.Name == "webhook-allow-private" })
 	if !given {
-		s.WebhookAllowPrivate = IsLoopback(addr)
+		s.WebhookAllowPrivate = local && IsLoopback(addr)
 	}
 	if s.RateBurst == 0 && s.RateLimit > 0 {
 		s.RateBurst = max(1, int(2*s.RateLimit))
@@ -80,9 +81,13 @@ func (s *Security) resolve(fs *flag.FlagSet, f *securityFlags, addr string) erro
 	return nil
 }
 
-// validate refuses an exposed listener without keys and bad limits.
-func (s Security) validate(addr string) error {
+// validate refuses an exposed listener without keys, an exposed embedded
+// NATS server (it has no authentication) and bad limits.
+func (s Security) validate(addr, natsListen string, embedded bool) error {
 	switch {
+	case embedded && natsListen != "off" && !IsLoopback(natsListen):
+		return fmt.Errorf("refusing to expose the embedded NATS server on %s: it has no authentication, and anyone reaching it could read "+
+			"signing secrets and write invoices. Keep --nats-listen on a loopback address or off, or run a secured NATS and use --nats-url", natsListen)
 	case !IsLoopback(addr) && !s.KeysConfigured():
 		return fmt.Errorf("refusing to serve on %s without API keys: anyone who can reach it could create invoices and webhooks. "+
 			"Set --api-keys or --api-keys-file, or bind --addr to a loopback address such as 127.0.0.1:8080", addr)

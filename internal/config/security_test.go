@@ -1,9 +1,11 @@
 package config_test
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/invoiced/invoiced/internal/config"
@@ -22,6 +24,7 @@ func TestSecurityDefaultsFollowTheListener(t *testing.T) {
 		{"exposed is locked down", []string{"--addr", "0.0.0.0:8080", "--api-keys", "k"}, false, 0},
 		{"an explicit choice wins", []string{"--addr", "0.0.0.0:8080", "--api-keys", "k", "--webhook-allow-private"}, true, 0},
 		{"loopback can lock down too", []string{"--webhook-allow-private=false"}, false, 0},
+		{"a process of a cluster deployment is locked down", []string{"--nats-url", "nats://n1:4222", "--roles", "dispatcher"}, false, 0},
 		{"burst defaults to twice the rate", []string{"--rate-limit", "5"}, true, 10},
 		{"burst as given", []string{"--rate-limit", "5", "--rate-burst", "3"}, true, 3},
 	}
@@ -32,6 +35,20 @@ func TestSecurityDefaultsFollowTheListener(t *testing.T) {
 				t.Fatalf("allow private %v, burst %d", s.WebhookAllowPrivate, s.RateBurst)
 			}
 		})
+	}
+}
+
+func TestExposedEmbeddedNATSIsRefused(t *testing.T) {
+	for _, listen := range []string{"0.0.0.0:4222", ":4222", "10.0.0.5:4222"} {
+		_, err := config.ParseServe([]string{"--nats-listen", listen}, func(string) string { return "" }, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "refusing to expose the embedded NATS") {
+			t.Fatalf("--nats-listen %s: %v", listen, err)
+		}
+	}
+	for _, ok := range [][]string{{"--nats-listen", "127.0.0.1:4223"}, {"--nats-listen", "off"}, {"--nats-url", "nats://n1:4222", "--nats-listen", "0.0.0.0:4222"}} {
+		if _, err := config.ParseServe(ok, func(string) string { return "" }, io.Discard); err != nil {
+			t.Fatalf("%v: %v", ok, err)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"unicode"
 )
 
 var (
@@ -51,6 +52,11 @@ func (p Policy) CheckURL(raw string) error {
 	name = strings.ToLower(strings.TrimSuffix(name, "."))
 	if a, ok := parseInetAton(name); ok {
 		return p.checkSpelled(host, a)
+	}
+	if numericLookalike(name) {
+		// IDNA maps such hosts (①②⑦.⓪.⓪.①, 𝟏𝟐𝟕.𝟎.𝟎.𝟏) to an address; no
+		// real receiver is named this way.
+		return &ForbiddenError{Host: host, Reason: "an address spelled in non-ASCII digits"}
 	}
 	if name == "localhost" || strings.HasSuffix(name, ".localhost") {
 		if p.Check(loopback4) == nil || p.Check(loopback6) == nil {
@@ -167,4 +173,20 @@ func parseInetNumber(s string) (uint64, bool) {
 		}
 	}
 	return v, true
+}
+
+// numericLookalike reports whether name is made only of numbers and dots,
+// some of them outside ASCII: an IP address in disguise.
+func numericLookalike(name string) bool {
+	foreign := false
+	for _, r := range name {
+		switch {
+		case r == '.' || r == '\u3002' || r == '\uff0e' || r == '\uff61':
+		case unicode.IsNumber(r):
+		default:
+			return false
+		}
+		foreign = foreign || r > unicode.MaxASCII
+	}
+	return foreign
 }

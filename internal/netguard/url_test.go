@@ -137,3 +137,21 @@ func TestCheckURLParseError(t *testing.T) {
 		t.Fatalf("CheckURL = %#v, want a *url.Error", err)
 	}
 }
+
+func TestCheckURLRefusesAddressesInNonASCIIDigits(t *testing.T) {
+	for _, raw := range []string{"http://①②⑦.⓪.⓪.①/", "http://𝟏𝟐𝟕.𝟎.𝟎.𝟏/", "http://⑯⑨.②⑤④.⑯⑨.②⑤④/latest"} {
+		for _, p := range []netguard.Policy{{}, {AllowPrivate: true}} {
+			if err := p.CheckURL(raw); !errors.Is(err, netguard.ErrForbidden) {
+				t.Fatalf("CheckURL(%q) with %+v = %v", raw, p, err)
+			}
+		}
+	}
+	if err := (netguard.Policy{}).CheckURL("http://127。0。0。1/"); !errors.Is(err, netguard.ErrForbidden) {
+		t.Fatalf("ideographic full stops: %v", err)
+	}
+	for _, raw := range []string{"http://hooks.example.com/", "http://bücher.example/", "http://1password.com/"} {
+		if err := (netguard.Policy{}).CheckURL(raw); err != nil {
+			t.Fatalf("CheckURL(%q) = %v", raw, err)
+		}
+	}
+}
