@@ -37,6 +37,7 @@ const commands = `Usage: invoiced [command] [flags]
 
 Commands:
   serve     run the service (the default when no command is given)
+  bench     measure the service against the floor the machine allows
   version   print the version
   help      print this help
 
@@ -55,6 +56,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	switch cmd {
 	case "serve":
 		return runServe(ctx, args, stderr, getenv)
+	case "bench":
+		err := runBench(ctx, args, stdout, stderr)
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
 	case "version":
 		fmt.Fprintln(stdout, "invoiced", version())
 		return nil

@@ -1,0 +1,246 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/invoiced/invoiced/internal/bench"
+	"github.com/invoiced/invoiced/internal/config"
+)
+
+// BenchReport is what invoiced bench measured, as --json prints it.
+type BenchReport struct {
+	AcceptedPerSec      float64 `json:"accepted_per_sec"`
+	FloorAcceptedPerSec float64 `json:"floor_accepted_per_sec"`
+	AcceptedRatio       float64 `json:"accepted_ratio"`
+	PostP50ms           float64 `json:"post_p50_ms"`
+	PostP99ms           float64 `json:"post_p99_ms"`
+	FloorPostP99ms      float64 `json:"floor_post_p99_ms"`
+	E2EP50ms            float64 `json:"e2e_p50_ms"`
+	E2EP99ms            float64 `json:"e2e_p99_ms"`
+	DeliveredPerSec     float64 `json:"delivered_per_sec"`
+	Accepted            int     `json:"accepted"`
+	Lost                int     `json:"lost"`
+	Duplicates          int     `json:"duplicates"`
+	RSSMBStart          float64 `json:"rss_mb_start"`
+	RSSMBEnd            float64 `json:"rss_mb_end"`
+	Fsync               string  `json:"fsync"`
+}
+
+// runBench runs invoiced bench: the service (embedded unless --target) under
+// load with a verifying receiver, then the floor under the same load.
+func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := config.ParseBench(args, stderr)
+	if err != nil {
+		return err
+	}
+	rep, err := Bench(ctx, cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		return err
+	}
+	if cfg.JSON {
+		return json.NewEncoder(stdout).Encode(rep)
+	}
+	return writeReport(stdout, rep)
+}
+
+// Bench measures as cfg says and returns the report. It fails when the
+// service, the receiver or the floor cannot be started.
+func Bench(ctx context.Context, cfg config.Bench, log *slog.Logger) (BenchReport, error) {
+	rep := BenchReport{Fsync: cfg.Fsync, RSSMBStart: rssMB()}
+	target, stop, err := benchTarget(ctx, cfg, log)
+	if err != nil {
+		return rep, err
+	}
+	defer stop()
+	recv, err := bench.StartReceiver()
+	if err != nil {
+		return rep, err
+	}
+	defer recv.Close()
+	if err := subscribeReceiver(ctx, target, cfg.APIKey, recv); err != nil {
+		return rep, err
+	}
+	stopProfile, err := startProfile(cfg.PProf)
+	if err != nil {
+		return rep, err
+	}
+	load := bench.Load{URL: target, APIKey: cfg.APIKey, Rate: cfg.Rate, Concurrency: cfg.Concurrency,
+		Duration: cfg.Duration, KeyPrefix: "bench-" + strconv.FormatInt(time.Now().UnixNano(), 36)}
+	started := time.Now()
+	res := bench.Drive(ctx, http.DefaultClient, load)
+	awaitArrivals(ctx, recv, res, cfg.Grace)
+	if err := stopProfile(); err != nil {
+		return rep, err
+	}
+	fillService(&rep, res, recv, started)
+	rep.RSSMBEnd = rssMB()
+	if !cfg.NoFloor {
+		floor, err := measureFloor(ctx, cfg, load)
+		if err != nil {
+			return rep, err
+		}
+		rep.FloorAcceptedPerSec, rep.FloorPostP99ms = floor.AcceptedPerSec(), floor.Latencies.Percentile(99)
+		if rep.FloorAcceptedPerSec > 0 {
+			rep.AcceptedRatio = rep.AcceptedPerSec / rep.FloorAcceptedPerSec
+		}
+	}
+	return rep, nil
+}
+
+// fillService computes the service's figures from the load and the
+// receiver: latencies, end-to-end times, losses and duplicates.
+func fillService(rep *BenchReport, res bench.Result, recv *bench.Receiver, started time.Time) {
+	rep.Accepted, rep.AcceptedPerSec = res.Accepted, res.AcceptedPerSec()
+	rep.PostP50ms, rep.PostP99ms = res.Latencies.Percentile(50), res.Latencies.Percentile(99)
+	e2e := &bench.Latencies{}
+	var last time.Time
+	for id, created := range res.Created {
+		at, ok := recv.Arrival(id)
+		if !ok {
+			rep.Lost++
+			continue
+		}
+		e2e.Add(max(at.Sub(created), 0))
+		if at.After(last) {
+			last = at
+		}
+	}
+	rep.E2EP50ms, rep.E2EP99ms = e2e.Percentile(50), e2e.Percentile(99)
+	arrived, _, _ := recv.Counts()
+	rep.Duplicates = arrived - (res.Accepted - rep.Lost) // invoices that no 201 named
+	if d := last.Sub(started); d > 0 {
+		rep.DeliveredPerSec = float64(e2e.Len()) / d.Seconds()
+	}
+}
+
+// awaitArrivals waits until every accepted invoice's webhook arrived, or
+// grace is over.
+func awaitArrivals(ctx context.Context, recv *bench.Receiver, res bench.Result, grace time.Duration) {
+	deadline := time.Now().Add(grace)
+	for ctx.Err() == nil && time.Now().Before(deadline) {
+		if arrived, _, _ := recv.Counts(); arrived >= res.Accepted {
+			return
+		}
+		time.Sleep(20 * time.Millisecond) // polling the receiver
+	}
+}
+
+// benchTarget returns the URL to measure: --target, or an embedded service
+// with every role, stopped by the returned func.
+func benchTarget(ctx context.Context, cfg config.Bench, log *slog.Logger) (string, func(), error) {
+	if cfg.Target != "" {
+		return strings.TrimSuffix(cfg.Target, "/"), func() {}, nil
+	}
+	dir, err := os.MkdirTemp("", "invoiced-bench")
+	if err != nil {
+		return "", nil, err
+	}
+	serve, err := config.ParseServe([]string{"--addr", "127.0.0.1:0", "--data", dir, "--nats-listen", "off", "--fsync", cfg.Fsync},
+		func(string) string { return "" }, io.Discard)
+	if err != nil {
+		return "", nil, err
+	}
+	svc, err := Start(ctx, serve, log)
+	if err != nil {
+		return "", nil, err
+	}
+	return "http://" + svc.Addr(), func() {
+		stopCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = svc.Shutdown(stopCtx)
+		_ = os.RemoveAll(dir)
+	}, nil
+}
+
+// subscribeReceiver subscribes the receiver to invoice.processed and hands
+// it the secret.
+func subscribeReceiver(ctx context.Context, target, apiKey string, recv *bench.Receiver) error {
+	body := strings.NewReader(`{"url":"` + recv.URL() + `","event_types":["invoice.processed"]}`)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target+"/webhooks/subscriptions", body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if apiKey != "" {
+		req.Header.Set("Authorization", "Bearer "+apiKey)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("subscribe the receiver: %w", err)
+	}
+	defer res.Body.Close()
+	var sub struct {
+		Secret string `json:"secret"`
+	}
+	if res.StatusCode != http.StatusCreated || json.NewDecoder(res.Body).Decode(&sub) != nil {
+		return fmt.Errorf("subscribe the receiver: %s", res.Status)
+	}
+	recv.SetSecret(sub.Secret)
+	return nil
+}
+
+// startProfile starts a CPU profile in dir (none when dir is empty); the
+// returned func stops it and writes a heap profile beside it.
+func startProfile(dir string) (func() error, error) {
+	if dir == "" {
+		return func() error { return nil }, nil
+	}
+	cpu, err := os.Create(filepath.Join(dir, "cpu.prof"))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(cpu); err != nil {
+		cpu.Close()
+		return nil, err
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		cpu.Close()
+		heap, err := os.Create(filepath.Join(dir, "heap.prof"))
+		if err != nil {
+			return err
+		}
+		defer heap.Close()
+		return pprof.WriteHeapProfile(heap)
+	}, nil
+}
+
+// rssMB returns this process's resident memory in MB, 0 where unknown.
+func rssMB() float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func writeReport(w io.Writer, r BenchReport) error {
+	_, err := fmt.Fprintf(w, `fsync                  %s
+accepted               %d
+accepted/s             %.0f   (floor %.0f, ratio %.2f)
+POST p50 / p99         %.2f / %.2f ms   (floor p99 %.2f ms)
+end to end p50 / p99   %.2f / %.2f ms
+delivered/s            %.0f
+lost / duplicates      %d / %d
+RSS start / end        %.0f / %.0f MB
+`, r.Fsync, r.Accepted, r.AcceptedPerSec, r.FloorAcceptedPerSec, r.AcceptedRatio, r.PostP50ms, r.PostP99ms,
+		r.FloorPostP99ms, r.E2EP50ms, r.E2EP99ms, r.DeliveredPerSec, r.Lost, r.Duplicates, r.RSSMBStart, r.RSSMBEnd)
+	return err
+}

@@ -1,0 +1,70 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/invoiced/invoiced/internal/config"
+)
+
+func TestBenchMeasuresServiceAndFloor(t *testing.T) {
+	cfg, err := config.ParseBench([]string{"--duration", "1s", "--concurrency", "4", "--grace", "20s", "--fsync", "interval"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Bench(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case rep.Accepted == 0 || rep.AcceptedPerSec <= 0:
+		t.Fatalf("nothing accepted: %+v", rep)
+	case rep.Lost != 0 || rep.Duplicates != 0:
+		t.Fatalf("lost %d, duplicates %d", rep.Lost, rep.Duplicates)
+	case rep.E2EP50ms <= 0 || rep.E2EP99ms < rep.E2EP50ms || rep.PostP99ms < rep.PostP50ms:
+		t.Fatalf("latencies: %+v", rep)
+	case rep.FloorAcceptedPerSec <= 0 || rep.AcceptedRatio <= 0 || rep.FloorPostP99ms <= 0:
+		t.Fatalf("floor: %+v", rep)
+	case rep.DeliveredPerSec <= 0 || rep.RSSMBEnd <= 0 || rep.Fsync != "interval":
+		t.Fatalf("report: %+v", rep)
+	}
+}
+
+func TestBenchCommandPrintsJSON(t *testing.T) {
+	var out bytes.Buffer
+	err := Run(context.Background(), []string{"bench", "--duration", "300ms", "--concurrency", "2", "--no-floor", "--json", "--fsync", "interval"},
+		&out, io.Discard, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(out.Bytes(), &fields); err != nil {
+		t.Fatalf("%v: %s", err, out.Bytes())
+	}
+	for _, name := range []string{"accepted_per_sec", "floor_accepted_per_sec", "accepted_ratio", "post_p50_ms", "post_p99_ms",
+		"floor_post_p99_ms", "e2e_p50_ms", "e2e_p99_ms", "delivered_per_sec", "lost", "duplicates", "rss_mb_start", "rss_mb_end", "fsync"} {
+		if _, ok := fields[name]; !ok {
+			t.Fatalf("no %s in %s", name, out.Bytes())
+		}
+	}
+	if fields["lost"].(float64) != 0 {
+		t.Fatalf("lost %v", fields["lost"])
+	}
+}
+
+func TestParseBench(t *testing.T) {
+	for _, bad := range [][]string{{"--fsync", "never"}, {"--concurrency", "0"}, {"--duration", "0s"}, {"--rate", "-1"}, {"extra"}} {
+		if _, err := config.ParseBench(bad, io.Discard); err == nil {
+			t.Fatalf("%v accepted", bad)
+		}
+	}
+	cfg, err := config.ParseBench(nil, io.Discard)
+	if err != nil || cfg.Concurrency != 32 || cfg.Duration != 10*time.Second || cfg.Fsync != config.FsyncAlways {
+		t.Fatalf("defaults %+v %v", cfg, err)
+	}
+}

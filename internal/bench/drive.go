@@ -1,0 +1,162 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Load describes the requests Drive sends.
+type Load struct {
+	// URL is the service's base URL.
+	URL string
+	// APIKey, when set, is sent as a bearer token.
+	APIKey string
+	// Rate is requests started per second (open loop); 0 runs Concurrency
+	// clients back to back (closed loop).
+	Rate float64
+	// Concurrency is the closed-loop client count, and the cap on requests
+	// in flight in an open loop.
+	Concurrency int
+	// Duration is how long requests are started.
+	Duration time.Duration
+	// KeyPrefix makes this run's Idempotency-Keys unique.
+	KeyPrefix string
+}
+
+// Result is what Drive saw.
+type Result struct {
+	Accepted  int
+	Failed    int
+	Elapsed   time.Duration
+	Latencies *Latencies
+	// Created maps each accepted invoice ID to when its 201 arrived.
+	Created map[string]time.Time
+}
+
+// AcceptedPerSec returns the accepted requests per second.
+func (r Result) AcceptedPerSec() float64 {
+	if r.Elapsed <= 0 {
+		return 0
+	}
+	return float64(r.Accepted) / r.Elapsed.Seconds()
+}
+
+// body is the invoice every request creates.
+var body = []byte(`{"customer_id":"cust_bench","amount_cents":2500,"currency":"USD","metadata":{"run":"bench"}}`)
+
+// Drive sends POST /invoices with unique keys as load says until its
+// duration is over or ctx ends, retrying a 409, a 503 or a broken
+// connection with the same key, and returns what it saw.
+func Drive(ctx context.Context, client *http.Client, load Load) Result {
+	res := Result{Latencies: &Latencies{}, Created: map[string]time.Time{}}
+	var mu sync.Mutex
+	var seq atomic.Int64
+	one := func() {
+		key := fmt.Sprintf("%s-%d", load.KeyPrefix, seq.Add(1))
+		start := time.Now()
+		id, ok := post(ctx, client, load, key)
+		mu.Lock()
+		defer mu.Unlock()
+		if !ok {
+			res.Failed++
+			return
+		}
+		res.Accepted++
+		res.Latencies.Add(time.Since(start))
+		res.Created[id] = time.Now()
+	}
+	start := time.Now()
+	deadline := start.Add(load.Duration)
+	if load.Rate > 0 {
+		openLoop(ctx, load, deadline, one)
+	} else {
+		closedLoop(ctx, load, deadline, one)
+	}
+	res.Elapsed = time.Since(start)
+	return res
+}
+
+func closedLoop(ctx context.Context, load Load, deadline time.Time, one func()) {
+	var wg sync.WaitGroup
+	for range max(load.Concurrency, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil && time.Now().Before(deadline) {
+				one()
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func openLoop(ctx context.Context, load Load, deadline time.Time, one func()) {
+	slots := make(chan struct{}, max(load.Concurrency, 1))
+	var wg sync.WaitGroup
+	interval := time.Duration(float64(time.Second) / load.Rate)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for ctx.Err() == nil && time.Now().Before(deadline) {
+		<-tick.C
+		select {
+		case slots <- struct{}{}:
+		default:
+			continue // the service is behind: this request is not started
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			one()
+		}()
+	}
+	wg.Wait()
+}
+
+// post creates one invoice, retrying with the same key, and returns its ID.
+func post(ctx context.Context, client *http.Client, load Load, key string) (string, bool) {
+	for attempt := 0; attempt < 5; attempt++ {
+		status, id := postOnce(ctx, client, load, key)
+		switch {
+		case status == http.StatusCreated:
+			return id, true
+		case status == http.StatusConflict, status == http.StatusServiceUnavailable, status == 0:
+			time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond) // the client's retry pacing
+		default:
+			return "", false
+		}
+	}
+	return "", false
+}
+
+func postOnce(ctx context.Context, client *http.Client, load Load, key string) (int, string) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, load.URL+"/invoices", bytes.NewReader(body))
+	if err != nil {
+		return -1, ""
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", key)
+	if load.APIKey != "" {
+		req.Header.Set("Authorization", "Bearer "+load.APIKey)
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		return 0, ""
+	}
+	defer res.Body.Close()
+	var inv struct {
+		ID string `json:"id"`
+	}
+	data, _ := io.ReadAll(res.Body)
+	if res.StatusCode == http.StatusCreated && json.Unmarshal(data, &inv) != nil {
+		return -1, ""
+	}
+	return res.StatusCode, inv.ID
+}
