@@ -26,7 +26,7 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
 		return consume.Permanent(fmt.Errorf("task on %s: %w", msg.Subject(), err))
 	}
 	task.Attempt = max(task.Attempt, 1)
-	rec, err := d.loadDelivery(ctx, task)
+	rec, entry, err := d.loadDelivery(ctx, task)
 	if err != nil {
 		return err
 	}
@@ -50,7 +50,7 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
 		return d.postpone(ctx, task)
 	}
 	res := d.sendReleasing(ctx, sub, task, len(rec.Attempts)+1)
-	next, err := d.record(ctx, task, res, manual)
+	next, err := d.record(ctx, entry, res, manual)
 	if err != nil {
 		return err
 	}
@@ -91,14 +91,23 @@ func (d *Dispatcher) subscription(ctx context.Context, id string) (webhook.Subsc
 }
 
 // loadDelivery reads the delivery's record, creating it from the task if
-// fan-out did not get to it.
-func (d *Dispatcher) loadDelivery(ctx context.Context, task webhook.Task) (webhook.Delivery, error) {
+// fan-out did not get to it, and returns it with the entry it came from.
+func (d *Dispatcher) loadDelivery(ctx context.Context, task webhook.Task) (webhook.Delivery, jetstream.KeyValueEntry, error) {
+	entry, err := d.deliveries.Get(ctx, task.DeliveryID)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		if err := d.recordPending(ctx, task); err != nil {
+			return webhook.Delivery{}, nil, err
+		}
+		entry, err = d.deliveries.Get(ctx, task.DeliveryID)
+	}
+	if err != nil {
+		return webhook.Delivery{}, nil, fmt.Errorf("read delivery %s: %w", task.DeliveryID, err)
+	}
 	var rec webhook.Delivery
-	err := d.updateDelivery(ctx, task, func(r *webhook.Delivery) bool {
-		rec = *r
-		return false
-	})
-	return rec, err
+	if err := json.Unmarshal(entry.Value(), &rec); err != nil {
+		return webhook.Delivery{}, nil, consume.Permanent(fmt.Errorf("delivery record %s: %w", task.DeliveryID, err))
+	}
+	return rec, entry, nil
 }
 
 // updateDelivery applies edit to the delivery's record with compare-and-set,
@@ -124,9 +133,10 @@ func (d *Dispatcher) updateDelivery(ctx context.Context, task webhook.Task, edit
 
 // record adds the attempt to the log and settles the delivery's status. It
 // returns when the next scheduled attempt is due, nil when there is none.
-func (d *Dispatcher) record(ctx context.Context, task webhook.Task, res result, manual bool) (*time.Time, error) {
+func (d *Dispatcher) record(ctx context.Context, entry jetstream.KeyValueEntry, res result, manual bool) (*time.Time, error) {
 	var next *time.Time
-	err := d.updateDelivery(ctx, task, func(rec *webhook.Delivery) bool {
+	_, err := webhook.ModifyEntry(ctx, d.deliveries, entry, func(rec *webhook.Delivery) bool {
+		rec.UpdatedAt = d.cfg.Now().UTC()
 		next = nil
 		attempt := res.attempt
 		switch {

@@ -25,11 +25,23 @@ const casAttempts = 5
 // It fails with an error matching jetstream.ErrKeyNotFound when there is no
 // record, and with the store's error otherwise.
 func Modify[T any](ctx context.Context, kv KV, key string, edit func(*T) bool) (T, error) {
+	return modify(ctx, kv, key, nil, edit)
+}
+
+// ModifyEntry is Modify starting from entry, a version of the record the
+// caller has just read, which saves a read when nobody wrote in between.
+func ModifyEntry[T any](ctx context.Context, kv KV, entry jetstream.KeyValueEntry, edit func(*T) bool) (T, error) {
+	return modify(ctx, kv, entry.Key(), entry, edit)
+}
+
+func modify[T any](ctx context.Context, kv KV, key string, entry jetstream.KeyValueEntry, edit func(*T) bool) (T, error) {
 	var zero T
 	for attempt := 1; ; attempt++ {
-		entry, err := kv.Get(ctx, key)
-		if err != nil {
-			return zero, fmt.Errorf("read %s: %w", key, err)
+		if entry == nil {
+			var err error
+			if entry, err = kv.Get(ctx, key); err != nil {
+				return zero, fmt.Errorf("read %s: %w", key, err)
+			}
 		}
 		var rec T
 		if err := json.Unmarshal(entry.Value(), &rec); err != nil {
@@ -43,6 +55,7 @@ func Modify[T any](ctx context.Context, kv KV, key string, edit func(*T) bool) (
 			return zero, fmt.Errorf("record %s: %w", key, err)
 		}
 		_, err = kv.Update(ctx, key, data, entry.Revision())
+		entry = nil // read afresh if this write loses a race
 		switch {
 		case err == nil:
 			return rec, nil
