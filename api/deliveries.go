@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -25,22 +24,7 @@ type EntryGetter interface {
 	Get(ctx context.Context, key string) (jetstream.KeyValueEntry, error)
 }
 
-// DeliveriesConfig holds the deliveries resource's options.
-type DeliveriesConfig struct {
-	// RequestTimeout bounds the JetStream work of one request; past it the
-	// request fails with 503. 0 means 10s.
-	RequestTimeout time.Duration
-	// Logger receives server-side failures; nil discards them.
-	Logger *slog.Logger
-}
 
-// Validate reports the first invalid option.
-func (c DeliveriesConfig) Validate() error {
-	if c.RequestTimeout < 0 {
-		return fmt.Errorf("deliveries: request timeout must not be negative, not %s", c.RequestTimeout)
-	}
-	return nil
-}
 
 // deliveryWorkers bounds the bucket reads and publishes one request makes at
 // once.
@@ -67,12 +51,7 @@ func NewDeliveries(index *DeliveryIndex, store, subs EntryGetter, pub Publisher,
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.RequestTimeout == 0 {
-		cfg.RequestTimeout = 10 * time.Second
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg = cfg.withDefaults()
 	return &Deliveries{index: index, store: store, subs: subs, pub: pub, cfg: cfg, now: time.Now}, nil
 }
 

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"mime"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
@@ -27,22 +25,7 @@ type StreamInfoer interface {
 	Info(ctx context.Context, opts ...jetstream.StreamInfoOpt) (*jetstream.StreamInfo, error)
 }
 
-// InvoicesConfig holds the invoices resource's options.
-type InvoicesConfig struct {
-	// RequestTimeout bounds the JetStream work of one request; past it the
-	// request fails with 503. 0 means 10s.
-	RequestTimeout time.Duration
-	// Logger receives server-side failures; nil discards them.
-	Logger *slog.Logger
-}
 
-// Validate reports the first invalid option.
-func (c InvoicesConfig) Validate() error {
-	if c.RequestTimeout < 0 {
-		return fmt.Errorf("request timeout must not be negative, not %s", c.RequestTimeout)
-	}
-	return nil
-}
 
 // Invoices is the /invoices resource.
 type Invoices struct {
@@ -59,12 +42,7 @@ func NewInvoices(ledger *Ledger, index *Index, stream StreamInfoer, cfg Invoices
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.RequestTimeout == 0 {
-		cfg.RequestTimeout = 10 * time.Second
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg = cfg.withDefaults()
 	return &Invoices{ledger: ledger, index: index, stream: stream, cfg: cfg}, nil
 }
 

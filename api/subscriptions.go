@@ -37,7 +37,8 @@ type SubscriptionsConfig struct {
 	// SecretOverlap is how long the previous secret keeps signing after a
 	// rotation; 0 means 24h.
 	SecretOverlap time.Duration
-	// RequestTimeout bounds the store work of one request; 0 means 10s.
+	// RequestTimeout bounds the store work of one request; 0 means
+	// DefaultRequestTimeout.
 	RequestTimeout time.Duration
 	// Targets is where a subscription URL may point; the zero Policy
 	// allows public addresses only.
@@ -78,12 +79,7 @@ func NewSubscriptions(store SubscriptionStore, waiting WaitingEnder, cfg Subscri
 	if cfg.SecretOverlap == 0 {
 		cfg.SecretOverlap = 24 * time.Hour
 	}
-	if cfg.RequestTimeout == 0 {
-		cfg.RequestTimeout = 10 * time.Second
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.New(slog.DiscardHandler)
-	}
+	cfg.RequestTimeout, cfg.Logger = requestDefaults(cfg.RequestTimeout, cfg.Logger)
 	return &Subscriptions{store: store, waiting: waiting, cfg: cfg, now: time.Now}, nil
 }
 
