@@ -24,8 +24,6 @@ type EntryGetter interface {
 	Get(ctx context.Context, key string) (jetstream.KeyValueEntry, error)
 }
 
-
-
 // deliveryWorkers bounds the bucket reads and publishes one request makes at
 // once.
 const deliveryWorkers = 8

@@ -25,8 +25,6 @@ type StreamInfoer interface {
 	Info(ctx context.Context, opts ...jetstream.StreamInfoOpt) (*jetstream.StreamInfo, error)
 }
 
-
-
 // Invoices is the /invoices resource.
 type Invoices struct {
 	ledger *Ledger
