@@ -47,10 +47,10 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
 		return d.endForSubscription(ctx, task, ok)
 	}
 	if !d.inFlight.acquire(subID) {
-		return d.postpone(ctx, task)
+		return d.postpone(ctx, task, entry != nil)
 	}
 	res := d.sendReleasing(ctx, sub, task, len(rec.Attempts)+1)
-	next, err := d.record(ctx, entry, res, manual)
+	next, err := d.record(ctx, rec, entry, res, manual)
 	if err != nil {
 		return err
 	}
@@ -90,15 +90,13 @@ func (d *Dispatcher) subscription(ctx context.Context, id string) (webhook.Subsc
 	return sub, true, nil
 }
 
-// loadDelivery reads the delivery's record, creating it from the task if
-// fan-out did not get to it, and returns it with the entry it came from.
+// loadDelivery reads the delivery's record and returns it with the entry it
+// came from; for a delivery with no record yet, it returns the pending
+// record its first write will create, and a nil entry.
 func (d *Dispatcher) loadDelivery(ctx context.Context, task webhook.Task) (webhook.Delivery, jetstream.KeyValueEntry, error) {
 	entry, err := d.deliveries.Get(ctx, task.DeliveryID)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		if err := d.recordPending(ctx, task); err != nil {
-			return webhook.Delivery{}, nil, err
-		}
-		entry, err = d.deliveries.Get(ctx, task.DeliveryID)
+		return d.pendingRecord(task), nil, nil
 	}
 	if err != nil {
 		return webhook.Delivery{}, nil, fmt.Errorf("read delivery %s: %w", task.DeliveryID, err)
@@ -111,7 +109,7 @@ func (d *Dispatcher) loadDelivery(ctx context.Context, task webhook.Task) (webho
 }
 
 // updateDelivery applies edit to the delivery's record with compare-and-set,
-// creating the record from the task first if it does not exist; edit
+// or to a pending record made from the task when none is stored; edit
 // reports whether it changed anything.
 func (d *Dispatcher) updateDelivery(ctx context.Context, task webhook.Task, edit func(*webhook.Delivery) bool) error {
 	change := func(rec *webhook.Delivery) bool {
@@ -123,19 +121,17 @@ func (d *Dispatcher) updateDelivery(ctx context.Context, task webhook.Task, edit
 	}
 	_, err := webhook.Modify(ctx, d.deliveries, task.DeliveryID, change)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		if err := d.recordPending(ctx, task); err != nil {
-			return err
-		}
-		_, err = webhook.Modify(ctx, d.deliveries, task.DeliveryID, change)
+		_, err = webhook.ModifyOrCreate(ctx, d.deliveries, task.DeliveryID, nil, d.pendingRecord(task), change)
 	}
 	return err
 }
 
-// record adds the attempt to the log and settles the delivery's status. It
+// record adds the attempt to the log and settles the delivery's status,
+// starting from rec as read in entry (nil when rec is not stored yet). It
 // returns when the next scheduled attempt is due, nil when there is none.
-func (d *Dispatcher) record(ctx context.Context, entry jetstream.KeyValueEntry, res result, manual bool) (*time.Time, error) {
+func (d *Dispatcher) record(ctx context.Context, rec webhook.Delivery, entry jetstream.KeyValueEntry, res result, manual bool) (*time.Time, error) {
 	var next *time.Time
-	_, err := webhook.ModifyEntry(ctx, d.deliveries, entry, func(rec *webhook.Delivery) bool {
+	_, err := webhook.ModifyOrCreate(ctx, d.deliveries, rec.ID, entry, rec, func(rec *webhook.Delivery) bool {
 		rec.UpdatedAt = d.cfg.Now().UTC()
 		next = nil
 		attempt := res.attempt

@@ -178,6 +178,11 @@ func New(js JetStream, subscriptions SubscriptionStore, deliveries Store, tasks 
 	}, nil
 }
 
+// fanOutWorkers is how many events one process fans out at once. A fan-out
+// is a few publishes, each waiting for the stream's disk sync, so it takes
+// many at once to keep the stream busy.
+const fanOutWorkers = 64
+
 // FanOutConsumerConfig returns the durable consumer that fans events out.
 func (d *Dispatcher) FanOutConsumerConfig() jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
@@ -223,7 +228,7 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 		workers int
 	}{
 		{webhook.StreamWebhooks, d.DeliveryConsumerConfig(), d.deliver, d.cfg.Workers},
-		{events.StreamInvoices, d.FanOutConsumerConfig(), d.fanOut, 8},
+		{events.StreamInvoices, d.FanOutConsumerConfig(), d.fanOut, fanOutWorkers},
 	} {
 		cons, err := d.js.CreateOrUpdateConsumer(ctx, c.stream, c.cfg)
 		if err == nil {

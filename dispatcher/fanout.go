@@ -15,11 +15,12 @@ import (
 )
 
 // fanOut turns one invoice event into one delivery per matching
-// subscription: a task on the WEBHOOKS stream, then a record in the
-// delivery log. Both are keyed by the derived delivery ID and written only
-// if absent (the task under its own subject with expected sequence 0), so a
-// fan-out repeated after a crash neither loses nor doubles a delivery; the
-// task comes first, so no record is ever left without one.
+// subscription: a task on the WEBHOOKS stream, keyed by the derived
+// delivery ID and written only if absent (under its own subject with
+// expected sequence 0), so a fan-out repeated after a crash neither loses
+// nor doubles a delivery. The delivery's record is written by its first
+// attempt, or when the attempt is put off, so a delivery costs one write to
+// the log on the way to its receiver, not two.
 func (d *Dispatcher) fanOut(ctx context.Context, msg jetstream.Msg) error {
 	ev, err := events.DecodeMsg(msg.Subject(), msg.Data())
 	if err != nil {
@@ -37,9 +38,6 @@ func (d *Dispatcher) fanOut(ctx context.Context, msg jetstream.Msg) error {
 		if err := d.enqueue(ctx, task); err != nil {
 			return err
 		}
-		if err := d.recordPending(ctx, task); err != nil {
-			return err
-		}
 		if d.afterEnqueue != nil {
 			d.afterEnqueue()
 		}
@@ -47,14 +45,19 @@ func (d *Dispatcher) fanOut(ctx context.Context, msg jetstream.Msg) error {
 	return nil
 }
 
-// recordPending creates the delivery's record unless it exists.
-func (d *Dispatcher) recordPending(ctx context.Context, task webhook.Task) error {
+// pendingRecord returns the record of a delivery not attempted yet.
+func (d *Dispatcher) pendingRecord(task webhook.Task) webhook.Delivery {
 	now := d.cfg.Now().UTC()
-	rec := webhook.Delivery{
+	return webhook.Delivery{
 		ID: task.DeliveryID, SubscriptionID: task.SubscriptionID, EventID: task.EventID,
 		EventType: task.EventType, InvoiceID: task.InvoiceID, Status: webhook.DeliveryPending,
 		Attempts: []webhook.Attempt{}, CreatedAt: now, UpdatedAt: now, Body: task.Body,
 	}
+}
+
+// recordPending creates the delivery's record unless it exists.
+func (d *Dispatcher) recordPending(ctx context.Context, task webhook.Task) error {
+	rec := d.pendingRecord(task)
 	data, err := json.Marshal(rec)
 	if err != nil {
 		return consume.Permanent(err)

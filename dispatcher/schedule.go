@@ -49,8 +49,15 @@ const minPostpone = 20 * time.Millisecond
 // postpone puts off a task whose subscription has every slot taken, without
 // counting an attempt, by about as long as that subscription's attempts
 // take: a moment for a fast endpoint with a burst of work, up to the timeout
-// for one that hangs.
-func (d *Dispatcher) postpone(ctx context.Context, task webhook.Task) error {
+// for one that hangs. A delivery with no record yet gets its pending record
+// first, so it shows in the log while it waits and ends with its
+// subscription.
+func (d *Dispatcher) postpone(ctx context.Context, task webhook.Task, stored bool) error {
+	if !stored {
+		if err := d.recordPending(ctx, task); err != nil {
+			return err
+		}
+	}
 	typical := min(max(d.inFlight.typical(task.SubscriptionID, d.cfg.Timeout), minPostpone), d.cfg.Timeout)
 	wait := typical/2 + time.Duration(d.cfg.Rand()*float64(typical))
 	if task.Trigger == webhook.TriggerManual {

@@ -28,13 +28,16 @@ type BenchReport struct {
 	FloorPostP99ms      float64 `json:"floor_post_p99_ms"`
 	E2EP50ms            float64 `json:"e2e_p50_ms"`
 	E2EP99ms            float64 `json:"e2e_p99_ms"`
-	DeliveredPerSec     float64 `json:"delivered_per_sec"`
-	Accepted            int     `json:"accepted"`
-	Lost                int     `json:"lost"`
-	Duplicates          int     `json:"duplicates"`
-	RSSMBStart          float64 `json:"rss_mb_start"`
-	RSSMBEnd            float64 `json:"rss_mb_end"`
-	Fsync               string  `json:"fsync"`
+	// WebhookBefore201 counts invoices whose webhook arrived before their
+	// 201 did; their end-to-end time counts as 0.
+	WebhookBefore201 int     `json:"webhook_before_201"`
+	DeliveredPerSec  float64 `json:"delivered_per_sec"`
+	Accepted         int     `json:"accepted"`
+	Lost             int     `json:"lost"`
+	Duplicates       int     `json:"duplicates"`
+	RSSMBStart       float64 `json:"rss_mb_start"`
+	RSSMBEnd         float64 `json:"rss_mb_end"`
+	Fsync            string  `json:"fsync"`
 }
 
 // runBench runs invoiced bench: the service (embedded unless --target) under
@@ -110,6 +113,9 @@ func fillService(rep *BenchReport, res bench.Result, recv *bench.Receiver, start
 		if !ok {
 			rep.Lost++
 			continue
+		}
+		if at.Before(created) {
+			rep.WebhookBefore201++
 		}
 		e2e.Add(max(at.Sub(created), 0))
 		if at.After(last) {
@@ -236,11 +242,11 @@ func writeReport(w io.Writer, r BenchReport) error {
 accepted               %d
 accepted/s             %.0f   (floor %.0f, ratio %.2f)
 POST p50 / p99         %.2f / %.2f ms   (floor p99 %.2f ms)
-end to end p50 / p99   %.2f / %.2f ms
+end to end p50 / p99   %.2f / %.2f ms   (webhook before the 201: %d)
 delivered/s            %.0f
 lost / duplicates      %d / %d
 RSS start / end        %.0f / %.0f MB
 `, r.Fsync, r.Accepted, r.AcceptedPerSec, r.FloorAcceptedPerSec, r.AcceptedRatio, r.PostP50ms, r.PostP99ms,
-		r.FloorPostP99ms, r.E2EP50ms, r.E2EP99ms, r.DeliveredPerSec, r.Lost, r.Duplicates, r.RSSMBStart, r.RSSMBEnd)
+		r.FloorPostP99ms, r.E2EP50ms, r.E2EP99ms, r.WebhookBefore201, r.DeliveredPerSec, r.Lost, r.Duplicates, r.RSSMBStart, r.RSSMBEnd)
 	return err
 }

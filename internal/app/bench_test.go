@@ -26,7 +26,9 @@ func TestBenchMeasuresServiceAndFloor(t *testing.T) {
 		t.Fatalf("nothing accepted: %+v", rep)
 	case rep.Lost != 0 || rep.Duplicates != 0:
 		t.Fatalf("lost %d, duplicates %d", rep.Lost, rep.Duplicates)
-	case rep.E2EP50ms <= 0 || rep.E2EP99ms < rep.E2EP50ms || rep.PostP99ms < rep.PostP50ms:
+	case rep.E2EP50ms < 0 || rep.E2EP99ms < rep.E2EP50ms || rep.PostP50ms <= 0 || rep.PostP99ms < rep.PostP50ms:
+		t.Fatalf("latencies: %+v", rep)
+	case rep.WebhookBefore201 > rep.Accepted || (rep.E2EP99ms == 0 && rep.WebhookBefore201 == 0):
 		t.Fatalf("latencies: %+v", rep)
 	case rep.FloorAcceptedPerSec <= 0 || rep.AcceptedRatio <= 0 || rep.FloorPostP99ms <= 0:
 		t.Fatalf("floor: %+v", rep)

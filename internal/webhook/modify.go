@@ -64,3 +64,37 @@ func modify[T any](ctx context.Context, kv KV, key string, entry jetstream.KeyVa
 		}
 	}
 }
+
+// CreatingKV is a KV that can also create a record once; jetstream.KeyValue
+// is one.
+type CreatingKV interface {
+	KV
+	Create(ctx context.Context, key string, value []byte, opts ...jetstream.KVCreateOpt) (uint64, error)
+}
+
+// ModifyOrCreate is ModifyEntry for a record that may not be stored yet.
+// With a nil entry, edit is applied to fresh and the result created under
+// key; when another writer created the record first, it starts over from
+// the stored one, as Modify does. It fails like Modify.
+func ModifyOrCreate[T any](ctx context.Context, kv CreatingKV, key string, entry jetstream.KeyValueEntry, fresh T, edit func(*T) bool) (T, error) {
+	if entry != nil {
+		return ModifyEntry(ctx, kv, entry, edit)
+	}
+	rec := fresh
+	if !edit(&rec) {
+		return rec, nil
+	}
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return rec, fmt.Errorf("record %s: %w", key, err)
+	}
+	_, err = kv.Create(ctx, key, data)
+	switch {
+	case err == nil:
+		return rec, nil
+	case errors.Is(err, jetstream.ErrKeyExists):
+		return Modify(ctx, kv, key, edit)
+	}
+	var zero T
+	return zero, fmt.Errorf("create %s: %w", key, err)
+}
