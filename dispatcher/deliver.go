@@ -46,7 +46,7 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
 	if !ok || sub.Status != webhook.StatusEnabled {
 		return d.endForSubscription(ctx, task, ok)
 	}
-	if !d.inFlight.acquire(subID) {
+	if !d.inFlight.acquireWithin(ctx, subID, d.slotWait(subID)) {
 		return d.postpone(ctx, task, entry != nil)
 	}
 	res := d.sendReleasing(ctx, sub, task, len(rec.Attempts)+1)

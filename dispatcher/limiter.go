@@ -1,6 +1,7 @@
 package dispatcher
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -8,25 +9,61 @@ import (
 // limiter caps how many attempts one subscription has under way, and keeps
 // a moving average of how long its attempts take.
 type limiter struct {
-	mu   sync.Mutex
-	max  int
-	busy map[string]int
-	avg  map[string]time.Duration
+	mu    sync.Mutex
+	max   int
+	busy  map[string]int
+	avg   map[string]time.Duration
+	freed map[string]chan struct{} // closed when a slot of the key is given back
 }
 
 func newLimiter(max int) *limiter {
-	return &limiter{max: max, busy: map[string]int{}, avg: map[string]time.Duration{}}
+	return &limiter{max: max, busy: map[string]int{}, avg: map[string]time.Duration{}, freed: map[string]chan struct{}{}}
 }
 
 // acquire takes a slot for key, reporting false when all are taken.
 func (l *limiter) acquire(key string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.takeLocked(key)
+}
+
+func (l *limiter) takeLocked(key string) bool {
 	if l.busy[key] >= l.max {
 		return false
 	}
 	l.busy[key]++
 	return true
+}
+
+// acquireWithin takes a slot for key, waiting up to wait for one to be
+// given back when all are taken. It reports false when none came in time or
+// ctx ended.
+func (l *limiter) acquireWithin(ctx context.Context, key string, wait time.Duration) bool {
+	if wait <= 0 {
+		return l.acquire(key)
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		l.mu.Lock()
+		if l.takeLocked(key) {
+			l.mu.Unlock()
+			return true
+		}
+		ch, ok := l.freed[key]
+		if !ok {
+			ch = make(chan struct{})
+			l.freed[key] = ch
+		}
+		l.mu.Unlock()
+		select {
+		case <-ch:
+		case <-timer.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
 }
 
 // release gives a slot of key back after an attempt that took took.
@@ -40,6 +77,10 @@ func (l *limiter) release(key string, took time.Duration) {
 		took = (4*prev + took) / 5
 	}
 	l.avg[key] = took
+	if ch, ok := l.freed[key]; ok {
+		close(ch)
+		delete(l.freed, key)
+	}
 }
 
 // typical returns the moving average duration of key's attempts, or

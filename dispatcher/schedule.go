@@ -43,6 +43,23 @@ func (d *Dispatcher) ensureScheduled(ctx context.Context, task webhook.Task, rec
 	return d.schedule(ctx, task, rec.ScheduledAttempts()+1, *rec.NextAttemptAt)
 }
 
+// maxSlotWait bounds how long a worker waits for a busy subscription's slot
+// rather than putting its task off: only subscriptions whose attempts
+// typically take less are waited for.
+const maxSlotWait = 50 * time.Millisecond
+
+// slotWait returns how long a worker waits for a slot of subscription
+// subID when all are taken: twice a typical attempt of a fast endpoint,
+// whose slots come free at once, and nothing for a slow one, whose task is
+// put off so it holds no worker.
+func (d *Dispatcher) slotWait(subID string) time.Duration {
+	typical := d.inFlight.typical(subID, d.cfg.Timeout)
+	if typical >= maxSlotWait {
+		return 0
+	}
+	return 2 * typical
+}
+
 // minPostpone is the shortest a task waits for a busy subscription.
 const minPostpone = 20 * time.Millisecond
 

@@ -81,7 +81,7 @@ func Bench(ctx context.Context, cfg config.Bench, log *slog.Logger) (BenchReport
 	load := bench.Load{URL: target, APIKey: cfg.APIKey, Rate: cfg.Rate, Concurrency: cfg.Concurrency,
 		Duration: cfg.Duration, KeyPrefix: "bench-" + strconv.FormatInt(time.Now().UnixNano(), 36)}
 	started := time.Now()
-	res := bench.Drive(ctx, http.DefaultClient, load)
+	res := bench.Drive(ctx, bench.NewClient(load.Concurrency), load)
 	awaitArrivals(ctx, recv, res, cfg.Grace)
 	if err := stopProfile(); err != nil {
 		return rep, err

@@ -56,5 +56,5 @@ func measureFloor(ctx context.Context, cfg config.Bench, load bench.Load) (bench
 	defer hs.Close()
 	load.URL, load.APIKey = "http://"+ln.Addr().String(), ""
 	load.KeyPrefix = "floor-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	return bench.Drive(ctx, http.DefaultClient, load), nil
+	return bench.Drive(ctx, bench.NewClient(load.Concurrency), load), nil
 }

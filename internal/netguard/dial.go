@@ -60,7 +60,7 @@ func (p Policy) control(network, address string, _ syscall.RawConn) error {
 // only where p allows, through the dialer of [NewDialer]. It uses no proxy
 // (the proxy environment variables are ignored, since a proxy would make
 // the connection on the transport's behalf and bypass the check), attempts
-// HTTP/2 over TLS, keeps up to 100 idle connections (4 per host) for 90
+// HTTP/2 over TLS, keeps up to 1024 idle connections (64 per host) for 90
 // seconds, bounds the TLS handshake by timeout ([DefaultTimeout] if not
 // positive) and refuses response headers larger than
 // [MaxResponseHeaderBytes]. Deadlines for the whole request are left to the
@@ -74,8 +74,8 @@ func Transport(p Policy, timeout time.Duration) *http.Transport {
 		Proxy:                  nil,
 		DialContext:            d.DialContext,
 		ForceAttemptHTTP2:      true,
-		MaxIdleConns:           100,
-		MaxIdleConnsPerHost:    4,
+		MaxIdleConns:           1024,
+		MaxIdleConnsPerHost:    64,
 		IdleConnTimeout:        90 * time.Second,
 		TLSHandshakeTimeout:    timeout,
 		ExpectContinueTimeout:  time.Second,

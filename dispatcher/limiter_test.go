@@ -1,0 +1,46 @@
+package dispatcher
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestLimiterWaitsForAFreedSlot(t *testing.T) {
+	tests := []struct {
+		name    string
+		release bool // a slot is given back while the caller waits
+		cancel  bool // the caller's context ends while it waits
+		wait    time.Duration
+		want    bool
+	}{
+		{name: "slot given back", release: true, wait: time.Minute, want: true},
+		{name: "none given back in time", wait: time.Millisecond, want: false},
+		{name: "context ends", cancel: true, wait: time.Minute, want: false},
+		{name: "no wait", wait: 0, want: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLimiter(1)
+			if !l.acquire("sub") {
+				t.Fatal("first slot refused")
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			got := make(chan bool)
+			go func() { got <- l.acquireWithin(ctx, "sub", tt.wait) }()
+			switch {
+			case tt.release:
+				l.release("sub", time.Millisecond)
+			case tt.cancel:
+				cancel()
+			}
+			if g := <-got; g != tt.want {
+				t.Fatalf("acquireWithin = %v, want %v", g, tt.want)
+			}
+			if l.acquire("other") != true {
+				t.Fatal("another key's slot refused")
+			}
+		})
+	}
+}
