@@ -83,7 +83,7 @@ func (h *Invoices) create(w http.ResponseWriter, r *http.Request) error {
 	if replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
-	writeJSON(w, http.StatusCreated, newInvoiceResponse(inv))
+	writeInvoice(w, http.StatusCreated, inv)
 	return nil
 }
 

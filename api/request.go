@@ -1,13 +1,10 @@
 package api
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"slices"
 	"strings"
 	"unicode"
@@ -26,14 +23,18 @@ const (
 	DefaultCurrency     = "USD"
 )
 
-// createInvoiceBody is the POST /invoices payload as it arrives; pointers
+// invoiceFields is the POST /invoices payload as it arrives; the has flags
 // tell a missing field from a zero one.
-type createInvoiceBody struct {
-	CustomerID  *string           `json:"customer_id"`
-	AmountCents *int64            `json:"amount_cents"`
-	Currency    *string           `json:"currency"`
-	Description *string           `json:"description"`
-	Metadata    map[string]string `json:"metadata"`
+type invoiceFields struct {
+	CustomerID     string
+	AmountCents    int64
+	Currency       string
+	Description    string
+	Metadata       map[string]string
+	HasCustomerID  bool
+	HasAmountCents bool
+	HasCurrency    bool
+	HasDescription bool
 }
 
 // invoiceRequest is a valid POST /invoices payload with defaults applied.
@@ -46,20 +47,13 @@ type invoiceRequest struct {
 	Metadata    map[string]string `json:"metadata"`
 }
 
-// hash returns a fingerprint of the canonical request, which tells a retry
-// from a different request that reuses an idempotency key.
-func (r invoiceRequest) hash() string {
-	b, _ := json.Marshal(r) // maps encode with sorted keys
-	sum := sha256.Sum256(b)
-	return "sha256:" + hex.EncodeToString(sum[:])
-}
-
 // decodeInvoiceRequest parses and validates a POST /invoices body. It fails
 // with an error matching ErrInvalid that names the offending field where
 // there is one.
 func decodeInvoiceRequest(body []byte) (invoiceRequest, error) {
-	var in createInvoiceBody
-	if err := decodeStrict(body, &in); err != nil {
+	var p invoiceParser
+	in, err := p.parse(body)
+	if err != nil {
 		return invoiceRequest{}, err
 	}
 	return in.validate()
@@ -75,15 +69,26 @@ func jsonError(err error) error {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("%w: malformed JSON: the body ends too early", ErrInvalid)
 	case errors.As(err, &typ) && typ.Field == "":
-		return fmt.Errorf("%w: the body must be a JSON object, not %s", ErrInvalid, typ.Value)
+		return notAnObject(typ.Value)
 	case errors.As(err, &typ):
-		return invalidField(typ.Field, "must be %s, not %s", kindName(typ.Type.Kind().String()), typ.Value)
+		return wrongType(typ.Field, typ.Type.Kind().String(), typ.Value)
 	}
 	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		field := strings.Trim(name, `"`)
 		return invalidField(field, "unknown field")
 	}
 	return fmt.Errorf("%w: malformed JSON: %s", ErrInvalid, err.Error())
+}
+
+// notAnObject refuses a body whose JSON value is of kind got.
+func notAnObject(got string) error {
+	return fmt.Errorf("%w: the body must be a JSON object, not %s", ErrInvalid, got)
+}
+
+// wrongType refuses a value of kind got where field wants a Go value of
+// kind want.
+func wrongType(field, want, got string) error {
+	return invalidField(field, "must be %s, not %s", kindName(want), got)
 }
 
 func kindName(kind string) string {
@@ -100,39 +105,42 @@ func kindName(kind string) string {
 
 // validate checks every rule and applies defaults, reporting all the
 // offending fields at once.
-func (in createInvoiceBody) validate() (invoiceRequest, error) {
-	v := &ValidationError{}
-	out := invoiceRequest{Currency: DefaultCurrency, Metadata: map[string]string{}}
+func (in invoiceFields) validate() (invoiceRequest, error) {
+	var v ValidationError
+	out := invoiceRequest{Currency: DefaultCurrency}
 	switch {
-	case in.CustomerID == nil:
+	case !in.HasCustomerID:
 		v.add("customer_id", "is required")
 	default:
-		out.CustomerID = *in.CustomerID
-		checkID(v, "customer_id", out.CustomerID)
+		out.CustomerID = in.CustomerID
+		checkID(&v, "customer_id", out.CustomerID)
 	}
 	switch {
-	case in.AmountCents == nil:
+	case !in.HasAmountCents:
 		v.add("amount_cents", "is required")
-	case *in.AmountCents < 1 || *in.AmountCents > MaxAmountCents:
-		v.add("amount_cents", "must be between 1 and %d, not %d", int64(MaxAmountCents), *in.AmountCents)
+	case in.AmountCents < 1 || in.AmountCents > MaxAmountCents:
+		v.add("amount_cents", "must be between 1 and %d, not %d", int64(MaxAmountCents), in.AmountCents)
 	default:
-		out.AmountCents = *in.AmountCents
+		out.AmountCents = in.AmountCents
 	}
-	if in.Currency != nil {
-		out.Currency = *in.Currency
+	if in.HasCurrency {
+		out.Currency = in.Currency
 		if !iso4217[out.Currency] {
 			v.add("currency", "must be an ISO 4217 code of three uppercase letters, such as USD, not %q", out.Currency)
 		}
 	}
-	if in.Description != nil {
-		out.Description = *in.Description
-		checkText(v, "description", out.Description, 0, MaxDescriptionLen)
+	if in.HasDescription {
+		out.Description = in.Description
+		checkText(&v, "description", out.Description, 0, MaxDescriptionLen)
 	}
-	checkMetadata(v, in.Metadata)
-	if err := v.orNil(); err != nil {
-		return invoiceRequest{}, err
+	checkMetadata(&v, in.Metadata)
+	if len(v.Fields) > 0 {
+		return invoiceRequest{}, &ValidationError{Fields: v.Fields}
 	}
-	maps.Copy(out.Metadata, in.Metadata)
+	out.Metadata = in.Metadata // decoded for this request alone
+	if out.Metadata == nil {
+		out.Metadata = map[string]string{}
+	}
 	return out, nil
 }
 
@@ -152,15 +160,23 @@ func checkID(v *ValidationError, field, s string) {
 // checkText adds a problem when s is shorter than minLen or longer than
 // maxLen characters, or holds control characters.
 func checkText(v *ValidationError, field, s string, minLen, maxLen int) {
+	if detail, bad := textProblem(s, minLen, maxLen); bad {
+		v.add(field, "%s", detail)
+	}
+}
+
+// textProblem returns what is wrong with s for checkText, if anything.
+func textProblem(s string, minLen, maxLen int) (string, bool) {
 	n := utf8.RuneCountInString(s)
 	switch {
 	case n < minLen && minLen == 1:
-		v.add(field, "must not be empty")
+		return "must not be empty", true
 	case n > maxLen:
-		v.add(field, "must be at most %d characters, not %d", maxLen, n)
+		return fmt.Sprintf("must be at most %d characters, not %d", maxLen, n), true
 	case strings.ContainsFunc(s, isForbiddenControl):
-		v.add(field, "must not contain control characters")
+		return "must not contain control characters", true
 	}
+	return "", false
 }
 
 // isForbiddenControl allows tabs and line breaks, which free text needs.
@@ -168,14 +184,19 @@ func isForbiddenControl(r rune) bool {
 	return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r'
 }
 
+// checkMetadata adds the problems of md's pairs, in key order.
 func checkMetadata(v *ValidationError, md map[string]string) {
 	if len(md) > MaxMetadataPairs {
 		v.add("metadata", "must have at most %d pairs, not %d", MaxMetadataPairs, len(md))
 		return
 	}
-	for _, k := range slices.Sorted(maps.Keys(md)) {
-		val := md[k]
-		field := "metadata." + k
+	var small [MaxMetadataPairs]string
+	keys := small[:0]
+	for k := range md {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
 		switch n := utf8.RuneCountInString(k); {
 		case n == 0:
 			v.add("metadata", "keys must not be empty")
@@ -184,6 +205,8 @@ func checkMetadata(v *ValidationError, md map[string]string) {
 		case strings.ContainsFunc(k, unicode.IsControl):
 			v.add("metadata", "key %q contains control characters", k)
 		}
-		checkText(v, field, val, 0, MaxMetadataValueLen)
+		if detail, bad := textProblem(md[k], 0, MaxMetadataValueLen); bad {
+			v.add("metadata."+k, "%s", detail)
+		}
 	}
 }

@@ -8,15 +8,19 @@ import (
 	"testing"
 )
 
-func TestDecodeInvoiceRequestInvalid(t *testing.T) {
+// invalidRequestCase is a body decodeInvoiceRequest must refuse.
+type invalidRequestCase struct {
+	name string
+	body []byte
+	// fields are the fields the error must name, in order; nil means the
+	// body as a whole is at fault and no field may be named.
+	fields []string
+}
+
+// invalidRequestCases are bodies that break one rule or another.
+func invalidRequestCases(t testing.TB) []invalidRequestCase {
 	raw := func(s string) json.RawMessage { return json.RawMessage(s) }
-	tests := []struct {
-		name string
-		body []byte
-		// fields are the fields the error must name, in order; nil means
-		// the body as a whole is at fault and no field may be named.
-		fields []string
-	}{
+	return []invalidRequestCase{
 		// customer_id
 		{"customer_id missing", bodyWith(t, nil, "customer_id"), []string{"customer_id"}},
 		{"customer_id null", bodyWith(t, map[string]any{"customer_id": nil}), []string{"customer_id"}},
@@ -106,7 +110,10 @@ func TestDecodeInvoiceRequestInvalid(t *testing.T) {
 		{"invalid UTF-8 outside strings", []byte(validBase + " \xff"), nil},
 		{"UTF-8 encoded surrogate", []byte(`{"customer_id":"` + "\xed\xa0\x80" + `","amount_cents":2500}`), nil},
 	}
-	for _, tt := range tests {
+}
+
+func TestDecodeInvoiceRequestInvalid(t *testing.T) {
+	for _, tt := range invalidRequestCases(t) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := decodeInvoiceRequest(tt.body)
 			got := fieldsOf(t, err)

@@ -7,7 +7,16 @@ import (
 	"testing"
 )
 
-func TestDecodeInvoiceRequestValid(t *testing.T) {
+// validRequestCase is a body decodeInvoiceRequest must accept, and the
+// request it must decode to.
+type validRequestCase struct {
+	name string
+	body []byte
+	want invoiceRequest
+}
+
+// validRequestCases are bodies that keep every rule, some at its limits.
+func validRequestCases(t testing.TB) []validRequestCase {
 	full := `{
 		"customer_id": "cus_42",
 		"amount_cents": 1000000000000,
@@ -15,11 +24,7 @@ func TestDecodeInvoiceRequestValid(t *testing.T) {
 		"description": "Consulting, March\n\tline two",
 		"metadata": {"order": "A-1", "empty": ""}
 	}`
-	tests := []struct {
-		name string
-		body []byte
-		want invoiceRequest
-	}{
+	return []validRequestCase{
 		{
 			name: "minimal body gets defaults",
 			body: []byte(validBase),
@@ -95,7 +100,10 @@ func TestDecodeInvoiceRequestValid(t *testing.T) {
 			want: invoiceRequest{CustomerID: "cus_1", AmountCents: 2500, Currency: "USD", Metadata: map[string]string{"note": "a\tb\r\nc"}},
 		},
 	}
-	for _, tt := range tests {
+}
+
+func TestDecodeInvoiceRequestValid(t *testing.T) {
+	for _, tt := range validRequestCases(t) {
 		t.Run(tt.name, func(t *testing.T) {
 			got := mustDecode(t, tt.body)
 			if got.Metadata == nil {

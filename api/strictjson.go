@@ -17,11 +17,8 @@ import (
 // silently), null values (which it would take as absent), invalid UTF-8 and
 // data after the object.
 func decodeStrict(body []byte, v any) error {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return fmt.Errorf("%w: the body is empty; send a JSON object", ErrInvalid)
-	}
-	if !utf8.Valid(body) {
-		return fmt.Errorf("%w: the body is not valid UTF-8", ErrInvalid)
+	if err := checkBodyText(body); err != nil {
+		return err
 	}
 	if err := checkKeys(body, jsonFields(v)); err != nil {
 		return err
@@ -32,7 +29,25 @@ func decodeStrict(body []byte, v any) error {
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return fmt.Errorf("%w: unexpected data after the JSON object", ErrInvalid)
+		return errTrailingData
+	}
+	return nil
+}
+
+// The errors about a body as a whole, shared by every decoder.
+var (
+	errEmptyBody    = fmt.Errorf("%w: the body is empty; send a JSON object", ErrInvalid)
+	errNotUTF8      = fmt.Errorf("%w: the body is not valid UTF-8", ErrInvalid)
+	errTrailingData = fmt.Errorf("%w: unexpected data after the JSON object", ErrInvalid)
+)
+
+// checkBodyText refuses a body that is empty or blank, or not valid UTF-8.
+func checkBodyText(body []byte) error {
+	switch {
+	case len(bytes.TrimSpace(body)) == 0:
+		return errEmptyBody
+	case !utf8.Valid(body):
+		return errNotUTF8
 	}
 	return nil
 }
