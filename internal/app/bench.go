@@ -33,11 +33,14 @@ type BenchReport struct {
 	WebhookBefore201 int     `json:"webhook_before_201"`
 	DeliveredPerSec  float64 `json:"delivered_per_sec"`
 	Accepted         int     `json:"accepted"`
-	Lost             int     `json:"lost"`
-	Duplicates       int     `json:"duplicates"`
-	RSSMBStart       float64 `json:"rss_mb_start"`
-	RSSMBEnd         float64 `json:"rss_mb_end"`
-	Fsync            string  `json:"fsync"`
+	// Skipped counts the requests --rate did not start because
+	// --concurrency requests were already in flight: the service was behind.
+	Skipped    int     `json:"skipped"`
+	Lost       int     `json:"lost"`
+	Duplicates int     `json:"duplicates"`
+	RSSMBStart float64 `json:"rss_mb_start"`
+	RSSMBEnd   float64 `json:"rss_mb_end"`
+	Fsync      string  `json:"fsync"`
 }
 
 // runBench runs invoiced bench: the service (embedded unless --target) under
@@ -104,7 +107,7 @@ func Bench(ctx context.Context, cfg config.Bench, log *slog.Logger) (BenchReport
 // fillService computes the service's figures from the load and the
 // receiver: latencies, end-to-end times, losses and duplicates.
 func fillService(rep *BenchReport, res bench.Result, recv *bench.Receiver, started time.Time) {
-	rep.Accepted, rep.AcceptedPerSec = res.Accepted, res.AcceptedPerSec()
+	rep.Accepted, rep.AcceptedPerSec, rep.Skipped = res.Accepted, res.AcceptedPerSec(), res.Skipped
 	rep.PostP50ms, rep.PostP99ms = res.Latencies.Percentile(50), res.Latencies.Percentile(99)
 	e2e := &bench.Latencies{}
 	var last time.Time
@@ -239,14 +242,14 @@ func rssMB() float64 {
 
 func writeReport(w io.Writer, r BenchReport) error {
 	_, err := fmt.Fprintf(w, `fsync                  %s
-accepted               %d
+accepted               %d   (not started, the service behind: %d)
 accepted/s             %.0f   (floor %.0f, ratio %.2f)
 POST p50 / p99         %.2f / %.2f ms   (floor p99 %.2f ms)
 end to end p50 / p99   %.2f / %.2f ms   (webhook before the 201: %d)
 delivered/s            %.0f
 lost / duplicates      %d / %d
 RSS start / end        %.0f / %.0f MB
-`, r.Fsync, r.Accepted, r.AcceptedPerSec, r.FloorAcceptedPerSec, r.AcceptedRatio, r.PostP50ms, r.PostP99ms,
+`, r.Fsync, r.Accepted, r.Skipped, r.AcceptedPerSec, r.FloorAcceptedPerSec, r.AcceptedRatio, r.PostP50ms, r.PostP99ms,
 		r.FloorPostP99ms, r.E2EP50ms, r.E2EP99ms, r.WebhookBefore201, r.DeliveredPerSec, r.Lost, r.Duplicates, r.RSSMBStart, r.RSSMBEnd)
 	return err
 }

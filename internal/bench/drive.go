@@ -32,8 +32,11 @@ type Load struct {
 
 // Result is what Drive saw.
 type Result struct {
-	Accepted  int
-	Failed    int
+	Accepted int
+	Failed   int
+	// Skipped counts the requests an open loop did not start because
+	// Concurrency requests were already in flight.
+	Skipped   int
 	Elapsed   time.Duration
 	Latencies *Latencies
 	// Created maps each accepted invoice ID to when its 201 arrived.
@@ -86,7 +89,7 @@ func Drive(ctx context.Context, client *http.Client, load Load) Result {
 	start := time.Now()
 	deadline := start.Add(load.Duration)
 	if load.Rate > 0 {
-		openLoop(ctx, load, deadline, one)
+		res.Skipped = openLoop(ctx, load, one)
 	} else {
 		closedLoop(ctx, load, deadline, one)
 	}
@@ -108,18 +111,44 @@ func closedLoop(ctx context.Context, load Load, deadline time.Time, one func()) 
 	wg.Wait()
 }
 
-func openLoop(ctx context.Context, load Load, deadline time.Time, one func()) {
-	slots := make(chan struct{}, max(load.Concurrency, 1))
+func openLoop(ctx context.Context, load Load, one func()) (skipped int) {
 	var wg sync.WaitGroup
+	skipped = startPaced(ctx, load, &wg, one)
+	wg.Wait()
+	return skipped
+}
+
+// startPaced starts one request every 1/Rate seconds for Duration, each in
+// its own goroutine counted in wg, skipping those due while Concurrency are
+// in flight. It returns, with how many it skipped, once the last is due.
+func startPaced(ctx context.Context, load Load, wg *sync.WaitGroup, one func()) (skipped int) {
+	slots := make(chan struct{}, max(load.Concurrency, 1))
 	interval := time.Duration(float64(time.Second) / load.Rate)
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for ctx.Err() == nil && time.Now().Before(deadline) {
-		<-tick.C
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	start := time.Now()
+	deadline := start.Add(load.Duration)
+	// Each request has its own due time, so a loop that falls behind (a
+	// busy machine) starts the requests it owes at once instead of losing
+	// them, as a ticker's dropped ticks would.
+	for n := 0; ctx.Err() == nil; n++ {
+		due := start.Add(time.Duration(n) * interval)
+		if !due.Before(deadline) {
+			return skipped
+		}
+		if wait := time.Until(due); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C: // pacing the load
+			case <-ctx.Done():
+				return skipped
+			}
+		}
 		select {
 		case slots <- struct{}{}:
 		default:
-			continue // the service is behind: this request is not started
+			skipped++ // every slot is taken: the service is behind
+			continue
 		}
 		wg.Add(1)
 		go func() {
@@ -128,7 +157,7 @@ func openLoop(ctx context.Context, load Load, deadline time.Time, one func()) {
 			one()
 		}()
 	}
-	wg.Wait()
+	return skipped
 }
 
 // post creates one invoice, retrying with the same key, and returns its ID.
