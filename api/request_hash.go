@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strconv"
+
+	"github.com/invoiced/invoiced/events"
 )
 
 // hashPrefix names the algorithm of a request hash.
@@ -28,14 +30,14 @@ func (r invoiceRequest) hash() string {
 // declaration order, metadata keys sorted.
 func (r invoiceRequest) appendJSON(b []byte) []byte {
 	b = append(b, `{"customer_id":`...)
-	b = appendJSONString(b, r.CustomerID)
+	b = events.AppendString(b, r.CustomerID)
 	b = append(b, `,"amount_cents":`...)
 	b = strconv.AppendInt(b, r.AmountCents, 10)
 	b = append(b, `,"currency":`...)
-	b = appendJSONString(b, r.Currency)
+	b = events.AppendString(b, r.Currency)
 	b = append(b, `,"description":`...)
-	b = appendJSONString(b, r.Description)
+	b = events.AppendString(b, r.Description)
 	b = append(b, `,"metadata":`...)
-	b = appendStringMap(b, r.Metadata)
+	b = events.AppendStringMap(b, r.Metadata)
 	return append(b, '}')
 }

@@ -2,8 +2,6 @@ package api
 
 import (
 	"net/http"
-	"strconv"
-	"time"
 
 	"github.com/invoiced/invoiced/events"
 )
@@ -22,58 +20,12 @@ func writeInvoice(w http.ResponseWriter, status int, inv events.Invoice) {
 }
 
 // appendInvoiceResponse appends inv exactly as
-// json.Marshal(newInvoiceResponse(inv)) encodes it. Like json.Marshal, it
+// json.Marshal(newInvoiceResponse(inv)) encodes it: the response has the
+// invoice's fields, with no metadata shown as {}. Like json.Marshal, it
 // fails for a time that RFC 3339 cannot represent.
 func appendInvoiceResponse(b []byte, inv events.Invoice) ([]byte, error) {
-	b = append(b, `{"id":`...)
-	b = appendJSONString(b, inv.ID)
-	b = append(b, `,"status":`...)
-	b = appendJSONString(b, string(inv.Status))
-	b = append(b, `,"customer_id":`...)
-	b = appendJSONString(b, inv.CustomerID)
-	b = append(b, `,"amount_cents":`...)
-	b = strconv.AppendInt(b, inv.AmountCents, 10)
-	b = append(b, `,"currency":`...)
-	b = appendJSONString(b, inv.Currency)
-	b = append(b, `,"description":`...)
-	b = appendJSONString(b, inv.Description)
-	b = append(b, `,"metadata":`...)
 	if inv.Metadata == nil {
-		b = append(b, "{}"...)
-	} else {
-		b = appendStringMap(b, inv.Metadata)
+		inv.Metadata = map[string]string{}
 	}
-	b, err := appendJSONTime(append(b, `,"created_at":`...), inv.CreatedAt)
-	if err != nil {
-		return nil, err
-	}
-	if b, err = appendOptionalTime(b, `,"processed_at":`, inv.ProcessedAt); err != nil {
-		return nil, err
-	}
-	if b, err = appendOptionalTime(b, `,"failed_at":`, inv.FailedAt); err != nil {
-		return nil, err
-	}
-	if inv.FailureReason != "" {
-		b = appendJSONString(append(b, `,"failure_reason":`...), inv.FailureReason)
-	}
-	return append(b, '}'), nil
-}
-
-// appendOptionalTime appends the member name and t unless t is nil, as
-// omitempty does.
-func appendOptionalTime(b []byte, name string, t *time.Time) ([]byte, error) {
-	if t == nil {
-		return b, nil
-	}
-	return appendJSONTime(append(b, name...), *t)
-}
-
-// appendJSONTime appends t as time.Time's MarshalJSON writes it: RFC 3339
-// with as many fractional digits as needed, in quotes.
-func appendJSONTime(b []byte, t time.Time) ([]byte, error) {
-	b, err := t.AppendText(append(b, '"'))
-	if err != nil {
-		return nil, err
-	}
-	return append(b, '"'), nil
+	return events.AppendInvoice(b, inv)
 }
