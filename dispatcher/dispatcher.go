@@ -46,7 +46,7 @@ type Config struct {
 	// without a single success; 0 means 120h.
 	DisableAfter time.Duration
 	// MaxInFlightPerSubscription caps the attempts one subscription has
-	// under way in one process; 0 means 8.
+	// under way in one process; 0 means 32.
 	MaxInFlightPerSubscription int
 	// MaxPending caps the tasks handed to workers and not yet settled;
 	// 0 means 10,000.
@@ -99,7 +99,7 @@ func (c Config) withDefaults() Config {
 		c.DisableAfter = 120 * time.Hour
 	}
 	if c.MaxInFlightPerSubscription == 0 {
-		c.MaxInFlightPerSubscription = 8
+		c.MaxInFlightPerSubscription = 32
 	}
 	if c.MaxPending == 0 {
 		c.MaxPending = 10_000

@@ -143,7 +143,7 @@ func ParseServe(args []string, getenv func(string) string, out io.Writer) (Serve
 	fs.DurationVar(&s.WebhookTimeout, "webhook-timeout", 15*time.Second, "longest one webhook attempt may take; a 2xx within it is a success")
 	fs.StringVar(&schedule, "webhook-retry-schedule", webhook.DefaultSchedule, "delays before each retry of a failed webhook (one more attempt than delays), ±20% jitter")
 	fs.DurationVar(&s.WebhookDisableAfter, "webhook-disable-after", 120*time.Hour, "disable a subscription that has failed this long without a single success")
-	fs.IntVar(&s.WebhookMaxInFlight, "webhook-max-in-flight", 8, "attempts one subscription may have under way in one process, so a slow endpoint cannot hold every worker")
+	fs.IntVar(&s.WebhookMaxInFlight, "webhook-max-in-flight", 32, "attempts one subscription may have under way in one process, so a slow endpoint cannot hold every worker")
 	fs.IntVar(&s.DeliveryWorkers, "delivery-workers", 64, "webhook attempts one process makes at once")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&s.LogFormat, "log-format", "text", "log format: text or json")

@@ -49,7 +49,7 @@ func defaults() config.Serve {
 		WebhookTimeout:       15 * time.Second,
 		WebhookRetrySchedule: webhook.Schedule{5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour},
 		WebhookDisableAfter:  120 * time.Hour,
-		WebhookMaxInFlight:   8,
+		WebhookMaxInFlight:   32,
 		DeliveryWorkers:      64,
 		Security:             config.Security{WebhookAllowPrivate: true},
 		LogFormat:            "text",
