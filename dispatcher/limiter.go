@@ -14,10 +14,12 @@ type limiter struct {
 	busy  map[string]int
 	avg   map[string]time.Duration
 	freed map[string]chan struct{} // closed when a slot of the key is given back
+	wait  map[string]int           // callers waiting for a slot of the key
 }
 
 func newLimiter(max int) *limiter {
-	return &limiter{max: max, busy: map[string]int{}, avg: map[string]time.Duration{}, freed: map[string]chan struct{}{}}
+	return &limiter{max: max, busy: map[string]int{}, avg: map[string]time.Duration{},
+		freed: map[string]chan struct{}{}, wait: map[string]int{}}
 }
 
 // acquire takes a slot for key, reporting false when all are taken.
@@ -35,13 +37,30 @@ func (l *limiter) takeLocked(key string) bool {
 	return true
 }
 
+// maxWaiters returns how many callers may wait for a slot of one key: a
+// quarter of its slots, so an endpoint that turns slow while its average
+// still looks fast ties up a bounded number of waiting workers.
+func (l *limiter) maxWaiters() int { return max(1, l.max/4) }
+
 // acquireWithin takes a slot for key, waiting up to wait for one to be
-// given back when all are taken. It reports false when none came in time or
-// ctx ended.
+// given back when all are taken. It reports false at once when maxWaiters
+// callers wait already, and when no slot came in time or ctx ended.
 func (l *limiter) acquireWithin(ctx context.Context, key string, wait time.Duration) bool {
 	if wait <= 0 {
 		return l.acquire(key)
 	}
+	l.mu.Lock()
+	if l.takeLocked(key) {
+		l.mu.Unlock()
+		return true
+	}
+	if l.wait[key] >= l.maxWaiters() {
+		l.mu.Unlock()
+		return false
+	}
+	l.wait[key]++
+	l.mu.Unlock()
+	defer l.stopWaiting(key)
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	for {
@@ -63,6 +82,14 @@ func (l *limiter) acquireWithin(ctx context.Context, key string, wait time.Durat
 		case <-ctx.Done():
 			return false
 		}
+	}
+}
+
+func (l *limiter) stopWaiting(key string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.wait[key]--; l.wait[key] <= 0 {
+		delete(l.wait, key)
 	}
 }
 

@@ -44,3 +44,34 @@ func TestLimiterWaitsForAFreedSlot(t *testing.T) {
 		})
 	}
 }
+
+func TestLimiterBoundsItsWaiters(t *testing.T) {
+	l := newLimiter(4) // a quarter of 4 slots: one waiter
+	for range 4 {
+		if !l.acquire("sub") {
+			t.Fatal("slot refused")
+		}
+	}
+	first := make(chan bool)
+	go func() { first <- l.acquireWithin(context.Background(), "sub", time.Minute) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		l.mu.Lock()
+		waiting := l.wait["sub"]
+		l.mu.Unlock()
+		if waiting == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first caller never waited")
+		}
+		time.Sleep(time.Millisecond) // polling the limiter
+	}
+	if l.acquireWithin(context.Background(), "sub", time.Minute) {
+		t.Fatal("a second waiter got a slot")
+	}
+	l.release("sub", time.Millisecond)
+	if !<-first {
+		t.Fatal("the waiting caller did not get the slot given back")
+	}
+}

@@ -35,7 +35,9 @@ type BenchReport struct {
 	Accepted         int     `json:"accepted"`
 	// Skipped counts the requests --rate did not start because
 	// --concurrency requests were already in flight: the service was behind.
-	Skipped    int     `json:"skipped"`
+	Skipped int `json:"skipped"`
+	// Failed counts requests that got no 201 even after retries.
+	Failed     int     `json:"failed"`
 	Lost       int     `json:"lost"`
 	Duplicates int     `json:"duplicates"`
 	RSSMBStart float64 `json:"rss_mb_start"`
@@ -108,6 +110,7 @@ func Bench(ctx context.Context, cfg config.Bench, log *slog.Logger) (BenchReport
 // receiver: latencies, end-to-end times, losses and duplicates.
 func fillService(rep *BenchReport, res bench.Result, recv *bench.Receiver, started time.Time) {
 	rep.Accepted, rep.AcceptedPerSec, rep.Skipped = res.Accepted, res.AcceptedPerSec(), res.Skipped
+	rep.Failed = res.Failed
 	rep.PostP50ms, rep.PostP99ms = res.Latencies.Percentile(50), res.Latencies.Percentile(99)
 	e2e := &bench.Latencies{}
 	var last time.Time
@@ -242,14 +245,14 @@ func rssMB() float64 {
 
 func writeReport(w io.Writer, r BenchReport) error {
 	_, err := fmt.Fprintf(w, `fsync                  %s
-accepted               %d   (not started, the service behind: %d)
+accepted               %d   (failed %d; not started, the service behind: %d)
 accepted/s             %.0f   (floor %.0f, ratio %.2f)
 POST p50 / p99         %.2f / %.2f ms   (floor p99 %.2f ms)
 end to end p50 / p99   %.2f / %.2f ms   (webhook before the 201: %d)
 delivered/s            %.0f
 lost / duplicates      %d / %d
 RSS start / end        %.0f / %.0f MB
-`, r.Fsync, r.Accepted, r.Skipped, r.AcceptedPerSec, r.FloorAcceptedPerSec, r.AcceptedRatio, r.PostP50ms, r.PostP99ms,
+`, r.Fsync, r.Accepted, r.Failed, r.Skipped, r.AcceptedPerSec, r.FloorAcceptedPerSec, r.AcceptedRatio, r.PostP50ms, r.PostP99ms,
 		r.FloorPostP99ms, r.E2EP50ms, r.E2EP99ms, r.WebhookBefore201, r.DeliveredPerSec, r.Lost, r.Duplicates, r.RSSMBStart, r.RSSMBEnd)
 	return err
 }

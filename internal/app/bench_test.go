@@ -24,8 +24,8 @@ func TestBenchMeasuresServiceAndFloor(t *testing.T) {
 	switch {
 	case rep.Accepted == 0 || rep.AcceptedPerSec <= 0:
 		t.Fatalf("nothing accepted: %+v", rep)
-	case rep.Lost != 0 || rep.Duplicates != 0:
-		t.Fatalf("lost %d, duplicates %d", rep.Lost, rep.Duplicates)
+	case rep.Lost != 0 || rep.Duplicates != 0 || rep.Failed != 0:
+		t.Fatalf("lost %d, duplicates %d, failed %d", rep.Lost, rep.Duplicates, rep.Failed)
 	case rep.E2EP50ms < 0 || rep.E2EP99ms < rep.E2EP50ms || rep.PostP50ms <= 0 || rep.PostP99ms < rep.PostP50ms:
 		t.Fatalf("latencies: %+v", rep)
 	case rep.WebhookBefore201 > rep.Accepted || (rep.E2EP99ms == 0 && rep.WebhookBefore201 == 0):

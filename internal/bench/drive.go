@@ -72,9 +72,10 @@ func Drive(ctx context.Context, client *http.Client, load Load) Result {
 	res := Result{Latencies: &Latencies{}, Created: map[string]time.Time{}}
 	var mu sync.Mutex
 	var seq atomic.Int64
-	one := func() {
+	// one sends a request and times it from start: when it was due, so a
+	// loop that falls behind shows in the latencies.
+	one := func(start time.Time) {
 		key := fmt.Sprintf("%s-%d", load.KeyPrefix, seq.Add(1))
-		start := time.Now()
 		id, ok := post(ctx, client, load, key)
 		mu.Lock()
 		defer mu.Unlock()
@@ -97,21 +98,21 @@ func Drive(ctx context.Context, client *http.Client, load Load) Result {
 	return res
 }
 
-func closedLoop(ctx context.Context, load Load, deadline time.Time, one func()) {
+func closedLoop(ctx context.Context, load Load, deadline time.Time, one func(start time.Time)) {
 	var wg sync.WaitGroup
 	for range max(load.Concurrency, 1) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil && time.Now().Before(deadline) {
-				one()
+				one(time.Now())
 			}
 		}()
 	}
 	wg.Wait()
 }
 
-func openLoop(ctx context.Context, load Load, one func()) (skipped int) {
+func openLoop(ctx context.Context, load Load, one func(start time.Time)) (skipped int) {
 	var wg sync.WaitGroup
 	skipped = startPaced(ctx, load, &wg, one)
 	wg.Wait()
@@ -121,7 +122,7 @@ func openLoop(ctx context.Context, load Load, one func()) (skipped int) {
 // startPaced starts one request every 1/Rate seconds for Duration, each in
 // its own goroutine counted in wg, skipping those due while Concurrency are
 // in flight. It returns, with how many it skipped, once the last is due.
-func startPaced(ctx context.Context, load Load, wg *sync.WaitGroup, one func()) (skipped int) {
+func startPaced(ctx context.Context, load Load, wg *sync.WaitGroup, one func(due time.Time)) (skipped int) {
 	slots := make(chan struct{}, max(load.Concurrency, 1))
 	interval := time.Duration(float64(time.Second) / load.Rate)
 	timer := time.NewTimer(0)
@@ -154,7 +155,7 @@ func startPaced(ctx context.Context, load Load, wg *sync.WaitGroup, one func()) 
 		go func() {
 			defer wg.Done()
 			defer func() { <-slots }()
-			one()
+			one(due)
 		}()
 	}
 	return skipped

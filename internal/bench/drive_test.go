@@ -24,7 +24,7 @@ func TestPacedLoadStartsEveryRequestItOwes(t *testing.T) {
 			// Concurrency of the 50 that are due can start.
 			release := make(chan struct{})
 			var started atomic.Int64
-			one := func() {
+			one := func(time.Time) {
 				started.Add(1)
 				<-release
 			}

@@ -7,6 +7,9 @@ import (
 	"time"
 )
 
+// MaxBenchRate is the highest --rate: one request a microsecond.
+const MaxBenchRate = 1_000_000
+
 // Bench is the configuration of invoiced bench.
 type Bench struct {
 	Target      string
@@ -53,8 +56,8 @@ func ParseBench(args []string, out io.Writer) (Bench, error) {
 		return Bench{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	case b.Fsync != FsyncAlways && b.Fsync != FsyncInterval:
 		return Bench{}, fmt.Errorf("--fsync must be %s or %s, not %q", FsyncAlways, FsyncInterval, b.Fsync)
-	case b.Rate < 0 || b.Concurrency < 1 || b.Duration <= 0 || b.Grace < 0:
-		return Bench{}, fmt.Errorf("--rate must not be negative, --concurrency at least 1, --duration positive")
+	case !(b.Rate >= 0 && b.Rate <= MaxBenchRate) || b.Concurrency < 1 || b.Duration <= 0 || b.Grace < 0:
+		return Bench{}, fmt.Errorf("--rate must be 0 to %d, --concurrency at least 1, --duration positive", MaxBenchRate)
 	}
 	return b, nil
 }

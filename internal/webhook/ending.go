@@ -54,7 +54,10 @@ func (e Ending) End(ctx context.Context, subID, reason string, now time.Time) (i
 			ended++
 		}
 	}
-	if err := e.Tasks.Purge(ctx, jetstream.WithPurgeSubject(filter)); err != nil {
+	// Only the schedules listed above are purged: one published since (an
+	// attempt recorded meanwhile) fires, and its attempt finds the
+	// subscription ended.
+	if err := e.Tasks.Purge(ctx, jetstream.WithPurgeSubject(filter), jetstream.WithPurgeSequence(info.State.LastSeq+1)); err != nil {
 		return ended, fmt.Errorf("remove retries of %s: %w", subID, err)
 	}
 	return ended, nil
