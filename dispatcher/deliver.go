@@ -108,6 +108,29 @@ func (d *Dispatcher) loadDelivery(ctx context.Context, task webhook.Task) (webho
 	return rec, entry, nil
 }
 
+// pendingRecord returns the record of a delivery not attempted yet.
+func (d *Dispatcher) pendingRecord(task webhook.Task) webhook.Delivery {
+	now := d.cfg.Now().UTC()
+	return webhook.Delivery{
+		ID: task.DeliveryID, SubscriptionID: task.SubscriptionID, EventID: task.EventID,
+		EventType: task.EventType, InvoiceID: task.InvoiceID, Status: webhook.DeliveryPending,
+		Attempts: []webhook.Attempt{}, CreatedAt: now, UpdatedAt: now, Body: task.Body,
+	}
+}
+
+// recordPending creates the delivery's record unless it exists.
+func (d *Dispatcher) recordPending(ctx context.Context, task webhook.Task) error {
+	rec := d.pendingRecord(task)
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return consume.Permanent(err)
+	}
+	if _, err := d.deliveries.Create(ctx, rec.ID, data); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		return fmt.Errorf("record delivery %s: %w", rec.ID, err)
+	}
+	return nil
+}
+
 // updateDelivery applies edit to the delivery's record with compare-and-set,
 // or to a pending record made from the task when none is stored; edit
 // reports whether it changed anything.

@@ -38,7 +38,7 @@ func TestLimiterWaitsForAFreedSlot(t *testing.T) {
 			if g := <-got; g != tt.want {
 				t.Fatalf("acquireWithin = %v, want %v", g, tt.want)
 			}
-			if l.acquire("other") != true {
+			if !l.acquire("other") {
 				t.Fatal("another key's slot refused")
 			}
 		})
