@@ -203,10 +203,14 @@ func subscribeReceiver(ctx context.Context, target, apiKey string, recv *bench.R
 }
 
 // startProfile starts a CPU profile in dir (none when dir is empty); the
-// returned func stops it and writes a heap profile beside it.
+// returned func stops it and writes a heap profile beside it. dir is
+// created when missing.
 func startProfile(dir string) (func() error, error) {
 	if dir == "" {
 		return func() error { return nil }, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("pprof: %w", err)
 	}
 	cpu, err := os.Create(filepath.Join(dir, "cpu.prof"))
 	if err != nil {
