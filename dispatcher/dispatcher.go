@@ -257,11 +257,26 @@ func (d *Dispatcher) Stop(ctx context.Context) error {
 		}
 	}
 	if d.watch != nil {
-		// The watch's consumer is ephemeral: after a broker restart it may
-		// already be gone, which is no failure to stop.
-		if err := d.watch.Stop(); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) && !errors.Is(err, nats.ErrConsumerNotFound) {
+		if err := d.watch.Stop(); err != nil && !watchGone(err) {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// watchGone reports whether a watch failed to stop only because there is
+// nothing left to stop, or nobody to tell: its consumer is ephemeral, so
+// after a broker restart it may be gone already, and while NATS is away
+// (the unsubscribe cannot be sent, or its answer never comes) the server
+// drops it along with the connection.
+func watchGone(err error) bool {
+	for _, gone := range []error{
+		jetstream.ErrConsumerNotFound, nats.ErrConsumerNotFound, nats.ErrReconnectBufExceeded,
+		nats.ErrConnectionReconnecting, nats.ErrConnectionClosed, nats.ErrTimeout, context.DeadlineExceeded,
+	} {
+		if errors.Is(err, gone) {
+			return true
+		}
+	}
+	return false
 }

@@ -213,3 +213,21 @@ func TestReadyzFollowsNATS(t *testing.T) {
 	awaitStatus(t, base, field(t, a.body, "id"), "processed")
 	stopService(t, svc) // while NATS is still up
 }
+
+// TestShutdownWhileNATSIsAway stops the service while its NATS server is
+// gone: the stop is clean, not an error for what cannot be told to the
+// server.
+func TestShutdownWhileNATSIsAway(t *testing.T) {
+	srv := natstest.Start(t, natstest.Options{})
+	svc, err := Start(context.Background(), serveConfig(t, "", "--nats-url", srv.ClientURL()), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Shutdown()
+	srv.WaitForShutdown()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := svc.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown while NATS is away: %v", err)
+	}
+}

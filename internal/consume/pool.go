@@ -19,7 +19,10 @@ type Options struct {
 	// Backoff gives the redelivery delay of a failed message; nil means
 	// exponential from 1s to 1m.
 	Backoff Backoff
-	// PullWait is how long one pull waits for messages; 0 means 5s.
+	// PullWait is how long one pull waits for messages; 0 means 1s. Stop
+	// lets a pull under way run its course rather than abandon it (the
+	// messages already on their way would be dropped and wait out their
+	// ack wait), so it is also the longest Stop waits for an idle pool.
 	PullWait time.Duration
 	// Logger receives failures; nil discards them.
 	Logger *slog.Logger
@@ -45,9 +48,12 @@ type Pool struct {
 	wg      sync.WaitGroup
 	pulled  chan struct{} // closed when the pull loop has ended
 
+	stopping chan struct{} // closed by Stop: start no more pulls
+	stopOnce sync.Once
+
 	ctx      context.Context // the handlers'; cancelled only on a hard stop
 	cancel   context.CancelFunc
-	stopPull context.CancelFunc
+	stopPull context.CancelFunc // abandons a pull under way: a hard stop
 	pullCtx  context.Context
 }
 
@@ -61,7 +67,7 @@ func Start(cons jetstream.Consumer, h Handler, opts Options) (*Pool, error) {
 		opts.Workers = 1
 	}
 	if opts.PullWait == 0 {
-		opts.PullWait = 5 * time.Second
+		opts.PullWait = time.Second
 	}
 	if opts.Backoff == nil {
 		opts.Backoff = ExponentialBackoff(time.Second, time.Minute)
@@ -69,7 +75,8 @@ func Start(cons jetstream.Consumer, h Handler, opts Options) (*Pool, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	p := &Pool{cons: cons, handler: h, opts: opts, slots: make(chan struct{}, opts.Workers), pulled: make(chan struct{})}
+	p := &Pool{cons: cons, handler: h, opts: opts, slots: make(chan struct{}, opts.Workers),
+		pulled: make(chan struct{}), stopping: make(chan struct{})}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.pullCtx, p.stopPull = context.WithCancel(context.Background())
 	go p.pullLoop()
@@ -84,7 +91,7 @@ func (p *Pool) pullLoop() {
 	for {
 		select {
 		case p.slots <- struct{}{}:
-		case <-p.pullCtx.Done():
+		case <-p.stopping:
 			return
 		}
 		n := 1 + p.takeFreeSlots()
@@ -93,7 +100,7 @@ func (p *Pool) pullLoop() {
 			<-p.slots
 		}
 		switch {
-		case p.pullCtx.Err() != nil:
+		case p.stopped():
 			return
 		case err != nil:
 			failures++
@@ -150,7 +157,17 @@ func (p *Pool) pause(d time.Duration) {
 	defer t.Stop()
 	select {
 	case <-t.C:
-	case <-p.pullCtx.Done():
+	case <-p.stopping:
+	}
+}
+
+// stopped reports whether Stop has been called.
+func (p *Pool) stopped() bool {
+	select {
+	case <-p.stopping:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -179,11 +196,20 @@ func (p *Pool) call(msg jetstream.Msg) (err error) {
 }
 
 // Stop stops pulling, lets the messages in hand finish and waits for them.
-// When ctx ends first, it cancels the handlers' context (their messages are
-// redelivered later), waits for them to return and returns ctx's error.
+// A pull under way runs its course first (at most PullWait) and its
+// messages are handled too, so none is dropped to wait out its ack wait.
+// When ctx ends first, it abandons the pull, cancels the handlers' context
+// (their messages are redelivered later), waits for them to return and
+// returns ctx's error.
 func (p *Pool) Stop(ctx context.Context) error {
-	p.stopPull()
-	<-p.pulled
+	p.stopOnce.Do(func() { close(p.stopping) })
+	select {
+	case <-p.pulled:
+	case <-ctx.Done():
+		p.stopPull()
+		<-p.pulled
+	}
+	defer p.stopPull()
 	done := make(chan struct{})
 	go func() {
 		p.wg.Wait()

@@ -167,3 +167,35 @@ func TestPoolStopIdle(t *testing.T) {
 		t.Errorf("handler called %d times", calls.Load())
 	}
 }
+
+// TestPoolStopLeavesNoMessageUnsettled stops a pool while its pulls are
+// busy bringing messages: every message the server handed over is handled
+// and acked, none is dropped to wait out its ack wait.
+func TestPoolStopLeavesNoMessageUnsettled(t *testing.T) {
+	const messages = 3000
+	srv := natstest.Start(t, natstest.Options{})
+	nc, js := natstest.Connect(t, srv)
+	f := newFixture(t, nc, js, time.Hour) // a dropped message would stay ack-pending
+	for i := range messages {
+		f.publish(t, fmt.Sprint(i))
+	}
+	poolNC, poolJS := natstest.Connect(t, srv)
+	cons, err := poolJS.Consumer(testContext(t), f.stream, "C")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var handled atomic.Int64
+	handler := func(context.Context, jetstream.Msg) error { handled.Add(1); return nil }
+	p := startPool(t, cons, handler, Options{Workers: 64})
+	natstest.Eventually(t, patience, "the pool busy", func() bool { return handled.Load() >= 300 })
+	if err := awaitStop(t, goStop(testContext(t), p)); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if err := poolNC.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	info := f.info(t)
+	if info.NumAckPending != 0 || handled.Load()+int64(info.NumPending) != messages {
+		t.Fatalf("after Stop: %d handled, %d pending, %d delivered but never handled", handled.Load(), info.NumPending, info.NumAckPending)
+	}
+}

@@ -1,0 +1,75 @@
+package faults_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/invoiced/invoiced/events"
+	"github.com/invoiced/invoiced/internal/faults"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// TestCheckFindsBrokenPromises hands the checker acknowledgements the
+// service never gave or cannot honour, and a subscriber that gets nothing:
+// each is reported.
+func TestCheckFindsBrokenPromises(t *testing.T) {
+	natsAddr := faults.FreeAddr(t)
+	p := faults.StartProc(t, "invoiced", faults.Serving, invoicedBin, "serve",
+		"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--nats-listen", natsAddr, "--fsync", "interval")
+	recv := startReceiver(t, faults.ReceiverFaults{})
+	sub := subscribe(t, p.Base(), recv)
+	load := startLoad(t, faults.LoadConfig{Bases: []string{p.Base()}, Clients: 2})
+	awaitAcks(t, load, 5, time.Minute)
+	load.Stop()
+	acks := load.Acks()
+	real := acks[0]
+	acks = append(acks,
+		faults.Ack{Key: "never-sent", ID: "0b0a8f8e-6a52-5a3c-9a4e-111111111111", Want: "processed"},
+		faults.Ack{Key: real.Key, ID: real.ID, Want: "failed"}, // processed, not failed
+	)
+	storeTwice(t, "nats://"+natsAddr, acks[1].ID)
+	deaf := faults.Subscriber{ID: "no-such-subscription", Receiver: startReceiver(t, faults.ReceiverFaults{})}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	rep, err := faults.Check(ctx, faults.Target{Base: p.Base(), NATSURL: "nats://" + natsAddr, Subscribers: []faults.Subscriber{sub, deaf}}, acks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(rep)
+	// The unknown invoice, the wrong status and the one stored twice (which
+	// now reads as created) are lost, and that one is duplicated too; every
+	// other real invoice is undelivered to the deaf subscriber.
+	if !rep.Failed() || rep.Lost != 3 || rep.Duplicated != 1 || rep.Undelivered != len(acks)-3 {
+		t.Fatalf("report: %s", rep)
+	}
+}
+
+// storeTwice stores invoice id's request a second time, straight to the
+// stream, as a service that forgot its guard would.
+func storeTwice(tb testing.TB, url, id string) {
+	tb.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := js.Stream(ctx, events.StreamInvoices)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	msg, err := st.GetLastMsgForSubject(ctx, events.Subject(id, events.InvoiceRequested))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := js.Publish(ctx, msg.Subject, msg.Data, jetstream.WithMsgID("again-"+id)); err != nil {
+		tb.Fatal(err)
+	}
+}

@@ -1,0 +1,37 @@
+package faults_test
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/invoiced/invoiced/internal/faults"
+)
+
+// TestKill9UnderLoad kills the all-in-one process with SIGKILL five times
+// at random moments under load, restarting it on the same data directory
+// each time, with fsync always: nothing acknowledged is lost or doubled and
+// every webhook arrives.
+func TestKill9UnderLoad(t *testing.T) {
+	addr, natsAddr := faults.FreeAddr(t), faults.FreeAddr(t)
+	args := []string{"serve", "--addr", addr, "--data", t.TempDir(), "--nats-listen", natsAddr,
+		"--fsync", "always", "--webhook-retry-schedule", fastSchedule, "--webhook-timeout", "2s"}
+	p := faults.StartProc(t, "invoiced", faults.Serving, invoicedBin, args...)
+	recv := startReceiver(t, faults.ReceiverFaults{})
+	sub := subscribe(t, p.Base(), recv)
+	load := startLoad(t, faults.LoadConfig{Bases: []string{p.Base()}, Clients: 8, FailEvery: 10})
+	const kills = 5
+	for i := range kills {
+		before, _ := load.AckedSince()
+		awaitAcks(t, load, before+20, time.Minute)
+		time.Sleep(rand.N(400 * time.Millisecond)) // the kill's moment, at random
+		if err := p.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("kill %d after %d acknowledged", i+1, before)
+		p = faults.StartProc(t, "invoiced", faults.Serving, invoicedBin, args...)
+	}
+	before, _ := load.AckedSince()
+	awaitAcks(t, load, before+20, time.Minute)
+	check(t, faults.Target{Base: p.Base(), NATSURL: "nats://" + natsAddr, Subscribers: []faults.Subscriber{sub}, Faults: kills}, load)
+}

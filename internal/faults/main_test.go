@@ -1,0 +1,112 @@
+package faults_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/invoiced/invoiced/internal/faults"
+)
+
+// Binaries built once for every scenario.
+var invoicedBin, natsServerBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "invoiced-faults")
+	if err != nil {
+		panic(err)
+	}
+	if invoicedBin, err = faults.Build(dir, "github.com/invoiced/invoiced", "invoiced"); err == nil {
+		natsServerBin, err = faults.Build(dir, "github.com/nats-io/nats-server/v2", "nats-server")
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// fastSchedule retries a failed webhook within seconds, for long enough
+// that no receiver fault of these scenarios runs it out.
+const fastSchedule = "50ms,100ms,200ms,400ms,800ms,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s"
+
+// startReceiver starts a receiver that closes when the test ends.
+func startReceiver(tb testing.TB, f faults.ReceiverFaults) *faults.Receiver {
+	tb.Helper()
+	r, err := faults.StartReceiver(f)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = r.Close() })
+	return r
+}
+
+// subscribe subscribes r to the service at base.
+func subscribe(tb testing.TB, base string, r *faults.Receiver) faults.Subscriber {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := faults.Subscribe(ctx, base, "", r)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// startLoad starts a load that is stopped when the test ends, if the test
+// has not stopped it.
+func startLoad(tb testing.TB, cfg faults.LoadConfig) *faults.Load {
+	tb.Helper()
+	l, err := faults.StartLoad(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { l.Stop() })
+	return l
+}
+
+// awaitAcks waits until the load has n acknowledged invoices.
+func awaitAcks(tb testing.TB, l *faults.Load, n int, within time.Duration) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		got, _ := l.AckedSince()
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("%d invoices acknowledged after %s, want %d; load: %+v", got, within, n, l.Stats())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// check waits for the service to settle, checks it, logs the report and
+// fails the test on any broken promise or failed request.
+func check(tb testing.TB, target faults.Target, l *faults.Load) faults.Report {
+	tb.Helper()
+	stats := l.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	rep, err := faults.Check(ctx, target, l.Acks())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Logf("%s", rep)
+	tb.Logf("load: %d acknowledged, %d retries, %d gave up, %d unexpected, statuses %v",
+		stats.Acknowledged, stats.Retries, stats.GaveUp, stats.Unexpected, stats.Statuses)
+	switch {
+	case rep.Failed():
+		tb.Fatal("a promise was broken")
+	case rep.Acknowledged == 0:
+		tb.Fatal("nothing was acknowledged")
+	case stats.GaveUp > 0 || stats.Unexpected > 0:
+		tb.Fatalf("failed requests: %d gave up, %d unexpected (first: %s)", stats.GaveUp, stats.Unexpected, stats.FirstUnexpected)
+	}
+	return rep
+}

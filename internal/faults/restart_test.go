@@ -1,0 +1,36 @@
+package faults_test
+
+import (
+	"math/rand/v2"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/invoiced/invoiced/internal/faults"
+)
+
+// TestGracefulRestartUnderLoad stops the service with SIGTERM three times
+// under load and starts it again on the same data: every stop is clean,
+// no request fails for a client that retries (503s, and refused
+// connections while no process listens), nothing is lost.
+func TestGracefulRestartUnderLoad(t *testing.T) {
+	addr, natsAddr := faults.FreeAddr(t), faults.FreeAddr(t)
+	args := []string{"serve", "--addr", addr, "--data", t.TempDir(), "--nats-listen", natsAddr,
+		"--fsync", "always", "--webhook-retry-schedule", fastSchedule, "--process-delay", "20ms"}
+	p := faults.StartProc(t, "invoiced", faults.Serving, invoicedBin, args...)
+	sub := subscribe(t, p.Base(), startReceiver(t, faults.ReceiverFaults{}))
+	load := startLoad(t, faults.LoadConfig{Bases: []string{p.Base()}, Clients: 8, FailEvery: 10})
+	const restarts = 3
+	for range restarts {
+		n, _ := load.AckedSince()
+		awaitAcks(t, load, n+50, time.Minute)
+		time.Sleep(rand.N(200 * time.Millisecond)) // the stop's moment, at random
+		if err := p.Stop(syscall.SIGTERM, time.Minute); err != nil {
+			t.Fatalf("SIGTERM: %v\n%s", err, p.Logs())
+		}
+		p = faults.StartProc(t, "invoiced", faults.Serving, invoicedBin, args...)
+	}
+	n, _ := load.AckedSince()
+	awaitAcks(t, load, n+50, time.Minute)
+	check(t, faults.Target{Base: p.Base(), NATSURL: "nats://" + natsAddr, Subscribers: []faults.Subscriber{sub}, Faults: restarts}, load)
+}
