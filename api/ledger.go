@@ -31,6 +31,12 @@ const endpointCreateInvoice = "POST /invoices"
 // event to become readable before answering 409.
 const inFlightWait = time.Second
 
+// publishAttempt bounds one publish attempt. A publish in flight when its
+// stream's leader is lost is never answered; it is tried again, for as long
+// as the request may take, rather than waited for until the request times
+// out.
+const publishAttempt = 2 * time.Second
+
 // Ledger keeps invoices as events on the INVOICES stream.
 //
 // Creating an invoice is one publish of InvoiceRequested to
@@ -40,14 +46,15 @@ const inFlightWait = time.Second
 // unique constraint on the key, for as long as the invoice exists; a
 // duplicate is answered from the stored event.
 type Ledger struct {
-	pub    Publisher
-	reader StreamReader
-	now    func() time.Time
+	pub     Publisher
+	reader  StreamReader
+	now     func() time.Time
+	attempt time.Duration // publishAttempt, shorter in tests
 }
 
 // NewLedger returns a ledger that publishes with pub and reads with reader.
 func NewLedger(pub Publisher, reader StreamReader) *Ledger {
-	return &Ledger{pub: pub, reader: reader, now: time.Now}
+	return &Ledger{pub: pub, reader: reader, now: time.Now, attempt: publishAttempt}
 }
 
 // Create stores a new invoice for req, or finds the one an earlier request
@@ -74,16 +81,53 @@ func (l *Ledger) Create(ctx context.Context, caller, key string, req invoiceRequ
 	if err != nil {
 		return events.Invoice{}, false, err
 	}
-	ack, err := l.pub.PublishMsg(ctx, &nats.Msg{Subject: ev.Subject(), Data: data},
+	ack, retried, err := l.publish(ctx, &nats.Msg{Subject: ev.Subject(), Data: data},
 		jetstream.WithMsgID(ev.ID), jetstream.WithExpectLastSequencePerSubject(0))
 	switch {
 	case err == nil && !ack.Duplicate:
 		return ev.Invoice, false, nil
 	case err == nil, jserr.IsWrongLastSequence(err), jserr.IsConcurrentPublish(err):
-		return l.replay(ctx, ev.Subject(), hash)
+		orig, existed, err := l.replay(ctx, ev.Subject(), hash)
+		// An attempt that went unanswered may have stored this very
+		// event: then the invoice is new, not replayed.
+		if err == nil && retried && orig.CreatedAt.Equal(ev.Invoice.CreatedAt) {
+			existed = false
+		}
+		return orig, existed, err
 	default:
 		return events.Invoice{}, false, unavailable("store invoice", err)
 	}
+}
+
+// publish publishes msg, trying again after an attempt that got no answer
+// within l.attempt, for as long as ctx allows; it reports whether it tried
+// more than once. Trying again is safe: the message ID and the expected
+// subject sequence let a message be stored once only, and an attempt that
+// finds it stored is answered as a duplicate.
+func (l *Ledger) publish(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, bool, error) {
+	pause := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, l.attempt)
+		ack, err := l.pub.PublishMsg(actx, msg, opts...)
+		cancel()
+		if err == nil || ctx.Err() != nil || !unanswered(err) {
+			return ack, attempt > 1, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, true, err
+		case <-time.After(pause):
+			pause = min(2*pause, time.Second)
+		}
+	}
+}
+
+// unanswered reports whether a publish failed for want of an answer, as it
+// does while a stream elects a new leader, rather than for a reason a retry
+// cannot change.
+func unanswered(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse)
 }
 
 // replay answers a repeated key from the stored InvoiceRequested event.

@@ -9,7 +9,7 @@ import (
 )
 
 // TestKill9UnderLoad kills the all-in-one process with SIGKILL five times
-// at random moments under load, restarting it on the same data directory
+// (fifty in a soak) at random moments under load, restarting it on the same data directory
 // each time, with fsync always: nothing acknowledged is lost or doubled and
 // every webhook arrives.
 func TestKill9UnderLoad(t *testing.T) {
@@ -20,7 +20,7 @@ func TestKill9UnderLoad(t *testing.T) {
 	recv := startReceiver(t, faults.ReceiverFaults{})
 	sub := subscribe(t, p.Base(), recv)
 	load := startLoad(t, faults.LoadConfig{Bases: []string{p.Base()}, Clients: 8, FailEvery: 10})
-	const kills = 5
+	kills := rounds(5, 50)
 	for i := range kills {
 		before, _ := load.AckedSince()
 		awaitAcks(t, load, before+20, time.Minute)
@@ -28,7 +28,8 @@ func TestKill9UnderLoad(t *testing.T) {
 		if err := p.Kill(); err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("kill %d after %d acknowledged", i+1, before)
+		acked, _ := load.AckedSince()
+		t.Logf("kill %d after %d acknowledged", i+1, acked)
 		p = faults.StartProc(t, "invoiced", faults.Serving, invoicedBin, args...)
 	}
 	before, _ := load.AckedSince()

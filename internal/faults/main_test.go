@@ -31,6 +31,18 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// soak reports whether INVOICED_SOAK asks for the long runs: many more
+// faults and invoices than CI has time for.
+var soak = os.Getenv("INVOICED_SOAK") != ""
+
+// rounds returns n, or long in a soak.
+func rounds(n, long int) int {
+	if soak {
+		return long
+	}
+	return n
+}
+
 // fastSchedule retries a failed webhook within seconds, for long enough
 // that no receiver fault of these scenarios runs it out.
 const fastSchedule = "50ms,100ms,200ms,400ms,800ms,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s"

@@ -20,17 +20,17 @@ func TestReceiverFaults(t *testing.T) {
 	away := startReceiver(t, faults.ReceiverFaults{})
 	subs := []faults.Subscriber{subscribe(t, p.Base(), flaky), subscribe(t, p.Base(), away)}
 	load := startLoad(t, faults.LoadConfig{Bases: []string{p.Base()}, Clients: 4, FailEvery: 10})
-	awaitAcks(t, load, 100, time.Minute)
+	awaitAcks(t, load, rounds(100, 1000), time.Minute)
 	if err := away.Down(); err != nil {
 		t.Fatal(err)
 	}
 	n, _ := load.AckedSince()
-	awaitAcks(t, load, n+200, time.Minute) // invoices whose webhooks find it down
+	awaitAcks(t, load, n+200, time.Minute) // invoices whose webhooks find it down (the schedule outlasts it)
 	if err := away.Up(); err != nil {
 		t.Fatal(err)
 	}
 	n, _ = load.AckedSince()
-	awaitAcks(t, load, n+100, time.Minute)
+	awaitAcks(t, load, n+rounds(100, 1000), 5*time.Minute)
 	rep := check(t, faults.Target{Base: p.Base(), NATSURL: "nats://" + natsAddr, Subscribers: subs, ExactLog: true}, load)
 	if rep.FaultsInjected == 0 {
 		t.Fatal("the flaky receiver injected no fault")

@@ -10,7 +10,7 @@ import (
 )
 
 // TestGracefulRestartUnderLoad stops the service with SIGTERM three times
-// under load and starts it again on the same data: every stop is clean,
+// (twenty in a soak) under load and starts it again on the same data: every stop is clean,
 // no request fails for a client that retries (503s, and refused
 // connections while no process listens), nothing is lost.
 func TestGracefulRestartUnderLoad(t *testing.T) {
@@ -20,7 +20,7 @@ func TestGracefulRestartUnderLoad(t *testing.T) {
 	p := faults.StartProc(t, "invoiced", faults.Serving, invoicedBin, args...)
 	sub := subscribe(t, p.Base(), startReceiver(t, faults.ReceiverFaults{}))
 	load := startLoad(t, faults.LoadConfig{Bases: []string{p.Base()}, Clients: 8, FailEvery: 10})
-	const restarts = 3
+	restarts := rounds(3, 20)
 	for range restarts {
 		n, _ := load.AckedSince()
 		awaitAcks(t, load, n+50, time.Minute)
