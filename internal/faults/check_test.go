@@ -15,9 +15,8 @@ import (
 // service never gave or cannot honour, and a subscriber that gets nothing:
 // each is reported.
 func TestCheckFindsBrokenPromises(t *testing.T) {
-	natsAddr := faults.FreeAddr(t)
-	p := faults.StartProc(t, "invoiced", faults.Serving, invoicedBin, "serve",
-		"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--nats-listen", natsAddr, "--fsync", "interval")
+	args, natsURL := allInOne(t, "--fsync", "interval")
+	p := faults.StartProc(t, "invoiced", faults.Serving, invoicedBin, args...)
 	recv := startReceiver(t, faults.ReceiverFaults{})
 	sub := subscribe(t, p.Base(), recv)
 	load := startLoad(t, faults.LoadConfig{Bases: []string{p.Base()}, Clients: 2})
@@ -29,11 +28,11 @@ func TestCheckFindsBrokenPromises(t *testing.T) {
 		faults.Ack{Key: "never-sent", ID: "0b0a8f8e-6a52-5a3c-9a4e-111111111111", Want: "processed"},
 		faults.Ack{Key: real.Key, ID: real.ID, Want: "failed"}, // processed, not failed
 	)
-	storeTwice(t, "nats://"+natsAddr, acks[1].ID)
+	storeTwice(t, natsURL, acks[1].ID)
 	deaf := faults.Subscriber{ID: "no-such-subscription", Receiver: startReceiver(t, faults.ReceiverFaults{})}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	rep, err := faults.Check(ctx, faults.Target{Base: p.Base(), NATSURL: "nats://" + natsAddr, Subscribers: []faults.Subscriber{sub, deaf}}, acks)
+	rep, err := faults.Check(ctx, faults.Target{Base: p.Base(), NATSURL: natsURL, Subscribers: []faults.Subscriber{sub, deaf}}, acks)
 	if err != nil {
 		t.Fatal(err)
 	}

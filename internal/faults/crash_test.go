@@ -13,9 +13,7 @@ import (
 // each time, with fsync always: nothing acknowledged is lost or doubled and
 // every webhook arrives.
 func TestKill9UnderLoad(t *testing.T) {
-	addr, natsAddr := faults.FreeAddr(t), faults.FreeAddr(t)
-	args := []string{"serve", "--addr", addr, "--data", t.TempDir(), "--nats-listen", natsAddr,
-		"--fsync", "always", "--webhook-retry-schedule", fastSchedule, "--webhook-timeout", "2s"}
+	args, natsURL := allInOne(t, "--webhook-timeout", "2s")
 	p := faults.StartProc(t, "invoiced", faults.Serving, invoicedBin, args...)
 	recv := startReceiver(t, faults.ReceiverFaults{})
 	sub := subscribe(t, p.Base(), recv)
@@ -34,5 +32,5 @@ func TestKill9UnderLoad(t *testing.T) {
 	}
 	before, _ := load.AckedSince()
 	awaitAcks(t, load, before+20, time.Minute)
-	check(t, faults.Target{Base: p.Base(), NATSURL: "nats://" + natsAddr, Subscribers: []faults.Subscriber{sub}, Faults: kills}, load)
+	check(t, faults.Target{Base: p.Base(), NATSURL: natsURL, Subscribers: []faults.Subscriber{sub}, Faults: kills}, load)
 }

@@ -47,6 +47,18 @@ func rounds(n, long int) int {
 // that no receiver fault of these scenarios runs it out.
 const fastSchedule = "50ms,100ms,200ms,400ms,800ms,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s,1s"
 
+// allInOne returns the arguments of an all-in-one invoiced serve on fixed
+// loopback addresses, so that a restarted process comes back where the
+// clients and the checker look, with fsync always and fast webhook
+// retries, followed by extra; and the URL of its NATS server.
+func allInOne(tb testing.TB, extra ...string) (args []string, natsURL string) {
+	tb.Helper()
+	addr, natsAddr := faults.FreeAddr(tb), faults.FreeAddr(tb)
+	args = append([]string{"serve", "--addr", addr, "--data", tb.TempDir(), "--nats-listen", natsAddr,
+		"--fsync", "always", "--webhook-retry-schedule", fastSchedule}, extra...)
+	return args, "nats://" + natsAddr
+}
+
 // startReceiver starts a receiver that closes when the test ends.
 func startReceiver(tb testing.TB, f faults.ReceiverFaults) *faults.Receiver {
 	tb.Helper()

@@ -12,10 +12,8 @@ import (
 // that is down for a while and comes back: every webhook arrives, every
 // attempt is recorded, nothing is dead.
 func TestReceiverFaults(t *testing.T) {
-	natsAddr := faults.FreeAddr(t)
-	p := faults.StartProc(t, "invoiced", faults.Serving, invoicedBin, "serve",
-		"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--nats-listen", natsAddr,
-		"--webhook-retry-schedule", fastSchedule, "--webhook-timeout", "500ms")
+	args, natsURL := allInOne(t, "--fsync", "interval", "--webhook-timeout", "500ms")
+	p := faults.StartProc(t, "invoiced", faults.Serving, invoicedBin, args...)
 	flaky := startReceiver(t, faults.ReceiverFaults{FailRate: 0.3, TimeoutRate: 0.05, ResetRate: 0.05, Hold: time.Second})
 	away := startReceiver(t, faults.ReceiverFaults{})
 	subs := []faults.Subscriber{subscribe(t, p.Base(), flaky), subscribe(t, p.Base(), away)}
@@ -31,7 +29,7 @@ func TestReceiverFaults(t *testing.T) {
 	}
 	n, _ = load.AckedSince()
 	awaitAcks(t, load, n+rounds(100, 1000), 5*time.Minute)
-	rep := check(t, faults.Target{Base: p.Base(), NATSURL: "nats://" + natsAddr, Subscribers: subs, ExactLog: true}, load)
+	rep := check(t, faults.Target{Base: p.Base(), NATSURL: natsURL, Subscribers: subs, ExactLog: true}, load)
 	if rep.FaultsInjected == 0 {
 		t.Fatal("the flaky receiver injected no fault")
 	}

@@ -10,13 +10,11 @@ import (
 )
 
 // TestGracefulRestartUnderLoad stops the service with SIGTERM three times
-// (twenty in a soak) under load and starts it again on the same data: every stop is clean,
-// no request fails for a client that retries (503s, and refused
-// connections while no process listens), nothing is lost.
+// (twenty in a soak) under load and starts it again on the same data:
+// every stop is clean, no request fails for a client that retries (503s,
+// and refused connections while no process listens), nothing is lost.
 func TestGracefulRestartUnderLoad(t *testing.T) {
-	addr, natsAddr := faults.FreeAddr(t), faults.FreeAddr(t)
-	args := []string{"serve", "--addr", addr, "--data", t.TempDir(), "--nats-listen", natsAddr,
-		"--fsync", "always", "--webhook-retry-schedule", fastSchedule, "--process-delay", "20ms"}
+	args, natsURL := allInOne(t, "--process-delay", "20ms")
 	p := faults.StartProc(t, "invoiced", faults.Serving, invoicedBin, args...)
 	sub := subscribe(t, p.Base(), startReceiver(t, faults.ReceiverFaults{}))
 	load := startLoad(t, faults.LoadConfig{Bases: []string{p.Base()}, Clients: 8, FailEvery: 10})
@@ -32,5 +30,5 @@ func TestGracefulRestartUnderLoad(t *testing.T) {
 	}
 	n, _ := load.AckedSince()
 	awaitAcks(t, load, n+50, time.Minute)
-	check(t, faults.Target{Base: p.Base(), NATSURL: "nats://" + natsAddr, Subscribers: []faults.Subscriber{sub}, Faults: restarts}, load)
+	check(t, faults.Target{Base: p.Base(), NATSURL: natsURL, Subscribers: []faults.Subscriber{sub}, Faults: restarts}, load)
 }
