@@ -170,6 +170,16 @@ func (c *Cluster) StreamNames(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
+// Replicas returns how many replicas stream is configured with. It fails
+// when the stream cannot be read.
+func (c *Cluster) Replicas(ctx context.Context, stream string) (int, error) {
+	st, err := c.js.Stream(ctx, stream)
+	if err != nil {
+		return 0, fmt.Errorf("faults: stream %s: %w", stream, err)
+	}
+	return st.CachedInfo().Config.Replicas, nil
+}
+
 // AwaitCurrent polls until every stream named has a leader and every other
 // replica online, current and without lag: a restarted node has caught up.
 // It fails when ctx ends first, with what was last wrong.

@@ -154,6 +154,11 @@ func awaitCaughtUp(t *testing.T, c *faults.Cluster) {
 			t.Errorf("stream %s missing; the cluster has %v", want, names)
 		}
 	}
+	for _, name := range names { // --replicas 3 reaches every stream and bucket
+		if n, err := c.Replicas(ctx, name); err != nil || n != faults.ClusterSize {
+			t.Errorf("stream %s: %d replicas (%v), want %d", name, n, err, faults.ClusterSize)
+		}
+	}
 	began := time.Now()
 	if err := c.AwaitCurrent(ctx, names...); err != nil {
 		t.Fatal(err)

@@ -51,7 +51,7 @@ func TestBrokerOutage(t *testing.T) {
 	srv.WaitForShutdown()
 	probe(t, base, "warm", 50) // the first answers after the outage begins
 	before := settledGoroutines()
-	probe(t, base, "outage", 300)
+	slowest := probe(t, base, "outage", 300)
 	// Every request was answered; what they started must end with them.
 	deadline := time.Now().Add(30 * time.Second)
 	for runtime.NumGoroutine() > before+20 {
@@ -60,7 +60,8 @@ func TestBrokerOutage(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Logf("goroutines: %d before 300 requests during the outage, %d after", before, runtime.NumGoroutine())
+	t.Logf("300 requests during the outage: slowest 503 after %s (request timeout 1s); goroutines %d before, %d after",
+		slowest.Round(time.Millisecond), before, runtime.NumGoroutine())
 	awaitRefusals(t, load, 20) // the load's clients, too, meet the outage
 
 	natstest.Start(t, natstest.Options{StoreDir: store, Port: port, SyncAlways: true})
@@ -96,9 +97,12 @@ func awaitRefusals(tb testing.TB, l *faults.Load, n int) {
 }
 
 // probe sends n requests at once with fresh keys while NATS is away; each
-// must be answered 503 with Retry-After, none may hang.
-func probe(tb testing.TB, base, prefix string, n int) {
+// must be answered 503 with Retry-After, none may hang. It returns how long
+// the slowest answer took.
+func probe(tb testing.TB, base, prefix string, n int) time.Duration {
 	tb.Helper()
+	var mu sync.Mutex
+	var slowest time.Duration
 	client := &http.Client{Timeout: 15 * time.Second} // the request timeout is 1s
 	defer client.CloseIdleConnections()
 	var wg sync.WaitGroup
@@ -109,11 +113,15 @@ func probe(tb testing.TB, base, prefix string, n int) {
 			req, _ := http.NewRequest(http.MethodPost, base+"/invoices", strings.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			req.Header.Set("Idempotency-Key", fmt.Sprintf("%s-%d", prefix, i))
+			began := time.Now()
 			res, err := client.Do(req)
 			if err != nil {
 				errs <- err
 				return
 			}
+			mu.Lock()
+			slowest = max(slowest, time.Since(began))
+			mu.Unlock()
 			defer res.Body.Close()
 			_, _ = io.Copy(io.Discard, res.Body)
 			if res.StatusCode != http.StatusServiceUnavailable || res.Header.Get("Retry-After") == "" ||
@@ -127,6 +135,7 @@ func probe(tb testing.TB, base, prefix string, n int) {
 	for err := range errs {
 		tb.Fatalf("during the outage: %v", err)
 	}
+	return slowest
 }
 
 func stopService(tb testing.TB, svc *app.Service) {
