@@ -31,7 +31,7 @@ func measureFloor(ctx context.Context, cfg config.Bench, load bench.Load) (bench
 		}
 		defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
 	}
-	nc, err := broker.Connect(cfg.NATSURL, srv, "invoiced-bench-floor", nil)
+	nc, err := broker.Connect(cfg.NATSURL, srv, "invoiced-bench-floor", nil, broker.Auth{})
 	if err != nil {
 		return bench.Result{}, err
 	}

@@ -100,7 +100,10 @@ func (s *Service) connect(ctx context.Context) error {
 		}
 		s.embedded = srv
 	}
-	nc, err := broker.Connect(s.cfg.NATSURL, s.embedded, "invoiced", s.log)
+	a := s.cfg.NATSAuth
+	nc, err := broker.Connect(s.cfg.NATSURL, s.embedded, "invoiced", s.log, broker.Auth{
+		CredsFile: a.Creds, NKeySeedFile: a.NKey, TLSCA: a.TLSCA, TLSCert: a.TLSCert, TLSKey: a.TLSKey,
+	})
 	if err != nil {
 		return err
 	}

@@ -12,8 +12,9 @@ import (
 // Connect opens a connection named name to the NATS server at url or, when
 // srv is not nil, an in-process connection to srv. The connection reconnects
 // forever, and a server that is down at start is retried in the background,
-// so a broker outage heals by itself. Connect fails only on bad options.
-func Connect(url string, srv *server.Server, name string, log *slog.Logger) (*nats.Conn, error) {
+// so a broker outage heals by itself. auth signs in to an external server.
+// Connect fails only on bad options.
+func Connect(url string, srv *server.Server, name string, log *slog.Logger, auth Auth) (*nats.Conn, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -47,6 +48,11 @@ func Connect(url string, srv *server.Server, name string, log *slog.Logger) (*na
 		opts = append(opts, nats.InProcessServer(srv))
 		url = ""
 	}
+	authOpts, err := auth.Options()
+	if err != nil {
+		return nil, fmt.Errorf("connect to NATS: %w", err)
+	}
+	opts = append(opts, authOpts...)
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("connect to NATS: %w", err)

@@ -29,7 +29,7 @@ func TestConnectRetriesUntilTheServerComes(t *testing.T) {
 }
 
 func TestConnectFailsOnBadOptions(t *testing.T) {
-	nc, err := Connect("nats://%zz", nil, "bad", discard())
+	nc, err := Connect("nats://%zz", nil, "bad", discard(), Auth{})
 	if err == nil {
 		nc.Close()
 		t.Fatal("Connect accepted an unparsable URL")

@@ -46,7 +46,7 @@ func startEmbedded(t testing.TB, e Embedded) *server.Server {
 // connect calls Connect and closes the connection when the test ends.
 func connect(t testing.TB, url string, srv *server.Server, name string) *nats.Conn {
 	t.Helper()
-	nc, err := Connect(url, srv, name, discard())
+	nc, err := Connect(url, srv, name, discard(), Auth{})
 	if err != nil {
 		t.Fatalf("Connect: %v", err)
 	}

@@ -58,6 +58,7 @@ type Serve struct {
 	DeliveryWorkers      int
 	LogLevel             slog.Level
 	LogFormat            string
+	NATSAuth             NATSAuth
 	Security
 }
 
@@ -113,6 +114,9 @@ func (s Serve) Validate() error {
 	case s.LogFormat != "text" && s.LogFormat != "json":
 		return fmt.Errorf("--log-format must be text or json, not %q", s.LogFormat)
 	}
+	if err := s.NATSAuth.validate(s.Embedded()); err != nil {
+		return err
+	}
 	return s.Security.validate(s.Addr, s.NATSListen, s.Embedded())
 }
 
@@ -147,6 +151,7 @@ func ParseServe(args []string, getenv func(string) string, out io.Writer) (Serve
 	fs.IntVar(&s.DeliveryWorkers, "delivery-workers", 64, "webhook attempts one process makes at once")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&s.LogFormat, "log-format", "text", "log format: text or json")
+	s.NATSAuth.register(fs)
 	secFlags := s.Security.register(fs)
 	fs.Usage = func() { usage(fs, out) }
 	if err := fs.Parse(args); err != nil {

@@ -306,6 +306,11 @@ func TestParseServeErrors(t *testing.T) {
 		{name: "zero request timeout", args: []string{"--request-timeout", "0s"}, want: []string{"--request-timeout"}},
 		{name: "negative shutdown timeout", args: []string{"--shutdown-timeout", "-1s"}, want: []string{"--shutdown-timeout"}},
 		{name: "bad log format", args: []string{"--log-format", "xml"}, want: []string{"--log-format", `"xml"`}},
+		{name: "NATS creds without a NATS URL", args: []string{"--nats-creds", "go.mod"}, want: []string{"--nats-creds", "--nats-url"}},
+		{name: "creds and nkey", args: []string{"--nats-url", "nats://n:4222", "--nats-creds", "config.go", "--nats-nkey", "config.go"}, want: []string{"--nats-creds and --nats-nkey"}},
+		{name: "client certificate without its key", args: []string{"--nats-url", "nats://n:4222", "--nats-tls-cert", "config.go"}, want: []string{"--nats-tls-cert and --nats-tls-key"}},
+		{name: "missing creds file", args: []string{"--nats-url", "nats://n:4222", "--nats-creds", "no/such.creds"}, want: []string{"--nats-creds", "no/such.creds"}},
+		{name: "missing CA from environment", env: map[string]string{"INVOICED_NATS_URL": "nats://n:4222", "INVOICED_NATS_TLS_CA": "no/ca.pem"}, want: []string{"--nats-tls-ca", "no/ca.pem"}},
 		{name: "bad log level", args: []string{"--log-level", "loud"}, want: []string{"--log-level"}},
 		{name: "embedded without data", args: []string{"--data", ""}, want: []string{"--data"}},
 	}

@@ -55,7 +55,7 @@ func TestUsageListsEveryFlag(t *testing.T) {
 		"shutdown-timeout", "webhook-secret-overlap", "webhook-timeout", "webhook-retry-schedule",
 		"webhook-disable-after", "webhook-max-in-flight", "delivery-workers", "log-level", "log-format",
 		"api-keys", "api-keys-file", "rate-limit", "rate-burst", "webhook-allow-private", "webhook-allow-cidrs",
-		"webhook-require-https",
+		"webhook-require-https", "nats-creds", "nats-nkey", "nats-tls-ca", "nats-tls-cert", "nats-tls-key",
 	}
 	for _, name := range flags {
 		t.Run(name, func(t *testing.T) {
