@@ -96,7 +96,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	log.Info("invoiced serving",
 		"version", version(), "addr", "http://"+svc.Addr(), "roles", cfg.Roles,
 		"nats", natsDescription(svc, cfg), "fsync", fsyncDescription(cfg), "data", cfg.Data,
-		"security", securityDescription(cfg))
+		"security", securityDescription(cfg), "pprof", svc.PprofAddr())
 	served := waitForStop(ctx, svc, hup, log)
 	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()

@@ -48,6 +48,7 @@ type Service struct {
 	indexTarget   uint64
 	http          *http.Server
 	ln            net.Listener
+	pprof         *side
 	served        chan error
 	stopOnce      sync.Once
 	stopErr       error
@@ -65,7 +66,7 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *Service,
 		if err != nil {
 			stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 			defer cancel()
-			_ = s.close(stopCtx)
+			_ = s.shutdown(stopCtx)
 		}
 	}()
 	if err := s.connect(ctx); err != nil {
@@ -251,6 +252,11 @@ func (s *Service) serve() error {
 	s.ln = ln
 	s.http = api.NewServer(api.NewHandler(res), api.ServerLimits{}, s.log)
 	go func() { s.served <- s.http.Serve(ln) }()
+	if s.cfg.PprofAddr != "" {
+		if s.pprof, err = startSide("pprof", s.cfg.PprofAddr, pprofHandler(), s.log); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -315,6 +321,10 @@ func (s *Service) ready(ctx context.Context) error {
 // Addr returns the address the HTTP server listens on.
 func (s *Service) Addr() string { return s.ln.Addr().String() }
 
+// PprofAddr returns the address net/http/pprof is served on, or "" when
+// it is not.
+func (s *Service) PprofAddr() string { return s.pprof.addr() }
+
 // NATSURL returns the URL TCP clients reach NATS at, or "" when the
 // embedded server listens for none.
 func (s *Service) NATSURL() string {
@@ -347,6 +357,7 @@ func (s *Service) shutdown(ctx context.Context) error {
 	if s.http != nil {
 		errs = append(errs, s.http.Shutdown(ctx))
 	}
+	errs = append(errs, s.pprof.shutdown(ctx))
 	errs = append(errs, s.close(ctx))
 	return errors.Join(errs...)
 }

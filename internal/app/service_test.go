@@ -231,3 +231,19 @@ func TestShutdownWhileNATSIsAway(t *testing.T) {
 		t.Fatalf("shutdown while NATS is away: %v", err)
 	}
 }
+
+// TestPprofListensApart serves profiles on their own listener only when
+// asked, never on the API's.
+func TestPprofListensApart(t *testing.T) {
+	svc := startService(t, serveConfig(t, "", "--pprof-addr", "127.0.0.1:0"))
+	if a := call(t, http.MethodGet, "http://"+svc.PprofAddr()+"/debug/pprof/cmdline", ""); a.status != http.StatusOK || len(a.body) == 0 {
+		t.Fatalf("pprof: %d %q", a.status, a.body)
+	}
+	if a := call(t, http.MethodGet, "http://"+svc.Addr()+"/debug/pprof/cmdline", ""); a.status != http.StatusNotFound {
+		t.Fatalf("pprof on the API listener: %d", a.status)
+	}
+	off := startService(t, serveConfig(t, ""))
+	if addr := off.PprofAddr(); addr != "" {
+		t.Fatalf("pprof served at %s without --pprof-addr", addr)
+	}
+}

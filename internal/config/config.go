@@ -32,6 +32,9 @@ const (
 	FsyncInterval = "interval"
 )
 
+// MetricsOff as --metrics-addr serves no metrics.
+const MetricsOff = "off"
+
 // EnvPrefix prefixes the environment variable of every flag.
 const EnvPrefix = "INVOICED_"
 
@@ -58,6 +61,8 @@ type Serve struct {
 	DeliveryWorkers      int
 	LogLevel             slog.Level
 	LogFormat            string
+	PprofAddr            string
+	MetricsAddr          string
 	NATSAuth             NATSAuth
 	Security
 }
@@ -114,10 +119,27 @@ func (s Serve) Validate() error {
 	case s.LogFormat != "text" && s.LogFormat != "json":
 		return fmt.Errorf("--log-format must be text or json, not %q", s.LogFormat)
 	}
+	if err := s.validateSideAddrs(); err != nil {
+		return err
+	}
 	if err := s.NATSAuth.validate(s.Embedded()); err != nil {
 		return err
 	}
 	return s.Security.validate(s.Addr, s.NATSListen, s.Embedded())
+}
+
+// validateSideAddrs checks the listeners beside the API's: pprof and
+// metrics.
+func (s Serve) validateSideAddrs() error {
+	for _, side := range []struct{ flag, addr string }{{"--pprof-addr", s.PprofAddr}, {"--metrics-addr", s.MetricsAddr}} {
+		if side.addr == "" || side.flag == "--metrics-addr" && side.addr == MetricsOff {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(side.addr); err != nil {
+			return fmt.Errorf("%s %q: %w", side.flag, side.addr, err)
+		}
+	}
+	return nil
 }
 
 // ParseServe reads the flags of invoiced serve from args, each defaulting to
@@ -151,6 +173,8 @@ func ParseServe(args []string, getenv func(string) string, out io.Writer) (Serve
 	fs.IntVar(&s.DeliveryWorkers, "delivery-workers", 64, "webhook attempts one process makes at once")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&s.LogFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&s.PprofAddr, "pprof-addr", "", "serve net/http/pprof on this address, apart from the API (keep it private); empty = off")
+	fs.StringVar(&s.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address; empty = on the API listener (behind the API keys, if any); off = nowhere")
 	s.NATSAuth.register(fs)
 	secFlags := s.Security.register(fs)
 	fs.Usage = func() { usage(fs, out) }

@@ -306,6 +306,8 @@ func TestParseServeErrors(t *testing.T) {
 		{name: "zero request timeout", args: []string{"--request-timeout", "0s"}, want: []string{"--request-timeout"}},
 		{name: "negative shutdown timeout", args: []string{"--shutdown-timeout", "-1s"}, want: []string{"--shutdown-timeout"}},
 		{name: "bad log format", args: []string{"--log-format", "xml"}, want: []string{"--log-format", `"xml"`}},
+		{name: "bad pprof address", args: []string{"--pprof-addr", "6060"}, want: []string{"--pprof-addr", `"6060"`}},
+		{name: "bad metrics address", args: []string{"--metrics-addr", "metrics"}, want: []string{"--metrics-addr", `"metrics"`}},
 		{name: "NATS creds without a NATS URL", args: []string{"--nats-creds", "go.mod"}, want: []string{"--nats-creds", "--nats-url"}},
 		{name: "creds and nkey", args: []string{"--nats-url", "nats://n:4222", "--nats-creds", "config.go", "--nats-nkey", "config.go"}, want: []string{"--nats-creds and --nats-nkey"}},
 		{name: "client certificate without its key", args: []string{"--nats-url", "nats://n:4222", "--nats-tls-cert", "config.go"}, want: []string{"--nats-tls-cert and --nats-tls-key"}},
