@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
+	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -166,6 +167,9 @@ func (h *Deliveries) enqueue(ctx context.Context, d webhook.Delivery) error {
 		return fmt.Errorf("encode task for delivery %s: %w", d.ID, err)
 	}
 	msg := &nats.Msg{Subject: webhook.ManualTaskSubject(d.SubscriptionID, d.ID), Data: data}
+	if id := RequestID(ctx); id != "" {
+		msg.Header = nats.Header{events.HeaderRequestID: []string{id}}
+	}
 	if _, err := h.pub.PublishMsg(ctx, msg, jetstream.WithMsgID(d.ManualMsgID()),
 		jetstream.WithExpectStream(webhook.StreamWebhooks)); err != nil {
 		return unavailable("enqueue attempt", err)

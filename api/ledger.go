@@ -81,8 +81,11 @@ func (l *Ledger) Create(ctx context.Context, caller, key string, req invoiceRequ
 	if err != nil {
 		return events.Invoice{}, false, err
 	}
-	ack, retried, err := l.publish(ctx, &nats.Msg{Subject: ev.Subject(), Data: data},
-		jetstream.WithMsgID(ev.ID), jetstream.WithExpectLastSequencePerSubject(0))
+	msg := &nats.Msg{Subject: ev.Subject(), Data: data}
+	if id := RequestID(ctx); id != "" {
+		msg.Header = nats.Header{events.HeaderRequestID: []string{id}}
+	}
+	ack, retried, err := l.publish(ctx, msg, jetstream.WithMsgID(ev.ID), jetstream.WithExpectLastSequencePerSubject(0))
 	switch {
 	case err == nil && !ack.Duplicate:
 		return ev.Invoice, false, nil

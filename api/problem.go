@@ -74,11 +74,15 @@ func problemFor(err error) problem {
 	return p
 }
 
-// writeError answers with the problem for err, logging server-side failures.
+// writeError answers with the problem for err. The cause goes to the
+// request's log line; a server-side failure outside a logged request is
+// logged here.
 func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 	p := problemFor(err)
-	if p.Status >= 500 {
+	if !noteError(r.Context(), err) && p.Status >= 500 {
 		log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", p.Status, "err", err)
+	}
+	if p.Status >= 500 {
 		p.Detail = publicDetail[p.Status] // the cause is logged, never shown
 	}
 	if p.retryAfter > 0 {

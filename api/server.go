@@ -32,7 +32,7 @@ func NewHandler(res Resources) http.Handler {
 		log = slog.New(slog.DiscardHandler)
 	}
 	r := chi.NewRouter()
-	r.Use(secureHeaders, recoverer(log))
+	r.Use(requestLog(log), secureHeaders, recoverer(log))
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, log, fmt.Errorf("%w: %s %s", ErrNotFound, r.Method, r.URL.Path))
 	})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -33,6 +34,7 @@ type envOptions struct {
 	dedupWindow    time.Duration
 	requestTimeout time.Duration
 	storeDir       string
+	log            *slog.Logger // the handler's; nil discards
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
@@ -78,6 +80,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 		Invoices:      inv,
 		Subscriptions: subs,
 		Health:        api.NewHealth(func(context.Context) error { return nil }),
+		Logger:        o.log,
 	}))
 	t.Cleanup(e.http.Close)
 	return e

@@ -17,6 +17,7 @@ import (
 // settled or the task is stale, records the attempt, and schedules the next
 // scheduled attempt in JetStream when one is due later.
 func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
+	ctx = withRequestID(ctx, msg)
 	subID, _, manual, err := webhook.ParseTaskSubject(msg.Subject())
 	if err != nil {
 		return consume.Permanent(err)
@@ -54,6 +55,9 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
 	if err != nil {
 		return err
 	}
+	d.cfg.Logger.Debug("webhook attempt", "request_id", requestID(ctx), "invoice", task.InvoiceID,
+		"delivery", task.DeliveryID, "subscription", subID, "attempt", res.attempt.Number,
+		"status", res.attempt.HTTPStatus, "error", res.attempt.Error, "duration_ms", res.attempt.DurationMS)
 	d.trackHealth(ctx, sub, res)
 	if next == nil {
 		return nil

@@ -21,6 +21,7 @@ import (
 // attempt, or when the attempt is put off, so a delivery costs one write to
 // the log on the way to its receiver, not two.
 func (d *Dispatcher) fanOut(ctx context.Context, msg jetstream.Msg) error {
+	ctx = withRequestID(ctx, msg)
 	ev, err := events.DecodeMsg(msg.Subject(), msg.Data())
 	if err != nil {
 		return consume.Permanent(err)
@@ -29,7 +30,8 @@ func (d *Dispatcher) fanOut(ctx context.Context, msg jetstream.Msg) error {
 	if eventType == "" {
 		return nil
 	}
-	for _, sub := range d.subs.matching(eventType, ev.Time) {
+	subs := d.subs.matching(eventType, ev.Time)
+	for _, sub := range subs {
 		task, err := webhook.NewTask(ev, eventType, sub.ID)
 		if err != nil {
 			return consume.Permanent(err)
@@ -41,6 +43,8 @@ func (d *Dispatcher) fanOut(ctx context.Context, msg jetstream.Msg) error {
 			d.afterEnqueue()
 		}
 	}
+	d.cfg.Logger.Debug("event fanned out", "request_id", requestID(ctx), "invoice", ev.Invoice.ID,
+		"event", ev.ID, "type", eventType, "deliveries", len(subs))
 	return nil
 }
 
@@ -50,8 +54,9 @@ func (d *Dispatcher) enqueue(ctx context.Context, task webhook.Task) error {
 	if err != nil {
 		return consume.Permanent(err)
 	}
-	_, err = d.js.PublishMsg(ctx, &nats.Msg{Subject: webhook.TaskSubject(task.SubscriptionID, task.DeliveryID), Data: data},
-		jetstream.WithMsgID(task.DeliveryID), jetstream.WithExpectLastSequencePerSubject(0))
+	msg := &nats.Msg{Subject: webhook.TaskSubject(task.SubscriptionID, task.DeliveryID), Data: data}
+	passRequestID(ctx, msg)
+	_, err = d.js.PublishMsg(ctx, msg, jetstream.WithMsgID(task.DeliveryID), jetstream.WithExpectLastSequencePerSubject(0))
 	if err != nil && !jserr.IsWrongLastSequence(err) {
 		return fmt.Errorf("enqueue delivery %s: %w", task.DeliveryID, err)
 	}

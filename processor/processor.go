@@ -185,7 +185,12 @@ func (p *Processor) Handle(ctx context.Context, msg jetstream.Msg) error {
 	if err != nil {
 		return err
 	}
-	return p.publish(ctx, out, md.Sequence.Stream)
+	requestID := msg.Headers().Get(events.HeaderRequestID)
+	if err := p.publish(ctx, out, md.Sequence.Stream, requestID); err != nil {
+		return err
+	}
+	p.cfg.Logger.Debug("invoice decided", "request_id", requestID, "invoice", out.Invoice.ID, "outcome", out.Type)
+	return nil
 }
 
 // hasOutcome reports whether anything follows the requested event at seq.
@@ -227,13 +232,18 @@ func (p *Processor) simulateWork(ctx context.Context) error {
 	}
 }
 
-// publish stores the outcome unless the invoice already has one.
-func (p *Processor) publish(ctx context.Context, out events.Event, requestedSeq uint64) error {
+// publish stores the outcome unless the invoice already has one, carrying
+// on the ID of the request that asked for the invoice, if any.
+func (p *Processor) publish(ctx context.Context, out events.Event, requestedSeq uint64, requestID string) error {
 	data, err := events.Encode(out)
 	if err != nil {
 		return consume.Permanent(err)
 	}
-	_, err = p.js.PublishMsg(ctx, &nats.Msg{Subject: out.Subject(), Data: data},
+	msg := &nats.Msg{Subject: out.Subject(), Data: data}
+	if requestID != "" {
+		msg.Header = nats.Header{events.HeaderRequestID: []string{requestID}}
+	}
+	_, err = p.js.PublishMsg(ctx, msg,
 		jetstream.WithMsgID(out.ID),
 		jetstream.WithExpectLastSequenceForSubject(requestedSeq, events.InvoiceSubjects(out.Invoice.ID)))
 	// A wrong last sequence means the outcome is stored already. A

@@ -1,0 +1,104 @@
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/google/uuid"
+)
+
+// HeaderRequestID carries a request's ID. A client may send one (up to 64
+// letters, digits, '.', '_' or '-'); otherwise the service makes one up.
+// Either way the answer echoes it, the request's log line names it, and the
+// events the request causes carry it on to the processor's and the
+// dispatcher's logs.
+const HeaderRequestID = "X-Request-ID"
+
+// requestInfo is what a request's log line needs from deeper down.
+type requestInfo struct {
+	id  string
+	err error // the cause of a problem answer
+}
+
+type requestInfoKey struct{}
+
+// RequestID returns the ID of the request ctx belongs to, or "" outside a
+// request.
+func RequestID(ctx context.Context) string {
+	if info, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok {
+		return info.id
+	}
+	return ""
+}
+
+// noteError records err as the cause of the request's problem answer, for
+// its log line; it reports false outside a logged request.
+func noteError(ctx context.Context, err error) bool {
+	info, ok := ctx.Value(requestInfoKey{}).(*requestInfo)
+	if ok {
+		info.err = err
+	}
+	return ok
+}
+
+// requestLog gives every request an ID, echoes it and logs the request once
+// it is answered: method, path, route, status, bytes, duration, and the
+// cause of a problem. Server failures are logged as errors, the rest as
+// info.
+func requestLog(log *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			info := &requestInfo{id: requestIDOf(r)}
+			w.Header().Set(HeaderRequestID, info.id)
+			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+			next.ServeHTTP(ww, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
+			attrs := []any{
+				"request_id", info.id, "method", r.Method, "path", r.URL.Path, "route", routeOf(r),
+				"status", ww.Status(), "bytes", ww.BytesWritten(), "duration", time.Since(start),
+			}
+			if info.err != nil {
+				attrs = append(attrs, "err", info.err)
+			}
+			level := slog.LevelInfo
+			if ww.Status() >= http.StatusInternalServerError {
+				level = slog.LevelError
+			}
+			log.Log(r.Context(), level, "request", attrs...)
+		})
+	}
+}
+
+// requestIDOf returns the client's request ID when it is a sane one, else a
+// new one.
+func requestIDOf(r *http.Request) string {
+	if id := r.Header.Get(HeaderRequestID); validRequestID(id) {
+		return id
+	}
+	return uuid.NewString()
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range []byte(id) {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// routeOf returns the route pattern that served r, or "" when none did.
+func routeOf(r *http.Request) string {
+	if rctx := chi.RouteContext(r.Context()); rctx != nil {
+		return rctx.RoutePattern()
+	}
+	return ""
+}
