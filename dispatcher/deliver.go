@@ -69,7 +69,11 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
 // slot back, whatever happens.
 func (d *Dispatcher) sendReleasing(ctx context.Context, sub webhook.Subscription, task webhook.Task, number int) (res result) {
 	start := time.Now()
-	defer func() { d.inFlight.release(sub.ID, time.Since(start)) }()
+	defer func() {
+		took := time.Since(start)
+		d.inFlight.release(sub.ID, took)
+		d.cfg.Observer.Attempted(res.attempt.HTTPStatus, took)
+	}()
 	return d.send(ctx, sub, task, number)
 }
 
@@ -158,7 +162,10 @@ func (d *Dispatcher) updateDelivery(ctx context.Context, task webhook.Task, edit
 // returns when the next scheduled attempt is due, nil when there is none.
 func (d *Dispatcher) record(ctx context.Context, rec webhook.Delivery, entry jetstream.KeyValueEntry, res result, manual bool) (*time.Time, error) {
 	var next *time.Time
+	died := false
 	_, err := webhook.ModifyOrCreate(ctx, d.deliveries, rec.ID, entry, rec, func(rec *webhook.Delivery) bool {
+		wasDead := rec.Status == webhook.DeliveryDead
+		defer func() { died = !wasDead && rec.Status == webhook.DeliveryDead }()
 		rec.UpdatedAt = d.cfg.Now().UTC()
 		next = nil
 		attempt := res.attempt
@@ -181,6 +188,9 @@ func (d *Dispatcher) record(ctx context.Context, rec webhook.Delivery, entry jet
 		rec.Attempts = append(rec.Attempts, attempt)
 		return true
 	})
+	if err == nil && died {
+		d.cfg.Observer.Dead()
+	}
 	return next, err
 }
 

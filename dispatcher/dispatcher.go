@@ -64,6 +64,9 @@ type Config struct {
 	Client *http.Client
 	// Logger receives failures; nil discards them.
 	Logger *slog.Logger
+	// Observer is told of attempts, dead letters and disabled
+	// subscriptions; nil tells no one.
+	Observer Observer
 	// Now and Rand stand in for the clock and the jitter source in tests.
 	Now  func() time.Time
 	Rand func() float64
@@ -115,6 +118,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Observer == nil {
+		c.Observer = noObserver{}
 	}
 	if c.Now == nil {
 		c.Now = time.Now

@@ -44,12 +44,19 @@ func (d *Dispatcher) trackHealth(ctx context.Context, sub webhook.Subscription, 
 	default:
 		return
 	}
-	if err := d.changeSubscription(ctx, sub.ID, edit); err != nil {
+	changed := false
+	if err := d.changeSubscription(ctx, sub.ID, func(s *webhook.Subscription) bool {
+		changed = edit(s)
+		return changed
+	}); err != nil {
 		d.cfg.Logger.Warn("subscription health not saved", "subscription", sub.ID, "err", err)
 		return
 	}
 	if reason == "" {
 		return
+	}
+	if changed {
+		d.cfg.Observer.Disabled()
 	}
 	if _, err := d.ending.End(ctx, sub.ID, "the subscription was disabled: "+reason, now); err != nil {
 		d.cfg.Logger.Warn("waiting deliveries of a disabled subscription not ended", "subscription", sub.ID, "err", err)

@@ -20,6 +20,7 @@ import (
 	"github.com/invoiced/invoiced/internal/broker"
 	"github.com/invoiced/invoiced/internal/config"
 	"github.com/invoiced/invoiced/internal/jserr"
+	"github.com/invoiced/invoiced/internal/metrics"
 	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/invoiced/invoiced/processor"
 	"github.com/nats-io/nats-server/v2/server"
@@ -49,6 +50,8 @@ type Service struct {
 	http          *http.Server
 	ln            net.Listener
 	pprof         *side
+	metrics       *metrics.Metrics
+	metricsSide   *side
 	served        chan error
 	stopOnce      sync.Once
 	stopErr       error
@@ -61,7 +64,7 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *Service,
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, log: log, served: make(chan error, 1)}
+	s := &Service{cfg: cfg, log: log, served: make(chan error, 1), metrics: metrics.New()}
 	defer func() {
 		if err != nil {
 			stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
@@ -110,9 +113,11 @@ func (s *Service) connect(ctx context.Context) error {
 	}
 	s.nc, s.ncClosed = nc, make(chan struct{})
 	nc.SetClosedHandler(func(*nats.Conn) { close(s.ncClosed) })
-	if s.js, err = jetstream.New(nc); err != nil {
+	js, err := jetstream.New(nc)
+	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
+	s.js = s.metrics.JetStream(js)
 	return nil
 }
 
@@ -193,6 +198,7 @@ func (s *Service) startRoles(ctx context.Context) error {
 			RequireHTTPS:               s.cfg.WebhookRequireHTTPS,
 			UserAgent:                  "invoiced/" + version(),
 			Logger:                     s.log.With("role", config.RoleDispatcher),
+			Observer:                   s.metrics,
 		})
 		if err != nil {
 			return err
@@ -250,7 +256,11 @@ func (s *Service) serve() error {
 		return fmt.Errorf("listen: %w", err)
 	}
 	s.ln = ln
-	s.http = api.NewServer(api.NewHandler(res), api.ServerLimits{}, s.log)
+	handler, err := s.instrument(api.NewHandler(res))
+	if err != nil {
+		return err
+	}
+	s.http = api.NewServer(handler, api.ServerLimits{}, s.log)
 	go func() { s.served <- s.http.Serve(ln) }()
 	if s.cfg.PprofAddr != "" {
 		if s.pprof, err = startSide("pprof", s.cfg.PprofAddr, pprofHandler(), s.log); err != nil {
@@ -357,7 +367,7 @@ func (s *Service) shutdown(ctx context.Context) error {
 	if s.http != nil {
 		errs = append(errs, s.http.Shutdown(ctx))
 	}
-	errs = append(errs, s.pprof.shutdown(ctx))
+	errs = append(errs, s.pprof.shutdown(ctx), s.metricsSide.shutdown(ctx))
 	errs = append(errs, s.close(ctx))
 	return errors.Join(errs...)
 }

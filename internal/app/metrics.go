@@ -1,0 +1,66 @@
+package app
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/invoiced/invoiced/dispatcher"
+	"github.com/invoiced/invoiced/events"
+	"github.com/invoiced/invoiced/internal/config"
+	"github.com/invoiced/invoiced/internal/metrics"
+	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/processor"
+)
+
+// metricsPath is where metrics are served.
+const metricsPath = "/metrics"
+
+// instrument counts and times the requests h answers, reports the durable
+// consumers' lag, and serves the metrics where --metrics-addr says: beside
+// the API (behind its keys, when there are any), on a listener of their
+// own, or nowhere. It fails when that listener cannot be had.
+func (s *Service) instrument(h http.Handler) (http.Handler, error) {
+	if err := s.metrics.WatchConsumers(s.js,
+		metrics.Consumer{Stream: events.StreamInvoices, Name: processor.ConsumerName},
+		metrics.Consumer{Stream: events.StreamInvoices, Name: dispatcher.FanOutConsumer},
+		metrics.Consumer{Stream: webhook.StreamWebhooks, Name: dispatcher.DeliveryConsumer},
+	); err != nil {
+		return nil, err
+	}
+	switch s.cfg.MetricsAddr {
+	case config.MetricsOff:
+	case "":
+		serve := s.metrics.Handler()
+		if s.auth != nil {
+			serve = s.auth.Middleware(serve)
+		}
+		h = besideAPI(h, serve)
+	default:
+		mux := http.NewServeMux()
+		mux.Handle("GET "+metricsPath, s.metrics.Handler())
+		side, err := startSide("metrics", s.cfg.MetricsAddr, mux, s.log)
+		if err != nil {
+			return nil, err
+		}
+		s.metricsSide = side
+	}
+	return s.metrics.HTTP(h), nil
+}
+
+// besideAPI answers GET /metrics with metrics and everything else with api.
+func besideAPI(api, metrics http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != metricsPath || r.Method != http.MethodGet {
+			api.ServeHTTP(w, r)
+			return
+		}
+		if rctx := chi.RouteContext(r.Context()); rctx != nil {
+			rctx.RoutePatterns = append(rctx.RoutePatterns, metricsPath)
+		}
+		metrics.ServeHTTP(w, r)
+	})
+}
+
+// MetricsAddr returns the address of the metrics' own listener, or "" when
+// they have none.
+func (s *Service) MetricsAddr() string { return s.metricsSide.addr() }
