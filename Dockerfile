@@ -1,0 +1,44 @@
+# syntax=docker/dockerfile:1
+
+# invoiced in a container: a static, stripped binary on distroless, run as a
+# non-root user.
+#
+#   docker build --build-arg VERSION=$(git describe --tags --always) -t invoiced .
+#   docker run --rm invoiced version
+#
+# The image runs `invoiced serve`. Inside a container its default --addr
+# (127.0.0.1:8080) is reachable from nowhere else, and any other address needs
+# API keys (docs/SECURITY.md): README.md, "Run it in containers", has the
+# command lines, and docker-compose.yml a whole cluster. deploy_test.go builds
+# with this file's -ldflags and checks that the version is stamped.
+
+# golang:1.26 follows the newest 1.26.x; go.mod needs 1.26.8 or newer, and the
+# image's GOTOOLCHAIN=local will not download another toolchain.
+ARG GO_VERSION=1.26
+
+FROM --platform=$BUILDPLATFORM golang:${GO_VERSION} AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN --mount=type=cache,target=/go/pkg/mod go mod download
+COPY . .
+ARG VERSION=dev
+ARG TARGETOS
+ARG TARGETARCH
+RUN --mount=type=cache,target=/go/pkg/mod \
+    --mount=type=cache,target=/root/.cache/go-build \
+    CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
+    go build -trimpath -ldflags "-s -w -X github.com/invoiced/invoiced/internal/app.Version=${VERSION}" -o /out/invoiced . \
+ && mkdir -p /out/data
+
+# distroless/static: CA certificates, /etc/passwd with nonroot (65532), no shell.
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/invoiced /invoiced
+# The embedded JetStream store, when no --nats-url is given. A new volume
+# mounted here takes this directory's owner, so the non-root user can write.
+COPY --from=build --chown=65532:65532 /out/data /data
+ENV INVOICED_DATA=/data
+VOLUME ["/data"]
+USER 65532:65532
+EXPOSE 8080
+ENTRYPOINT ["/invoiced"]
+CMD ["serve"]
