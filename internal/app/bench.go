@@ -16,6 +16,7 @@ import (
 
 	"github.com/invoiced/invoiced/internal/bench"
 	"github.com/invoiced/invoiced/internal/config"
+	"github.com/invoiced/invoiced/internal/progress"
 )
 
 // BenchReport is what invoiced bench measured, as --json prints it.
@@ -52,7 +53,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	rep, err := Bench(ctx, cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	rep, err := Bench(ctx, cfg, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), stderr)
 	if err != nil {
 		return err
 	}
@@ -62,9 +63,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return writeReport(stdout, rep)
 }
 
-// Bench measures as cfg says and returns the report. It fails when the
+// Bench measures as cfg says and returns the report, keeping a live
+// progress line on progress when it is a terminal. It fails when the
 // service, the receiver or the floor cannot be started.
-func Bench(ctx context.Context, cfg config.Bench, log *slog.Logger) (BenchReport, error) {
+func Bench(ctx context.Context, cfg config.Bench, log *slog.Logger, progressTo io.Writer) (BenchReport, error) {
 	rep := BenchReport{Fsync: cfg.Fsync, RSSMBStart: rssMB()}
 	target, stop, err := benchTarget(ctx, cfg, log)
 	if err != nil {
@@ -86,8 +88,14 @@ func Bench(ctx context.Context, cfg config.Bench, log *slog.Logger) (BenchReport
 	load := bench.Load{URL: target, APIKey: cfg.APIKey, Rate: cfg.Rate, Concurrency: cfg.Concurrency,
 		Duration: cfg.Duration, KeyPrefix: "bench-" + strconv.FormatInt(time.Now().UnixNano(), 36)}
 	started := time.Now()
+	line := progress.Start(progressTo, 250*time.Millisecond, func() string {
+		arrived, _, _ := recv.Counts()
+		return fmt.Sprintf("bench: service %s of %s, %d webhooks verified",
+			time.Since(started).Round(100*time.Millisecond), cfg.Duration, arrived)
+	})
 	res := bench.Drive(ctx, bench.NewClient(load.Concurrency), load)
 	awaitArrivals(ctx, recv, res, cfg.Grace)
+	line.Stop()
 	if err := stopProfile(); err != nil {
 		return rep, err
 	}

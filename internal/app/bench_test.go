@@ -19,7 +19,7 @@ func TestBenchMeasuresServiceAndFloor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Bench(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	rep, err := Bench(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

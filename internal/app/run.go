@@ -38,6 +38,7 @@ const commands = `Usage: invoiced [command] [flags]
 Commands:
   serve     run the service (the default when no command is given)
   bench     measure the service against the floor the machine allows
+  replay    re-send the webhooks of stored events (invoiced replay --help)
   version   print the version
   help      print this help
 
@@ -58,6 +59,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return runServe(ctx, args, stderr, getenv)
 	case "bench":
 		err := runBench(ctx, args, stdout, stderr)
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	case "replay":
+		err := runReplay(ctx, args, stdout, stderr, getenv)
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}

@@ -1,0 +1,139 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/invoiced/invoiced/internal/natstest"
+)
+
+// countingReceiver counts the requests it gets per webhook-id.
+type countingReceiver struct {
+	*httptest.Server
+	mu  sync.Mutex
+	ids map[string]int
+}
+
+func newCountingReceiver(t testing.TB) *countingReceiver {
+	t.Helper()
+	r := &countingReceiver{ids: map[string]int{}}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		r.ids[req.Header.Get("webhook-id")]++
+		r.mu.Unlock()
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+// counts returns a copy of the counts and their total.
+func (r *countingReceiver) counts() (map[string]int, int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out, total := map[string]int{}, 0
+	for k, v := range r.ids {
+		out[k], total = v, total+v
+	}
+	return out, total
+}
+
+// awaitTotal waits until the receiver has had n requests.
+func (r *countingReceiver) awaitTotal(t testing.TB, n int) map[string]int {
+	t.Helper()
+	natstest.Eventually(t, 20*time.Second, "webhooks arrive", func() bool { _, total := r.counts(); return total >= n })
+	got, total := r.counts()
+	if total != n {
+		t.Fatalf("%d webhooks, want %d: %v", total, n, got)
+	}
+	return got
+}
+
+func replay(t testing.TB, natsURL string, args ...string) string {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	err := Run(context.Background(), append([]string{"replay", "--nats-url", natsURL}, args...), &stdout, &stderr, func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("replay %v: %v\n%s", args, err, stderr.String())
+	}
+	return stdout.String()
+}
+
+func TestReplayResendsStoredEvents(t *testing.T) {
+	svc := startService(t, serveConfig(t, "", "--nats-listen", "127.0.0.1:0", "--max-amount-cents", "5000"))
+	base, url := "http://"+svc.Addr(), svc.NATSURL()
+	recv := newCountingReceiver(t)
+	sub := call(t, http.MethodPost, base+"/webhooks/subscriptions",
+		`{"url":"`+recv.URL+`","event_types":["invoice.processed","invoice.failed"]}`, "Content-Type", "application/json")
+	if sub.status != http.StatusCreated {
+		t.Fatalf("subscribe: %d %s", sub.status, sub.body)
+	}
+	since := time.Now().Add(-time.Second).UTC().Format(time.RFC3339)
+	postInvoice(t, base, "r-1", journeyBody)
+	postInvoice(t, base, "r-2", `{"customer_id":"c","amount_cents":9000,"currency":"USD"}`) // fails
+	first := recv.awaitTotal(t, 2)
+
+	out := replay(t, url, "--since", since, "--dry-run")
+	if !strings.Contains(out, "4 events") || !strings.Contains(out, "would queue (dry run) 2 webhooks to 1 subscriptions") {
+		t.Fatalf("dry run: %s", out)
+	}
+	out = replay(t, url, "--since", since, "--event-type", "invoice.failed")
+	if !strings.Contains(out, "queued 1 webhooks") {
+		t.Fatalf("failed only: %s", out)
+	}
+	afterFailed := recv.awaitTotal(t, 3)
+	out = replay(t, url, "--since", "1h", "--subscription", field(t, sub.body, "id"))
+	if !strings.Contains(out, "queued 2 webhooks") {
+		t.Fatalf("everything: %s", out)
+	}
+	final := recv.awaitTotal(t, 5) // the dry run sent nothing
+	for id, n := range first {
+		if final[id] < 2 || len(final) != len(first) {
+			t.Fatalf("webhook %s arrived %d times; all: %v", id, n, final)
+		}
+	}
+	if len(afterFailed) != 2 {
+		t.Fatalf("a replay sent a webhook-id never sent before: %v", afterFailed)
+	}
+	if out := replay(t, url, "--since", time.Now().UTC().Format(time.RFC3339Nano)); !strings.Contains(out, "0 events") {
+		t.Fatalf("nothing since now: %s", out)
+	}
+}
+
+func TestReplayRefusesBadFlags(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, "--since is required"},
+		{[]string{"--since", "yesterday"}, "--since must be"},
+		{[]string{"--since", "2999-01-01T00:00:00Z"}, "in the future"},
+		{[]string{"--since", "1h", "--event-type", "invoice.paid"}, "--event-type"},
+		{[]string{"--since", "1h", "--nats-creds", "no/such.creds"}, "--nats-creds"},
+		{[]string{"--since", "1h", "extra"}, "unexpected argument"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			err := Run(context.Background(), append([]string{"replay"}, tt.args...), &bytes.Buffer{}, &bytes.Buffer{}, func(string) string { return "" })
+			if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("replay %v = %v, want a usage error about %q", tt.args, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestReplayNamesAMissingSubscription(t *testing.T) {
+	svc := startService(t, serveConfig(t, "", "--nats-listen", "127.0.0.1:0"))
+	var stdout, stderr bytes.Buffer
+	err := Run(context.Background(), []string{"replay", "--nats-url", svc.NATSURL(), "--since", "1h", "--subscription", "no-such"},
+		&stdout, &stderr, func(string) string { return "" })
+	if err == nil || !strings.Contains(err.Error(), "no subscription no-such") {
+		t.Fatalf("replay to a missing subscription: %v", err)
+	}
+}
