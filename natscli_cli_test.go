@@ -1,0 +1,227 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Obtaining and running the nats CLI, and the recipes' form: README.md's
+// nats commands, how they are split into arguments, and how they are read
+// from the README.
+
+// natsCLI runs recipes with the nats CLI against one server.
+type natsCLI struct {
+	bin    string
+	server string
+	env    []string
+
+	mu  sync.Mutex
+	ran []string // recipes run, in first-run order
+}
+
+var natscliBinary struct {
+	once sync.Once
+	path string
+	how  string
+	err  error
+}
+
+// newNATSCLI returns the nats CLI v0.5.0: the one on PATH if it is that
+// version, else one built once per test run with go install. It fails the
+// test, saying why, when neither works.
+func newNATSCLI(tb testing.TB) *natsCLI {
+	tb.Helper()
+	b := &natscliBinary
+	b.once.Do(func() { b.path, b.how, b.err = obtainNATSCLI() })
+	if b.err != nil {
+		tb.Fatalf("cannot obtain the nats CLI %s: %v", natscliVersion, b.err)
+	}
+	tb.Logf("nats CLI %s: %s", natscliVersion, b.how)
+	// No NATS_* setting or nats context of the caller applies here.
+	env := []string{"XDG_CONFIG_HOME=" + tb.TempDir(), "HOME=" + tb.TempDir()}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "NATS_") && !strings.HasPrefix(kv, "XDG_CONFIG_HOME=") && !strings.HasPrefix(kv, "HOME=") {
+			env = append(env, kv)
+		}
+	}
+	return &natsCLI{bin: b.path, env: env}
+}
+
+func obtainNATSCLI() (path, how string, err error) {
+	var notes []string
+	if p, err := exec.LookPath("nats"); err == nil {
+		v, err := natscliVersionOf(p)
+		if err == nil && v == natscliVersion {
+			return p, "found on PATH at " + p, nil
+		}
+		notes = append(notes, fmt.Sprintf("%s on PATH is %q (%v)", p, v, err))
+	}
+	// TestMain removes the directory of the invoiced binary when the run ends.
+	gobin := filepath.Join(filepath.Dir(binary), "natscli")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "install", natscliModule)
+	cmd.Dir = filepath.Dir(binary) // outside this module: go install pkg@version ignores go.mod anyway
+	cmd.Env = append(os.Environ(), "GOBIN="+gobin)
+	start := time.Now()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		notes = append(notes, fmt.Sprintf("GOBIN=%s go install %s: %v\n%s", gobin, natscliModule, err, out))
+		return "", "", errors.New(strings.Join(notes, "; "))
+	}
+	took := time.Since(start)
+	p := filepath.Join(gobin, "nats")
+	if v, err := natscliVersionOf(p); err != nil || v != natscliVersion {
+		return "", "", fmt.Errorf("built %s, which says it is %q (%v)", p, v, err)
+	}
+	notes = append(notes, fmt.Sprintf("built with go install in %s", took.Round(100*time.Millisecond)))
+	return p, strings.Join(notes, "; "), nil
+}
+
+func natscliVersionOf(bin string) (string, error) {
+	out, err := exec.Command(bin, "--version").CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+var placeholder = regexp.MustCompile(`<[^<>]+>`)
+
+// run runs recipe, README's form of a nats command, with its placeholders
+// replaced by vars, against the server, and returns its standard output. It
+// fails the test when the command fails or takes more than a minute.
+func (c *natsCLI) run(tb testing.TB, recipe string, vars map[string]string) []byte {
+	tb.Helper()
+	c.mu.Lock()
+	if !slices.Contains(c.ran, recipe) {
+		c.ran = append(c.ran, recipe)
+	}
+	c.mu.Unlock()
+	line := recipe
+	for k, v := range vars {
+		line = strings.ReplaceAll(line, k, v)
+	}
+	if p := placeholder.FindString(line); p != "" {
+		tb.Fatalf("no value for %s in %s", p, recipe)
+	}
+	args, err := shellWords(line)
+	if err != nil || len(args) < 2 || args[0] != "nats" {
+		tb.Fatalf("recipe %q: not a nats command (%v)", recipe, err)
+	}
+	args = append([]string{"--server", c.server}, args[1:]...)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.bin, args...)
+	cmd.Env = c.env
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		tb.Fatalf("nats %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, stdout.Bytes(), stderr.Bytes())
+	}
+	return stdout.Bytes()
+}
+
+func (c *natsCLI) recipesRun() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.ran)
+}
+
+// shellWords splits line into words as sh would for the recipes: on
+// blanks, with single quotes kept literal.
+func shellWords(line string) ([]string, error) {
+	var words []string
+	var word strings.Builder
+	inWord, quoted := false, false
+	for _, r := range line {
+		switch {
+		case quoted && r == '\'':
+			quoted = false
+		case quoted:
+			word.WriteRune(r)
+		case r == '\'':
+			quoted, inWord = true, true
+		case r == ' ' || r == '\t':
+			if inWord {
+				words = append(words, word.String())
+				word.Reset()
+				inWord = false
+			}
+		case strings.ContainsRune("\"\\$*?[;&|<>()`~", r):
+			return nil, fmt.Errorf("unsupported shell character %q", r)
+		default:
+			word.WriteRune(r)
+			inWord = true
+		}
+	}
+	if quoted {
+		return nil, errors.New("unterminated quote")
+	}
+	if inWord {
+		words = append(words, word.String())
+	}
+	return words, nil
+}
+
+// readmeRecipes returns the nats commands shown in README.md's "Look inside
+// with the `nats` CLI" section, comments stripped, and its go install line.
+func readmeRecipes(tb testing.TB) (recipes []string, install string) {
+	tb.Helper()
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	const heading = "## Look inside with the `nats` CLI\n"
+	_, section, ok := strings.Cut(string(data), heading)
+	if !ok {
+		tb.Fatalf("README.md has no %q section", strings.TrimSpace(heading))
+	}
+	if end := strings.Index(section, "\n## "); end >= 0 {
+		section = section[:end]
+	}
+	inCode := false
+	for _, line := range strings.Split(section, "\n") {
+		if strings.HasPrefix(line, "```") {
+			inCode = !inCode
+			continue
+		}
+		if !inCode {
+			continue
+		}
+		line = strings.TrimSpace(stripComment(line))
+		switch {
+		case strings.HasPrefix(line, "nats "):
+			recipes = append(recipes, strings.Join(strings.Fields(line), " "))
+		case strings.HasPrefix(line, "go install "):
+			install = line
+		case line != "":
+			tb.Errorf("README.md's nats CLI section shows %q, neither a nats recipe nor the install", line)
+		}
+	}
+	if len(recipes) == 0 {
+		tb.Fatal("README.md's nats CLI section shows no recipe")
+	}
+	return recipes, install
+}
+
+// stripComment cuts a shell comment (a # after a blank, outside quotes).
+func stripComment(line string) string {
+	quoted := false
+	for i, r := range line {
+		switch {
+		case r == '\'':
+			quoted = !quoted
+		case r == '#' && !quoted && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t'):
+			return line[:i]
+		}
+	}
+	return line
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"slices"
+	"testing"
+)
+
+// The tests of README.md's "Look inside with the `nats` CLI" section. The
+// nats binary and the recipes' form are in natscli_cli_test.go, the live
+// service they run against in natscli_fixture_test.go, and what each group
+// of recipes must show in natscli_inspect_test.go and
+// natscli_replay_test.go.
+
+// natscliVersion is the nats CLI the README's recipes are tested with.
+const (
+	natscliVersion = "v0.5.0"
+	natscliModule  = "github.com/nats-io/natscli/nats@" + natscliVersion
+)
+
+// The recipes of README.md's "Look inside with the `nats` CLI" section,
+// exactly as shown there (placeholders in angle brackets). The test runs
+// each of them, and checks that the README shows these and no others.
+const (
+	recipeStreams       = `nats stream ls --all --json`
+	recipeSubjects      = `nats stream subjects INVOICES --json`
+	recipeHistory       = `nats sub 'invoices.<id>.*' --all -T --raw`
+	recipeCurrent       = `nats stream get INVOICES --last-for 'invoices.<id>.*' --json`
+	recipeProcessorLag  = `nats consumer info INVOICES processor --json`
+	recipeFanoutLag     = `nats consumer info INVOICES dispatcher-fanout --json`
+	recipeDispatcherLag = `nats consumer info WEBHOOKS dispatcher --json`
+	recipeDeliveryKeys  = `nats kv ls webhook_deliveries`
+	recipeDelivery      = `nats kv get webhook_deliveries <delivery id> --raw`
+	recipeRebuildSince  = `nats consumer add INVOICES rebuild --pull --deliver <duration> --defaults`
+	recipeRebuildFrom   = `nats consumer add INVOICES rebuild --pull --deliver <sequence> --defaults`
+	recipeRebuildInfo   = `nats consumer info INVOICES rebuild --json`
+	recipeReplay        = `nats sub --stream INVOICES --durable rebuild -T --raw`
+	recipeRebuildRemove = `nats consumer rm INVOICES rebuild -f`
+)
+
+var natscliRecipes = []string{
+	recipeStreams, recipeSubjects, recipeHistory, recipeCurrent,
+	recipeProcessorLag, recipeFanoutLag, recipeDispatcherLag,
+	recipeDeliveryKeys, recipeDelivery,
+	recipeRebuildSince, recipeRebuildFrom, recipeRebuildInfo, recipeReplay, recipeRebuildRemove,
+}
+
+// TestREADMEShowsTheNATSCLIRecipes checks that README.md's nats CLI
+// section shows exactly the recipes TestNATSCLIRecipes runs, and installs
+// the version it runs them with.
+func TestREADMEShowsTheNATSCLIRecipes(t *testing.T) {
+	shown, install := readmeRecipes(t)
+	if install != "go install "+natscliModule {
+		t.Errorf("README installs with %q, want %q", install, "go install "+natscliModule)
+	}
+	checkSameRecipes(t, shown, "README shows a recipe that is not tested", "README does not show the tested recipe")
+}
+
+// TestNATSCLIRecipes runs README.md's nats CLI recipes, with natscli
+// v0.5.0, against a live all-in-one service, and checks what they show.
+func TestNATSCLIRecipes(t *testing.T) {
+	s := startNATSCLIService(t)
+
+	t.Run("streams", func(t *testing.T) { checkStreamList(t, s) })
+	t.Run("subjects", func(t *testing.T) { checkSubjectCounts(t, s) })
+	t.Run("history", func(t *testing.T) { checkHistories(t, s) })
+	// newest is the stream position of the newest invoice event before
+	// the replay below.
+	var newest streamPosition
+	t.Run("newest event", func(t *testing.T) { newest = checkNewestEvents(t, s) })
+	if t.Failed() {
+		return // the groups below start from newest
+	}
+	t.Run("consumer lag", func(t *testing.T) { checkConsumerLags(t, s, newest) })
+	t.Run("KV", func(t *testing.T) { checkDeliveryRecords(t, s) })
+	if t.Failed() {
+		return // the replay counts on the events checked above
+	}
+	t.Run("replay", func(t *testing.T) { checkReplays(t, s, newest) })
+	if t.Failed() {
+		return // a failed group leaves recipes unrun
+	}
+
+	// Every listed recipe ran; TestREADMEShowsTheNATSCLIRecipes holds the
+	// README to the list.
+	checkSameRecipes(t, s.cli.recipesRun(), "recipe run but not listed in natscliRecipes", "recipe not run")
+}
+
+// checkSameRecipes reports each recipe of got not in natscliRecipes as
+// extra, and each of natscliRecipes not in got as missing.
+func checkSameRecipes(tb testing.TB, got []string, extra, missing string) {
+	tb.Helper()
+	for _, r := range got {
+		if !slices.Contains(natscliRecipes, r) {
+			tb.Errorf("%s: %s", extra, r)
+		}
+	}
+	for _, r := range natscliRecipes {
+		if !slices.Contains(got, r) {
+			tb.Errorf("%s: %s", missing, r)
+		}
+	}
+}
