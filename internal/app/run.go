@@ -39,6 +39,7 @@ Commands:
   serve     run the service (the default when no command is given)
   bench     measure the service against the floor the machine allows
   replay    re-send the webhooks of stored events (invoiced replay --help)
+  listen    forward webhooks to an app on this machine (invoiced listen --help)
   version   print the version
   help      print this help
 
@@ -65,6 +66,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return err
 	case "replay":
 		err := runReplay(ctx, args, stdout, stderr, getenv)
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	case "listen":
+		err := runListen(ctx, args, stdout, stderr, getenv)
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}

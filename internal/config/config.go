@@ -187,7 +187,7 @@ func ParseServe(args []string, getenv func(string) string, out io.Writer) (Serve
 	if err := applyEnv(fs, getenv); err != nil {
 		return Serve{}, err
 	}
-	s.Roles = splitRoles(roles)
+	s.Roles = splitList(roles)
 	if err := s.Security.resolve(fs, secFlags, s.Addr, s.NATSURL == ""); err != nil {
 		return Serve{}, err
 	}
@@ -231,7 +231,8 @@ func EnvName(flagName string) string {
 	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-func splitRoles(s string) []string {
+// splitList returns the distinct non-empty items of a comma-separated list.
+func splitList(s string) []string {
 	var roles []string
 	for _, r := range strings.Split(s, ",") {
 		if r = strings.TrimSpace(r); r != "" && !slices.Contains(roles, r) {

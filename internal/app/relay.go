@@ -1,0 +1,75 @@
+package app
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/invoiced/invoiced/internal/webhook"
+)
+
+// relayedHeaders are the headers a webhook carries on to the app.
+var relayedHeaders = []string{
+	"Content-Type", "User-Agent", webhook.HeaderID, webhook.HeaderTimestamp, webhook.HeaderSignature,
+	"X-Event-Type", "X-Delivery-ID", "X-Attempt",
+}
+
+// relay takes webhooks, verifies and prints each, forwards it unchanged to
+// the app and answers with the app's answer, so the delivery log records
+// what the app said.
+type relay struct {
+	forward string
+	secret  string
+	client  *http.Client
+
+	mu  sync.Mutex // one printed line at a time
+	out io.Writer
+}
+
+func newRelay(forward, secret string, out io.Writer) *relay {
+	return &relay{forward: forward, secret: secret, out: out, client: &http.Client{Timeout: 30 * time.Second}}
+}
+
+// ServeHTTP relays one webhook.
+func (r *relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+	if err != nil {
+		http.Error(w, "unreadable body", http.StatusBadRequest)
+		return
+	}
+	verified := "verified"
+	if err := webhook.Verify(r.secret, req.Header, body, time.Now(), 5*time.Minute); err != nil {
+		verified = "NOT VERIFIED (" + err.Error() + ")"
+	}
+	start := time.Now()
+	status, answer := r.send(req, body)
+	r.mu.Lock()
+	fmt.Fprintf(r.out, "%s  %-17s  %s  %s  → %s (%d ms)\n", start.Format("15:04:05"), req.Header.Get("X-Event-Type"),
+		req.Header.Get(webhook.HeaderID), verified, answer, time.Since(start).Milliseconds())
+	r.mu.Unlock()
+	w.WriteHeader(status)
+}
+
+// send forwards the webhook to the app and returns the status to answer
+// with and a description of the app's answer.
+func (r *relay) send(in *http.Request, body []byte) (int, string) {
+	req, err := http.NewRequestWithContext(in.Context(), http.MethodPost, r.forward, bytes.NewReader(body))
+	if err != nil {
+		return http.StatusBadGateway, err.Error()
+	}
+	for _, h := range relayedHeaders {
+		if v := in.Header.Get(h); v != "" {
+			req.Header.Set(h, v)
+		}
+	}
+	res, err := r.client.Do(req)
+	if err != nil {
+		return http.StatusBadGateway, "no answer: " + err.Error()
+	}
+	defer res.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 1<<20))
+	return res.StatusCode, res.Status
+}
