@@ -36,13 +36,15 @@ func NewHandler(res Resources) http.Handler {
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, log, fmt.Errorf("%w: %s %s", ErrNotFound, r.Method, r.URL.Path))
 	})
+	var routes routeTable // the router's, once built below
 	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
-		w.Header().Set("Allow", strings.Join(allowedMethods(r, req.URL.Path), ", "))
+		w.Header().Set("Allow", strings.Join(routes.allowed(req.URL.Path), ", "))
 		writeError(w, req, log, fmt.Errorf("%w: %s %s", ErrMethodNotAllowed, req.Method, req.URL.Path))
 	})
 	if res.Health != nil {
 		r.Mount("/", res.Health.Routes())
 	}
+	r.Get("/openapi.json", ServeOpenAPI)
 	r.Group(func(r chi.Router) {
 		if res.Auth != nil {
 			r.Use(res.Auth.Middleware)
@@ -58,18 +60,8 @@ func NewHandler(res Resources) http.Handler {
 			r.Post("/webhooks/subscriptions/{id}/recover", res.Deliveries.RecoverHandler())
 		}
 	})
+	routes = walkRoutes(r)
 	return r
-}
-
-// allowedMethods lists the methods routes answers at path.
-func allowedMethods(routes chi.Routes, path string) []string {
-	var allowed []string
-	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
-		if routes.Match(chi.NewRouteContext(), m, path) {
-			allowed = append(allowed, m)
-		}
-	}
-	return allowed
 }
 
 // NewServer returns an HTTP server for handler with timeouts that keep slow

@@ -1,0 +1,61 @@
+package api_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/google/uuid"
+)
+
+// oaDeliveriesPath is the path of the deliveries.
+const oaDeliveriesPath = "/webhooks/deliveries"
+
+// oaReadDeliveryCases are listDeliveries's and getDelivery's answers.
+func oaReadDeliveryCases(f *oaFixtures) []oaCase {
+	return []oaCase{
+		oaGet("200 every delivery", "listDeliveries", oaDeliveriesPath, http.StatusOK),
+		oaWith(oaGet("200 filtered", "listDeliveries", oaDeliveriesPath+"?subscription_id="+f.okSub+"&status=delivered&event_type=invoice.processed", http.StatusOK),
+			func(t testing.TB, r oaResult) {
+				var p struct {
+					Data []struct {
+						EventType string `json:"event_type"`
+					}
+				}
+				r.decode(t, &p)
+				if len(p.Data) != 1 || p.Data[0].EventType != "invoice.processed" {
+					t.Fatalf("%s", r.body)
+				}
+			}),
+		oaWith(oaGet("200 a page", "listDeliveries", oaDeliveriesPath+"?limit=1", http.StatusOK), oaWant("has_more", true)),
+		oaGet("200 the next page", "listDeliveries", oaDeliveriesPath+"?limit=1&cursor="+f.deliveriesCursor, http.StatusOK),
+		oaInvalid(oaGet("400 unknown status", "listDeliveries", oaDeliveriesPath+"?status=sent", http.StatusBadRequest), "status"),
+		oaInvalid(oaGet("400 empty status", "listDeliveries", oaDeliveriesPath+"?status=", http.StatusBadRequest), "status"),
+		oaInvalid(oaGet("400 subscription not a UUID", "listDeliveries", oaDeliveriesPath+"?subscription_id=sub_1", http.StatusBadRequest), "subscription_id"),
+		oaInvalid(oaGet("400 unknown event type", "listDeliveries", oaDeliveriesPath+"?event_type=invoice.paid", http.StatusBadRequest), "event_type"),
+		oaInvalid(oaGet("400 limit 0", "listDeliveries", oaDeliveriesPath+"?limit=0", http.StatusBadRequest), "limit"),
+		oaInvalid(oaGet("400 malformed cursor", "listDeliveries", oaDeliveriesPath+"?cursor=%25%25", http.StatusBadRequest), "cursor"),
+		oaLax(oaGet("400 another list's cursor", "listDeliveries", oaDeliveriesPath+"?cursor="+f.invoicesCursor, http.StatusBadRequest), "cursor"),
+		oaLax(oaGet("400 unknown parameter", "listDeliveries", oaDeliveriesPath+"?since="+f.since, http.StatusBadRequest), "since"),
+		oaLax(oaGet("400 repeated parameter", "listDeliveries", oaDeliveriesPath+"?limit=1&limit=2", http.StatusBadRequest), "limit"),
+		oaOn(oaGet("500 stored delivery unreadable", "listDeliveries", oaDeliveriesPath+"?subscription_id="+f.badDeliverySub, http.StatusInternalServerError), oaCorrupt),
+		oaWith(oaGet("200 delivered", "getDelivery", oaDeliveriesPath+"/"+f.delivered, http.StatusOK), oaWant("status", "delivered")),
+		oaWith(oaGet("200 failing", "getDelivery", oaDeliveriesPath+"/"+f.failing, http.StatusOK), oaWant("status", "failing")),
+		oaGet("404 unknown", "getDelivery", oaDeliveriesPath+"/"+uuid.NewString(), http.StatusNotFound),
+		oaInvalid(oaGet("404 not a UUID", "getDelivery", oaDeliveriesPath+"/dlv_1", http.StatusNotFound), ""),
+		oaOn(oaGet("500 stored delivery unreadable", "getDelivery", oaDeliveriesPath+"/"+f.badDelivery, http.StatusInternalServerError), oaCorrupt),
+	}
+}
+
+// oaRetryCases are retryDelivery's answers, in the order replayed.
+func oaRetryCases(f *oaFixtures) []oaCase {
+	retry := func(name, id string, status int) oaCase {
+		return oaCase{name: name, op: "retryDelivery", method: http.MethodPost, path: oaDeliveriesPath + "/" + id + "/retry", status: status}
+	}
+	return []oaCase{
+		retry("202 one more attempt", f.delivered, http.StatusAccepted),
+		retry("409 the most attempts", f.full, http.StatusConflict),
+		retry("404 unknown", uuid.NewString(), http.StatusNotFound),
+		oaInvalid(retry("404 not a UUID", "dlv_1", http.StatusNotFound), ""),
+		oaOn(retry("500 stored delivery unreadable", f.badDelivery, http.StatusInternalServerError), oaCorrupt),
+	}
+}

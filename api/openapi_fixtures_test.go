@@ -1,0 +1,217 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/invoiced/invoiced/api"
+	"github.com/invoiced/invoiced/events"
+	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// oaFixtures are the records the replayed requests refer to.
+type oaFixtures struct {
+	hooks                                    string // the receiver's URL
+	okSub, failSub                           string // receiving subscriptions
+	rotSub, disabledSub, deleteSub, patchSub string
+	created, processed, failed               string // invoice IDs by status
+	delivered, failing, full                 string // delivery IDs; full has the most attempts
+	invoicesCursor, deliveriesCursor         string
+	inFlightKey, inFlightBody                string // its event's ID is known, the event not
+	since                                    string // an hour ago
+	badInvoice, badKey, badSub, badDelivery  string // corrupt records
+	badDeliverySub                           string
+	receiver                                 *oaReceiver
+}
+
+// oaSetupMain makes the records of the main server: subscriptions, then a
+// dispatcher that delivers the events of three invoices to them (every
+// webhook checked against the document), then what the replay needs.
+func oaSetupMain(t testing.TB, s *oaSpec, e *oaEnv) *oaFixtures {
+	t.Helper()
+	f := &oaFixtures{
+		receiver: &oaReceiver{spec: s, secrets: map[string]string{}, got: map[string][]string{}},
+		since:    time.Now().UTC().Add(-time.Hour).Format(time.RFC3339),
+	}
+	hooks := httptest.NewServer(f.receiver)
+	t.Cleanup(hooks.Close)
+	f.hooks = hooks.URL
+	var okSecret, failSecret string
+	f.okSub, okSecret = e.subscribe(t, f.hooks+"/hooks/ok", "")
+	f.failSub, failSecret = e.subscribe(t, f.hooks+"/hooks/fail", `["invoice.created"]`)
+	f.receiver.secrets["/hooks/ok"], f.receiver.secrets["/hooks/fail"] = okSecret, failSecret
+
+	oaDeliverWebhooks(t, e, f)
+	f.delivered = e.deliveryIDs(api.DeliveryFilter{SubscriptionID: f.okSub})[0]
+	f.failing = e.deliveryIDs(api.DeliveryFilter{SubscriptionID: f.failSub})[0]
+	f.full = oaPutFullDelivery(t, e, f.failing)
+	oaSetupCursors(t, e, f)
+	oaSetupSubscriptions(t, e, f)
+	oaSetupInFlight(t, e, f)
+	return f
+}
+
+// oaPutFullDelivery stores a copy of the delivery id with the most attempts
+// one keeps, as a manual retry loop would leave it, and returns its ID.
+func oaPutFullDelivery(t testing.TB, e *oaEnv, id string) string {
+	t.Helper()
+	entry, err := e.deliveries.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var full webhook.Delivery
+	if err := json.Unmarshal(entry.Value(), &full); err != nil {
+		t.Fatal(err)
+	}
+	full.ID = uuid.NewString()
+	for len(full.Attempts) < webhook.MaxAttempts {
+		at := full.Attempts[0]
+		at.Number, at.Trigger = len(full.Attempts)+1, webhook.TriggerManual
+		full.Attempts = append(full.Attempts, at)
+	}
+	data, err := json.Marshal(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.putDelivery(t, full.ID, data)
+	return full.ID
+}
+
+// oaSetupCursors reads the cursor of the second page of invoices and of
+// deliveries.
+func oaSetupCursors(t testing.TB, e *oaEnv, f *oaFixtures) {
+	t.Helper()
+	var page struct {
+		NextCursor string `json:"next_cursor"`
+	}
+	e.call(t, http.MethodGet, "/invoices?limit=1", "", http.StatusOK).decode(t, &page)
+	f.invoicesCursor = page.NextCursor
+	e.call(t, http.MethodGet, "/webhooks/deliveries?limit=1", "", http.StatusOK).decode(t, &page)
+	f.deliveriesCursor = page.NextCursor
+	if f.invoicesCursor == "" || f.deliveriesCursor == "" {
+		t.Fatal("no cursors")
+	}
+}
+
+// oaSetupSubscriptions makes the subscriptions the replay rotates, finds
+// disabled, deletes and updates.
+func oaSetupSubscriptions(t testing.TB, e *oaEnv, f *oaFixtures) {
+	t.Helper()
+	f.rotSub, _ = e.subscribe(t, f.hooks+"/hooks/rotate", "")
+	f.disabledSub, _ = e.subscribe(t, f.hooks+"/hooks/disabled", "")
+	e.call(t, http.MethodPatch, "/webhooks/subscriptions/"+f.disabledSub, `{"status":"disabled"}`, http.StatusOK)
+	f.deleteSub, _ = e.subscribe(t, f.hooks+"/hooks/delete", "")
+	f.patchSub, _ = e.subscribe(t, f.hooks+"/hooks/patch", `["invoice.failed"]`)
+}
+
+// oaSetupInFlight makes JetStream see the message ID of the event a request
+// with f.inFlightKey stores, while the event is not readable under its
+// subject: so it looks while the first request with the key is being stored.
+func oaSetupInFlight(t testing.TB, e *oaEnv, f *oaFixtures) {
+	t.Helper()
+	f.inFlightKey, f.inFlightBody = "in-flight", `{"customer_id":"cust-flight","amount_cents":1}`
+	id := events.InvoiceID(api.Caller(oaKey), oaEndpoint, f.inFlightKey)
+	if _, err := e.js.PublishMsg(context.Background(), &nats.Msg{Subject: events.SubjectPrefix + ".in-flight", Data: []byte("{}")},
+		jetstream.WithMsgID(events.EventID(id, events.InvoiceRequested))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// oaSetupCorrupt stores records the service cannot read, on another server.
+func oaSetupCorrupt(t testing.TB, e *oaEnv, f *oaFixtures) {
+	t.Helper()
+	ctx := context.Background()
+	const garbage = `{"schema":1,"unreadable`
+	f.badInvoice = uuid.NewString()
+	e.publishRaw(t, events.Subject(f.badInvoice, events.InvoiceRequested), garbage)
+	f.badKey = "corrupt-key"
+	e.publishRaw(t, events.Subject(events.InvoiceID(api.Caller(oaKey), oaEndpoint, f.badKey), events.InvoiceRequested), garbage)
+	listed := e.createInvoice(t, "corrupt-list", `{"customer_id":"cust-corrupt","amount_cents":1}`)
+	e.publishRaw(t, events.Subject(listed.ID, events.InvoiceProcessed), garbage)
+	f.badSub = uuid.NewString()
+	if _, err := e.subs.Put(ctx, f.badSub, []byte(garbage)); err != nil {
+		t.Fatal(err)
+	}
+	f.badDelivery, f.badDeliverySub = uuid.NewString(), uuid.NewString()
+	e.putDelivery(t, f.badDelivery, fmt.Appendf(nil,
+		`{"id":%q,"subscription_id":%q,"event_type":"invoice.created","status":"failing","created_at":"2024-05-01T00:00:00Z","attempts":"unreadable"}`,
+		f.badDelivery, f.badDeliverySub))
+}
+
+// call sends a fixture request to the main server and wants status.
+func (e *oaEnv) call(t testing.TB, method, path, body string, status int, header ...string) oaResult {
+	t.Helper()
+	r := oaSend(t, e.servers[oaMain], oaCase{method: method, path: path, body: body,
+		header: append([]string{"Content-Type", "application/json"}, header...)})
+	if r.status != status {
+		t.Fatalf("%s %s: %d %s, want %d", method, path, r.status, r.body, status)
+	}
+	return r
+}
+
+// createInvoice creates an invoice through the API.
+func (e *oaEnv) createInvoice(t testing.TB, key, body string) events.Invoice {
+	t.Helper()
+	var inv events.Invoice
+	e.call(t, http.MethodPost, "/invoices", body, http.StatusCreated, "Idempotency-Key", key).decode(t, &inv)
+	return inv
+}
+
+// subscribe creates a subscription through the API and returns its ID and
+// secret.
+func (e *oaEnv) subscribe(t testing.TB, url, eventTypes string) (id, secret string) {
+	t.Helper()
+	body := fmt.Sprintf(`{"url":%q}`, url)
+	if eventTypes != "" {
+		body = fmt.Sprintf(`{"url":%q,"event_types":%s}`, url, eventTypes)
+	}
+	var sub struct{ ID, Secret string }
+	e.call(t, http.MethodPost, "/webhooks/subscriptions", body, http.StatusCreated).decode(t, &sub)
+	return sub.ID, sub.Secret
+}
+
+// publish stores ev on the INVOICES stream, as the processor does.
+func (e *oaEnv) publish(t testing.TB, ev events.Event) {
+	t.Helper()
+	data, err := events.Encode(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.js.PublishMsg(context.Background(), &nats.Msg{Subject: ev.Subject(), Data: data}, jetstream.WithMsgID(ev.ID)); err != nil {
+		t.Fatalf("publish %s: %v", ev.Subject(), err)
+	}
+}
+
+// publishRaw stores data, which need not be an event, under subject.
+func (e *oaEnv) publishRaw(t testing.TB, subject, data string) {
+	t.Helper()
+	if _, err := e.js.Publish(context.Background(), subject, []byte(data)); err != nil {
+		t.Fatalf("publish %s: %v", subject, err)
+	}
+}
+
+// putDelivery stores a delivery record, as the dispatcher does, and waits
+// for the index to see it.
+func (e *oaEnv) putDelivery(t testing.TB, id string, data []byte) {
+	t.Helper()
+	rev, err := e.deliveries.Put(context.Background(), id, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	natstest.Eventually(t, 5*time.Second, "the delivery index applies the record", func() bool { return e.dIndex.Applied() >= rev })
+}
+
+// deliveryIDs returns the IDs of the deliveries that match f, newest first.
+func (e *oaEnv) deliveryIDs(f api.DeliveryFilter) []string {
+	ids, _ := e.dIndex.Page(f, api.DeliveryCursor{}, 1000)
+	return ids
+}
