@@ -4,12 +4,8 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/invoiced/invoiced/dispatcher"
-	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/config"
 	"github.com/invoiced/invoiced/internal/metrics"
-	"github.com/invoiced/invoiced/internal/webhook"
-	"github.com/invoiced/invoiced/processor"
 )
 
 // metricsPath is where metrics are served.
@@ -20,11 +16,11 @@ const metricsPath = "/metrics"
 // the API (behind its keys, when there are any), on a listener of their
 // own, or nowhere. It fails when that listener cannot be had.
 func (s *Service) instrument(h http.Handler) (http.Handler, error) {
-	if err := s.metrics.WatchConsumers(s.js,
-		metrics.Consumer{Stream: events.StreamInvoices, Name: processor.ConsumerName},
-		metrics.Consumer{Stream: events.StreamInvoices, Name: dispatcher.FanOutConsumer},
-		metrics.Consumer{Stream: webhook.StreamWebhooks, Name: dispatcher.DeliveryConsumer},
-	); err != nil {
+	watched := make([]metrics.Consumer, 0, len(durableConsumers))
+	for _, c := range durableConsumers {
+		watched = append(watched, metrics.Consumer{Stream: c.stream, Name: c.name})
+	}
+	if err := s.metrics.WatchConsumers(s.js, watched...); err != nil {
 		return nil, err
 	}
 	switch s.cfg.MetricsAddr {
