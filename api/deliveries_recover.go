@@ -44,19 +44,8 @@ func (h *Deliveries) recoverSubscription(w http.ResponseWriter, r *http.Request)
 		return invalidField("since", "must not be in the future")
 	}
 	ctx := r.Context()
-	entry, err := h.subs.Get(ctx, subID.String())
-	switch {
-	case errors.Is(err, jetstream.ErrKeyNotFound):
-		return fmt.Errorf("%w: no subscription %s", ErrNotFound, subID)
-	case err != nil:
-		return unavailable("read subscription", err)
-	}
-	var sub webhook.Subscription
-	if err := json.Unmarshal(entry.Value(), &sub); err != nil {
-		return fmt.Errorf("stored subscription %s: %w", subID, err)
-	}
-	if sub.Status != webhook.StatusEnabled {
-		return fmt.Errorf("%w: subscription %s is disabled; enable it before recovering its deliveries", ErrConflict, subID)
+	if _, err := h.enabledSubscription(ctx, subID, "recovering its deliveries"); err != nil {
+		return err
 	}
 	if err := h.index.WaitLoaded(ctx); err != nil {
 		return err
@@ -87,4 +76,24 @@ func (h *Deliveries) recoverSubscription(w http.ResponseWriter, r *http.Request)
 	}
 	writeJSON(w, http.StatusAccepted, recoverResponse{Recovered: int(recovered.Load())})
 	return nil
+}
+
+// enabledSubscription reads subscription id. It fails with ErrNotFound when
+// there is none and ErrConflict, naming doing, when it is disabled.
+func (h *Deliveries) enabledSubscription(ctx context.Context, id uuid.UUID, doing string) (webhook.Subscription, error) {
+	entry, err := h.subs.Get(ctx, id.String())
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return webhook.Subscription{}, fmt.Errorf("%w: no subscription %s", ErrNotFound, id)
+	case err != nil:
+		return webhook.Subscription{}, unavailable("read subscription", err)
+	}
+	var sub webhook.Subscription
+	if err := json.Unmarshal(entry.Value(), &sub); err != nil {
+		return webhook.Subscription{}, fmt.Errorf("stored subscription %s: %w", id, err)
+	}
+	if sub.Status != webhook.StatusEnabled {
+		return webhook.Subscription{}, fmt.Errorf("%w: subscription %s is disabled; enable it before %s", ErrConflict, id, doing)
+	}
+	return sub, nil
 }

@@ -25,6 +25,7 @@ func oaCases(t testing.TB, f *oaFixtures, etag string) []oaCase {
 		oaUpdateSubscriptionCases(f),
 		oaDeleteAndRotateCases(f),
 		oaRecoverCases(f),
+		oaTestEventCases(f),
 		oaReadDeliveryCases(f),
 		oaRetryCases(f),
 		oaOpenCases(etag),

@@ -22,6 +22,7 @@ func oaTemplates(f *oaFixtures) []oaCase {
 		{op: "deleteSubscription", method: http.MethodDelete, path: oaSubPath + f.okSub},
 		{op: "rotateSubscriptionSecret", method: http.MethodPost, path: oaSubPath + f.okSub + "/rotate-secret"},
 		{op: "recoverSubscriptionDeliveries", method: http.MethodPost, path: oaSubPath + f.failSub + "/recover", header: oaJSON(), body: since},
+		{op: "sendTestEvent", method: http.MethodPost, path: oaSubPath + f.failSub + "/test", header: oaJSON(), body: `{}`},
 		{op: "listDeliveries", method: http.MethodGet, path: "/webhooks/deliveries?subscription_id=" + f.okSub},
 		{op: "getDelivery", method: http.MethodGet, path: "/webhooks/deliveries/" + f.delivered},
 		{op: "retryDelivery", method: http.MethodPost, path: "/webhooks/deliveries/" + f.delivered + "/retry"},

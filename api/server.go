@@ -58,6 +58,7 @@ func NewHandler(res Resources) http.Handler {
 		if res.Deliveries != nil {
 			r.Mount("/webhooks/deliveries", res.Deliveries.Routes())
 			r.Post("/webhooks/subscriptions/{id}/recover", res.Deliveries.RecoverHandler())
+			r.Post("/webhooks/subscriptions/{id}/test", res.Deliveries.TestEventHandler())
 		}
 	})
 	routes = walkRoutes(r)
