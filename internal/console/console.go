@@ -120,8 +120,8 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) { c.router.S
 func (c *Console) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(secureHeaders)
-	r.NotFound(c.notFound)
-	r.MethodNotAllowed(c.methodNotAllowed)
+	r.NotFound(c.withKnownSession(c.notFound))
+	r.MethodNotAllowed(c.withKnownSession(c.methodNotAllowed))
 	r.Handle(Prefix+"/static/*", staticHandler())
 	r.Group(func(r chi.Router) {
 		r.Use(c.withSession, c.guardForms)

@@ -75,6 +75,22 @@ func (c *Console) withSession(next http.Handler) http.Handler {
 	})
 }
 
+// withKnownSession is withSession for the answers outside the session's
+// routes (an unknown path, a wrong method): it finds the request's session
+// by its cookie, so a signed-in operator keeps the navigation, but starts
+// none.
+func (c *Console) withKnownSession(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if ck, err := r.Cookie(cookieName); err == nil {
+			if sess, ok := c.sessions.get(ck.Value); ok {
+				st := reqState{sess: sess, requestID: "console-" + rand.Text()}
+				r = r.WithContext(context.WithValue(r.Context(), reqStateKey{}, st))
+			}
+		}
+		next(w, r)
+	}
+}
+
 // setSessionCookie gives the browser the session's ID: unreadable to
 // scripts, sent only to the console, never along a link from another
 // site, and only over TLS when the request came over TLS.

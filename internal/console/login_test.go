@@ -72,6 +72,9 @@ func TestLoginIsRequiredWhenTheServiceHasKeys(t *testing.T) {
 	if strings.Contains(home.body, testKey) || strings.Contains(ok.header.Get("Location"), testKey) {
 		t.Error("the key reached the page or a URL")
 	}
+	if lost := b.get("/console/no-such-page"); lost.status != http.StatusNotFound || !strings.Contains(lost.body, `id="nav-invoices"`) {
+		t.Errorf("an unknown page, signed in: %d, navigation shown: %v", lost.status, strings.Contains(lost.body, `id="nav-invoices"`))
+	}
 
 	out := b.post("/console/logout", nil)
 	if out.status != http.StatusSeeOther || out.header.Get("Location") != "/console/login" {
