@@ -159,6 +159,7 @@ func (c *Console) actionRoutes(r chi.Router) {
 	r.Post(Prefix+"/subscriptions/{id}/rotate-secret", c.rotateSecret)
 	r.Post(Prefix+"/subscriptions/{id}/delete", c.deleteSubscription)
 	r.Post(Prefix+"/subscriptions/{id}/recover", c.recoverSubscription)
+	r.Post(Prefix+"/subscriptions/{id}/test", c.sendTestEvent)
 	r.Post(Prefix+"/deliveries/{id}/retry", c.retryDelivery)
 }
 

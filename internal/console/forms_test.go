@@ -83,6 +83,24 @@ func TestSubscriptionLifecycleThroughTheForms(t *testing.T) {
 		})
 	}
 
+	t.Run("test event", func(t *testing.T) {
+		page := b.get(pagePath)
+		mustContain(t, page, `id="send-test"`, `<option value="invoice.processed" selected>`)
+		sent := b.post(pagePath+"/test", url.Values{"event_type": {"invoice.failed"}})
+		if sent.status != http.StatusSeeOther || !strings.HasPrefix(sent.header.Get("Location"), "/console/deliveries/") {
+			t.Fatalf("test event: %d to %q", sent.status, sent.header.Get("Location"))
+		}
+		deliveryPath := strings.TrimPrefix(sent.header.Get("Location"), "/console")
+		natstest.Eventually(t, 20*time.Second, "the test event's delivery", func() bool {
+			var d struct {
+				EventType string `json:"event_type"`
+				Status    string `json:"status"`
+			}
+			status := e.api(http.MethodGet, "/webhooks"+deliveryPath, "", &d)
+			return status == http.StatusOK && d.EventType == "invoice.failed" && d.Status != ""
+		})
+		mustContain(t, b.follow(sent), "Test event sent")
+	})
 	t.Run("rotate", func(t *testing.T) {
 		p := b.post(pagePath+"/rotate-secret", nil)
 		rotated := secretPattern.FindStringSubmatch(p.body)

@@ -37,6 +37,15 @@ type subscription struct {
 // Enabled reports whether the subscription receives events.
 func (s subscription) Enabled() bool { return s.Status == webhook.StatusEnabled }
 
+// FirstType returns the first event type the subscription receives, the
+// test event's default.
+func (s subscription) FirstType() string {
+	if len(s.EventTypes) == 0 {
+		return ""
+	}
+	return s.EventTypes[0]
+}
+
 // Wants reports whether the subscription receives eventType.
 func (s subscription) Wants(eventType string) bool { return slices.Contains(s.EventTypes, eventType) }
 

@@ -170,6 +170,21 @@ func (c *Console) recoverSubscription(w http.ResponseWriter, r *http.Request) {
 	c.done(w, r, back, plural(out.Recovered, "delivery", "deliveries")+" queued for another attempt.")
 }
 
+// sendTestEvent asks the API to send the subscription a test event and
+// goes to its delivery.
+func (c *Console) sendTestEvent(w http.ResponseWriter, r *http.Request) {
+	var out struct {
+		DeliveryID string `json:"delivery_id"`
+	}
+	body := map[string]any{"event_type": r.PostForm.Get("event_type")}
+	if err := c.api.do(r.Context(), callerOf(r), http.MethodPost, subscriptionPath(r)+"/test", body, &out); err != nil {
+		c.fail(w, r, err, subscriptionPage(r))
+		return
+	}
+	c.done(w, r, Prefix+"/deliveries/"+url.PathEscape(out.DeliveryID),
+		"Test event sent; its delivery shows here from its first attempt.")
+}
+
 // done leaves a message for the next page and goes there.
 func (c *Console) done(w http.ResponseWriter, r *http.Request, to, text string) {
 	c.sessions.setFlash(stateOf(r).sess.id, flash{Kind: "ok", Text: text})
