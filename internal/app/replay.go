@@ -40,10 +40,7 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
-	a := cfg.NATSAuth
-	nc, err := broker.Connect(cfg.NATSURL, nil, "invoiced-replay", nil, broker.Auth{
-		CredsFile: a.Creds, NKeySeedFile: a.NKey, TLSCA: a.TLSCA, TLSCert: a.TLSCert, TLSKey: a.TLSKey,
-	})
+	nc, err := broker.Connect(cfg.NATSURL, nil, "invoiced-replay", nil, brokerAuth(cfg.NATSAuth))
 	if err != nil {
 		return err
 	}

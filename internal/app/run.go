@@ -107,10 +107,13 @@ func runServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	if err != nil {
 		return err
 	}
-	log.Info("invoiced serving",
-		"version", version(), "addr", "http://"+svc.Addr(), "roles", cfg.Roles,
+	attrs := []any{"version", version(), "addr", "http://" + svc.Addr(), "roles", cfg.Roles,
 		"nats", natsDescription(svc, cfg), "fsync", fsyncDescription(cfg), "data", cfg.Data,
-		"security", securityDescription(cfg), "pprof", svc.PprofAddr())
+		"security", securityDescription(cfg)}
+	if addr := svc.PprofAddr(); addr != "" {
+		attrs = append(attrs, "pprof", "http://"+addr+"/debug/pprof/")
+	}
+	log.Info("invoiced serving", attrs...)
 	served := waitForStop(ctx, svc, hup, log)
 	stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()

@@ -103,10 +103,7 @@ func (s *Service) connect(ctx context.Context) error {
 		}
 		s.embedded = srv
 	}
-	a := s.cfg.NATSAuth
-	nc, err := broker.Connect(s.cfg.NATSURL, s.embedded, "invoiced", s.log, broker.Auth{
-		CredsFile: a.Creds, NKeySeedFile: a.NKey, TLSCA: a.TLSCA, TLSCert: a.TLSCert, TLSKey: a.TLSKey,
-	})
+	nc, err := broker.Connect(s.cfg.NATSURL, s.embedded, "invoiced", s.log, brokerAuth(s.cfg.NATSAuth))
 	if err != nil {
 		return err
 	}
@@ -118,6 +115,11 @@ func (s *Service) connect(ctx context.Context) error {
 	}
 	s.js = s.metrics.JetStream(js)
 	return nil
+}
+
+// brokerAuth returns the sign-in the NATS flags describe.
+func brokerAuth(a config.NATSAuth) broker.Auth {
+	return broker.Auth{CredsFile: a.Creds, NKeySeedFile: a.NKey, TLSCA: a.TLSCA, TLSCert: a.TLSCert, TLSKey: a.TLSKey}
 }
 
 // setup creates or updates the streams, retrying while NATS is unreachable
