@@ -13,6 +13,7 @@ package processor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -26,6 +27,10 @@ import (
 
 // ConsumerName is the durable consumer every processor process shares.
 const ConsumerName = "processor"
+
+// errNoOutcomeYet is a refused outcome publish whose invoice, as far as
+// JetStream can tell yet, has no outcome: the request is tried again.
+var errNoOutcomeYet = errors.New("refused, yet no outcome is stored")
 
 // Config holds the processor's options.
 type Config struct {
@@ -199,7 +204,17 @@ func (p *Processor) hasOutcome(ctx context.Context, id string, seq uint64) (bool
 	if err != nil {
 		return false, fmt.Errorf("read state of %s: %w", id, err)
 	}
-	return last.Sequence != seq, nil
+	return last.Sequence > seq, nil
+}
+
+// settled returns nil when the invoice requested at seq has an outcome,
+// and errNoOutcomeYet when it has none or JetStream cannot tell yet.
+func (p *Processor) settled(ctx context.Context, id string, seq uint64) error {
+	done, err := p.hasOutcome(ctx, id, seq)
+	if err == nil && !done {
+		err = errNoOutcomeYet
+	}
+	return err
 }
 
 // decide does the invoice's work and returns its outcome event.
@@ -246,10 +261,15 @@ func (p *Processor) publish(ctx context.Context, out events.Event, requestedSeq 
 	_, err = p.js.PublishMsg(ctx, msg,
 		jetstream.WithMsgID(out.ID),
 		jetstream.WithExpectLastSequenceForSubject(requestedSeq, events.InvoiceSubjects(out.Invoice.ID)))
-	// A wrong last sequence means the outcome is stored already. A
-	// concurrent publish on a replicated stream may still fail: retry, and
-	// the redelivery reads the invoice's state first.
-	if err != nil && !jserr.IsWrongLastSequence(err) {
+	if jserr.IsWrongLastSequence(err) {
+		// Usually another outcome is stored already, but a leader elected
+		// a moment ago answers so too while it has yet to apply the
+		// requested event: only the invoice's state tells.
+		err = p.settled(ctx, out.Invoice.ID, requestedSeq)
+	}
+	// A concurrent publish on a replicated stream may still fail: retry,
+	// and the redelivery reads the invoice's state first.
+	if err != nil {
 		return fmt.Errorf("publish %s of %s: %w", out.Type, out.Invoice.ID, err)
 	}
 	if p.afterPublish != nil {

@@ -2,6 +2,7 @@ package processor
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -22,11 +23,17 @@ type fixture struct {
 	stream jetstream.Stream
 }
 
-func newFixture(t testing.TB) *fixture {
+func newFixture(t testing.TB) *fixture { return newFixtureWith(t, nil) }
+
+// newFixtureWith is newFixture with INVOICES configured by edit too.
+func newFixtureWith(t testing.TB, edit func(*jetstream.StreamConfig)) *fixture {
 	t.Helper()
 	srv := natstest.Start(t, natstest.Options{})
 	_, js := natstest.Connect(t, srv)
 	cfg := broker.Streams{DedupWindow: 100 * time.Millisecond}.InvoiceStreamConfig()
+	if edit != nil {
+		edit(&cfg)
+	}
 	st, err := broker.EnsureStream(context.Background(), js, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -186,6 +193,60 @@ func TestCrashBetweenPublishAndAckStoresOneOutcome(t *testing.T) {
 		t.Fatal("the crash hook never ran")
 	}
 	wantOneOutcome(t, f.history(t, id), events.InvoiceProcessed)
+}
+
+// A leader elected a moment ago refuses an outcome as if one were stored
+// while it has yet to apply the requested event. Here the stream stands
+// in for it by holding an older event of the invoice only.
+func TestARefusedOutcomeIsNotTakenForAStoredOne(t *testing.T) {
+	f := newFixtureWith(t, func(cfg *jetstream.StreamConfig) { cfg.DenyDelete = false })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	id := f.request(t, 500)
+	seq := f.republish(t, id)
+	p, err := New(f.js, f.stream, Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := f.js.CreateConsumer(ctx, events.StreamInvoices, p.ConsumerConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch, err := cons.FetchNoWait(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var second jetstream.Msg
+	for msg := range batch.Messages() {
+		second = msg
+	}
+	if md, err := second.Metadata(); err != nil || md.Sequence.Stream != seq {
+		t.Fatalf("fetched %+v (%v), want the request at %d", md, err, seq)
+	}
+	if err := f.stream.DeleteMsg(ctx, seq); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Handle(ctx, second); !errors.Is(err, errNoOutcomeYet) {
+		t.Fatalf("Handle = %v, want %v", err, errNoOutcomeYet)
+	}
+	if hist := f.history(t, id); len(hist) != 1 {
+		t.Fatalf("history holds %d events, want the first request only", len(hist))
+	}
+}
+
+// republish stores the invoice's requested event again under a new message
+// ID and returns its sequence.
+func (f *fixture) republish(t testing.TB, id string) uint64 {
+	t.Helper()
+	last, err := f.stream.GetLastMsgForSubject(context.Background(), events.InvoiceSubjects(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ack, err := f.js.PublishMsg(context.Background(), &nats.Msg{Subject: last.Subject, Data: last.Data})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ack.Sequence
 }
 
 func TestReplayedRequestsNeverStoreASecondOutcome(t *testing.T) {
