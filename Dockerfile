@@ -33,8 +33,9 @@ RUN --mount=type=cache,target=/go/pkg/mod \
 # distroless/static: CA certificates, /etc/passwd with nonroot (65532), no shell.
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/invoiced /invoiced
-# The embedded JetStream store, when no --nats-url is given. A new volume
-# mounted here takes this directory's owner, so the non-root user can write.
+# The api role's read model, and the embedded JetStream store when no
+# --nats-url is given. A new volume mounted here takes this directory's
+# owner, so the non-root user can write.
 COPY --from=build --chown=65532:65532 /out/data /data
 ENV INVOICED_DATA=/data
 VOLUME ["/data"]

@@ -260,3 +260,31 @@ func networkSubnets(t testing.TB, c composeFile, name string) []netip.Prefix {
 }
 
 // natsNode is what one node's config file and compose service say.
+
+func TestComposeGivesEachAPIAReadModelOfItsOwn(t *testing.T) {
+	c := readCompose(t)
+	owners := map[string]string{}
+	for _, p := range parseDeployed(t, c) {
+		if !p.cfg.Has(config.RoleAPI) {
+			continue
+		}
+		m, ok := mountAt(composeMounts(t, p.svc), p.cfg.Data)
+		switch {
+		case !ok || m.bind():
+			t.Errorf("%s: --data %q is not a named volume, so its read model is rebuilt whenever the container is", p.name, p.cfg.Data)
+			continue
+		case m.ReadOnly:
+			t.Errorf("%s: --data is mounted read-only", p.name)
+		}
+		if _, declared := c.Volumes[m.Source]; !declared {
+			t.Errorf("%s: volume %s is not declared", p.name, m.Source)
+		}
+		if other, shared := owners[m.Source]; shared {
+			t.Errorf("%s and %s share the volume %s, but a read model is one process's", p.name, other, m.Source)
+		}
+		owners[m.Source] = p.name
+	}
+	if len(owners) != 2 {
+		t.Errorf("%d api services have a read model volume, want 2", len(owners))
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/invoiced/invoiced/internal/history"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,10 +21,12 @@ import (
 // nats commands, how they are split into arguments, and how they are read
 // from the README.
 
-// natsCLI runs recipes with the nats CLI against one server.
+// natsCLI runs recipes with the nats CLI against one server, and with
+// sqlite3 in the directory that holds the service's data directory.
 type natsCLI struct {
 	bin    string
 	server string
+	dir    string // holds data/, the service's --data
 	env    []string
 
 	mu  sync.Mutex
@@ -95,9 +98,14 @@ func natscliVersionOf(bin string) (string, error) {
 
 var placeholder = regexp.MustCompile(`<[^<>]+>`)
 
+// newestSegment is the history segment the service copies into: its first,
+// since the service the recipes run against never fills one.
+var newestSegment = history.SegmentName(1)
+
 // run runs recipe, README's form of a nats command, with its placeholders
-// replaced by vars, against the server, and returns its standard output. It
-// fails the test when the command fails or takes more than a minute.
+// replaced by vars (and <segment> by newestSegment), against the server,
+// and returns its standard output. It fails the test when the command
+// fails or takes more than a minute.
 func (c *natsCLI) run(tb testing.TB, recipe string, vars map[string]string) []byte {
 	tb.Helper()
 	c.mu.Lock()
@@ -105,7 +113,7 @@ func (c *natsCLI) run(tb testing.TB, recipe string, vars map[string]string) []by
 		c.ran = append(c.ran, recipe)
 	}
 	c.mu.Unlock()
-	line := recipe
+	line := strings.ReplaceAll(recipe, "<segment>", newestSegment)
 	for k, v := range vars {
 		line = strings.ReplaceAll(line, k, v)
 	}
@@ -113,20 +121,49 @@ func (c *natsCLI) run(tb testing.TB, recipe string, vars map[string]string) []by
 		tb.Fatalf("no value for %s in %s", p, recipe)
 	}
 	args, err := shellWords(line)
-	if err != nil || len(args) < 2 || args[0] != "nats" {
-		tb.Fatalf("recipe %q: not a nats command (%v)", recipe, err)
+	if err != nil || len(args) < 2 || (args[0] != "nats" && args[0] != "sqlite3") {
+		tb.Fatalf("recipe %q: not a nats or sqlite3 command (%v)", recipe, err)
 	}
-	args = append([]string{"--server", c.server}, args[1:]...)
+	bin := c.bin
+	if args[0] == "nats" {
+		args = append([]string{"--server", c.server}, args[1:]...)
+	} else {
+		bin, args = sqlite3Path(tb), args[1:]
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, c.bin, args...)
-	cmd.Env = c.env
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env, cmd.Dir = c.env, c.dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		tb.Fatalf("nats %s: %v\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), err, stdout.Bytes(), stderr.Bytes())
 	}
 	return stdout.Bytes()
+}
+
+// sqlite3Path returns the sqlite3 on PATH, failing the test when there is
+// none.
+func sqlite3Path(tb testing.TB) string {
+	tb.Helper()
+	p, err := exec.LookPath("sqlite3")
+	if err != nil {
+		tb.Fatalf("the read model recipes need sqlite3: %v", err)
+	}
+	return p
+}
+
+// haveSQLite3 reports whether sqlite3 is on PATH; without it the test
+// fails when INVOICED_REQUIRE_SQLITE3 is set, as in CI.
+func haveSQLite3(tb testing.TB) bool {
+	tb.Helper()
+	if _, err := exec.LookPath("sqlite3"); err == nil {
+		return true
+	}
+	if os.Getenv("INVOICED_REQUIRE_SQLITE3") != "" {
+		tb.Fatal("INVOICED_REQUIRE_SQLITE3 is set and there is no sqlite3 on PATH")
+	}
+	return false
 }
 
 func (c *natsCLI) recipesRun() []string {
@@ -136,19 +173,23 @@ func (c *natsCLI) recipesRun() []string {
 }
 
 // shellWords splits line into words as sh would for the recipes: on
-// blanks, with single quotes kept literal.
+// blanks, with what single quotes hold kept literal, and what double
+// quotes hold too as long as it has no $, ` or \.
 func shellWords(line string) ([]string, error) {
 	var words []string
 	var word strings.Builder
-	inWord, quoted := false, false
+	inWord := false
+	var quoted rune // the open quote, if any
 	for _, r := range line {
 		switch {
-		case quoted && r == '\'':
-			quoted = false
-		case quoted:
+		case quoted == '"' && strings.ContainsRune("$`\\", r):
+			return nil, fmt.Errorf("unsupported character %q in double quotes", r)
+		case quoted != 0 && r == quoted:
+			quoted = 0
+		case quoted != 0:
 			word.WriteRune(r)
-		case r == '\'':
-			quoted, inWord = true, true
+		case r == '\'' || r == '"':
+			quoted, inWord = r, true
 		case r == ' ' || r == '\t':
 			if inWord {
 				words = append(words, word.String())
@@ -162,7 +203,7 @@ func shellWords(line string) ([]string, error) {
 			inWord = true
 		}
 	}
-	if quoted {
+	if quoted != 0 {
 		return nil, errors.New("unterminated quote")
 	}
 	if inWord {
@@ -171,15 +212,16 @@ func shellWords(line string) ([]string, error) {
 	return words, nil
 }
 
-// readmeRecipes returns the nats commands shown in README.md's "Look inside
-// with the `nats` CLI" section, comments stripped, and its go install line.
+// readmeRecipes returns the nats and sqlite3 commands shown in README.md's
+// "Look inside with `nats` and `sqlite3`" section, comments stripped, and
+// its go install line.
 func readmeRecipes(tb testing.TB) (recipes []string, install string) {
 	tb.Helper()
 	data, err := os.ReadFile("README.md")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	const heading = "## Look inside with the `nats` CLI\n"
+	const heading = "## Look inside with `nats` and `sqlite3`\n"
 	_, section, ok := strings.Cut(string(data), heading)
 	if !ok {
 		tb.Fatalf("README.md has no %q section", strings.TrimSpace(heading))
@@ -198,12 +240,12 @@ func readmeRecipes(tb testing.TB) (recipes []string, install string) {
 		}
 		line = strings.TrimSpace(stripComment(line))
 		switch {
-		case strings.HasPrefix(line, "nats "):
+		case strings.HasPrefix(line, "nats "), strings.HasPrefix(line, "sqlite3 "):
 			recipes = append(recipes, strings.Join(strings.Fields(line), " "))
 		case strings.HasPrefix(line, "go install "):
 			install = line
 		case line != "":
-			tb.Errorf("README.md's nats CLI section shows %q, neither a nats recipe nor the install", line)
+			tb.Errorf("README.md's nats and sqlite3 section shows %q, neither a recipe nor the install", line)
 		}
 	}
 	if len(recipes) == 0 {
@@ -214,12 +256,14 @@ func readmeRecipes(tb testing.TB) (recipes []string, install string) {
 
 // stripComment cuts a shell comment (a # after a blank, outside quotes).
 func stripComment(line string) string {
-	quoted := false
+	var quoted rune
 	for i, r := range line {
 		switch {
-		case r == '\'':
-			quoted = !quoted
-		case r == '#' && !quoted && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t'):
+		case quoted != 0 && r == quoted:
+			quoted = 0
+		case quoted == 0 && (r == '\'' || r == '"'):
+			quoted = r
+		case r == '#' && quoted == 0 && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t'):
 			return line[:i]
 		}
 	}

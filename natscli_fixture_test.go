@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -19,9 +20,12 @@ import (
 // webhook deliveries it holds, and the decoding of what the recipes print.
 
 // natscliService is a live all-in-one invoiced, with the nats CLI pointed
-// at its embedded NATS server and a webhook subscription to a receiver of
-// this test. It holds one processed and one failed invoice, each with both
-// its events delivered.
+// at its embedded NATS server and sqlite3 at its read model, a webhook
+// subscription to a receiver of this test, and one to an endpoint that
+// always fails, for failed invoices. It holds one processed and one failed
+// invoice, each with both its events delivered to the receiver, and the
+// failed one's webhook failing at the other endpoint. Its events stay on
+// INVOICES for an hour, so the recipes for invoices in play show them.
 type natscliService struct {
 	cli        *natsCLI
 	base       string // the API's URL
@@ -29,7 +33,8 @@ type natscliService struct {
 	subID      string            // the webhook subscription
 	paid       string            // a processed invoice
 	large      string            // an invoice failed for its amount
-	deliveries map[string]string // event type by delivery ID
+	deliveries map[string]string // event type by delivery ID, delivered
+	failing    string            // the delivery failing at the other endpoint
 }
 
 // startNATSCLIService starts the service and waits until both invoices
@@ -38,18 +43,19 @@ func startNATSCLIService(t *testing.T) *natscliService {
 	t.Helper()
 	s := &natscliService{cli: newNATSCLI(t), hooks: startNATSCLIReceiver(t)}
 	natsAddr := faults.FreeAddr(t)
-	s.cli.server = "nats://" + natsAddr
+	s.cli.server, s.cli.dir = "nats://"+natsAddr, t.TempDir()
 	// A loopback --addr with the embedded server lets webhooks reach the
 	// loopback receiver (internal/config/security.go).
-	p := startProc(t, nil, "serve", "--addr", "127.0.0.1:0", "--data", t.TempDir(),
-		"--nats-listen", natsAddr, "--max-amount-cents", "10000")
+	p := startProc(t, nil, "serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(s.cli.dir, "data"),
+		"--nats-listen", natsAddr, "--max-amount-cents", "10000", "--compact-after", "1h")
 	s.base = p.base
 
-	status, body := call(t, http.MethodPost, s.base+"/webhooks/subscriptions", `{"url":"`+s.hooks.url+`"}`)
-	if status != http.StatusCreated {
-		t.Fatalf("subscribe: %d %s", status, body)
-	}
-	s.subID = jsonField(t, body, "id")
+	s.subID = subscribeURL(t, s.base, `{"url":"`+s.hooks.url+`"}`)
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(failing.Close)
+	failingSub := subscribeURL(t, s.base, `{"url":"`+failing.URL+`/hook","event_types":["invoice.failed"]}`)
 
 	s.paid = createInvoice(t, s.base, "natscli-paid", 2500)
 	s.large = createInvoice(t, s.base, "natscli-large", 250000) // above --max-amount-cents
@@ -58,8 +64,21 @@ func startNATSCLIService(t *testing.T) *natscliService {
 		return a == "processed" && b == "failed", "statuses " + a + ", " + b
 	})
 	// Each invoice's created and processed/failed event, to one subscription.
-	s.deliveries = waitForDeliveries(t, s.base, 4)
+	s.deliveries = waitForDeliveries(t, s.base, "status=delivered", 4)
+	for id := range waitForDeliveries(t, s.base, "status=failing&subscription_id="+failingSub, 1) {
+		s.failing = id
+	}
 	return s
+}
+
+// subscribeURL creates a subscription with body and returns its ID.
+func subscribeURL(tb testing.TB, base, body string) string {
+	tb.Helper()
+	status, answer := call(tb, http.MethodPost, base+"/webhooks/subscriptions", body)
+	if status != http.StatusCreated {
+		tb.Fatalf("subscribe: %d %s", status, answer)
+	}
+	return jsonField(tb, answer, "id")
 }
 
 // natscliInvoice is a settled invoice of the service, and what its events
@@ -181,13 +200,13 @@ func createInvoice(tb testing.TB, base, key string, amount int) string {
 	return jsonField(tb, body, "id")
 }
 
-// waitForDeliveries waits until n deliveries are delivered and returns
-// their event types by delivery ID.
-func waitForDeliveries(tb testing.TB, base string, n int) map[string]string {
+// waitForDeliveries waits until n deliveries match query and returns their
+// event types by delivery ID.
+func waitForDeliveries(tb testing.TB, base, query string, n int) map[string]string {
 	tb.Helper()
 	got := map[string]string{}
-	waitFor(tb, 30*time.Second, fmt.Sprintf("%d webhooks delivered", n), func() (bool, string) {
-		status, body := call(tb, http.MethodGet, base+"/webhooks/deliveries?status=delivered", "")
+	waitFor(tb, 30*time.Second, fmt.Sprintf("%d deliveries %s", n, query), func() (bool, string) {
+		status, body := call(tb, http.MethodGet, base+"/webhooks/deliveries?"+query, "")
 		var list struct {
 			Data []struct {
 				ID        string `json:"id"`

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -12,8 +13,8 @@ import (
 )
 
 // What the README's recipes for looking inside the service show: its
-// streams, subjects, an invoice's history and newest event, the consumers'
-// lag and the webhook delivery records.
+// streams, subjects, an invoice's events and newest event, the consumers'
+// lag, the live webhook delivery records and the read model.
 
 // checkStreamList checks that the streams recipe lists the service's
 // streams and its buckets' KV_ streams.
@@ -21,7 +22,7 @@ func checkStreamList(tb testing.TB, s *natscliService) {
 	tb.Helper()
 	var names []string
 	decode(tb, s.cli.run(tb, recipeStreams, nil), &names)
-	for _, want := range []string{"INVOICES", "WEBHOOKS", "KV_webhook_subscriptions", "KV_webhook_deliveries"} {
+	for _, want := range []string{"INVOICES", "WEBHOOKS", newestSegment, "KV_webhook_subscriptions", "KV_webhook_deliveries"} {
 		if !slices.Contains(names, want) {
 			tb.Errorf("stream %s missing from %q", want, names)
 		}
@@ -135,6 +136,32 @@ func checkConsumerLags(t *testing.T, s *natscliService, newest streamPosition) {
 	} {
 		t.Run(tt.consumer, func(t *testing.T) { checkConsumerLag(t, s.cli, tt) })
 	}
+	t.Run("history", func(t *testing.T) { checkHistoryLag(t, s, newest) })
+}
+
+// checkHistoryLag waits until the history recipe shows the newest segment
+// copying both streams with nothing left to copy, and holding at least
+// what the service made.
+func checkHistoryLag(tb testing.TB, s *natscliService, newest streamPosition) {
+	tb.Helper()
+	var info struct {
+		State struct {
+			Msgs uint64 `json:"messages"`
+		} `json:"state"`
+		Sources []struct {
+			Name string  `json:"name"`
+			Lag  *uint64 `json:"lag"`
+		} `json:"sources"`
+	}
+	waitFor(tb, 20*time.Second, "history caught up", func() (bool, string) {
+		info.Sources = nil
+		decode(tb, s.cli.run(tb, recipeHistoryLag, nil), &info)
+		lagging := len(info.Sources) != 2
+		for _, src := range info.Sources {
+			lagging = lagging || src.Lag == nil || *src.Lag != 0 || (src.Name != "INVOICES" && src.Name != "WEBHOOKS")
+		}
+		return !lagging && info.State.Msgs >= newest.seq+uint64(len(s.deliveries)), fmt.Sprintf("%+v", info)
+	})
 }
 
 // checkConsumerLag waits until the recipe shows the consumer idle, and
@@ -160,44 +187,96 @@ func checkConsumerLag(tb testing.TB, cli *natsCLI, tt consumerLag) {
 }
 
 // checkDeliveryRecords checks that the delivery keys recipe lists the
-// service's deliveries, and the delivery recipe each one's record.
+// deliveries still in play, the failing one, and the delivery recipe its
+// record: the delivered ones have left the bucket.
 func checkDeliveryRecords(t *testing.T, s *natscliService) {
 	t.Helper()
 	keys := strings.Fields(string(s.cli.run(t, recipeDeliveryKeys, nil)))
-	slices.Sort(keys)
-	want := make([]string, 0, len(s.deliveries))
-	for id := range s.deliveries {
-		want = append(want, id)
+	if !slices.Equal(keys, []string{s.failing}) {
+		t.Fatalf("keys %q, want the failing delivery %s", keys, s.failing)
 	}
-	slices.Sort(want)
-	if !slices.Equal(keys, want) {
-		t.Fatalf("keys %q, want the deliveries %q", keys, want)
+	var d deliveryRecord
+	decode(t, s.cli.run(t, recipeDelivery, map[string]string{"<delivery id>": s.failing}), &d)
+	if d.ID != s.failing || d.Status != "failing" || d.InvoiceID != s.large || d.EventType != "invoice.failed" {
+		t.Fatalf("record %+v, want the failing delivery of invoice %s", d, s.large)
 	}
-	for _, key := range keys {
-		t.Run(key, func(t *testing.T) { checkDeliveryRecord(t, s, key) })
+	if len(d.Attempts) == 0 || d.Attempts[0].HTTPStatus != http.StatusServiceUnavailable {
+		t.Fatalf("attempts %+v, want a first one answered 503", d.Attempts)
 	}
 }
 
-// checkDeliveryRecord checks that the delivery recipe shows the delivery
-// key as delivered at the first attempt, to the service's receiver.
-func checkDeliveryRecord(tb testing.TB, s *natscliService, key string) {
-	tb.Helper()
-	var d deliveryRecord
-	decode(tb, s.cli.run(tb, recipeDelivery, map[string]string{"<delivery id>": key}), &d)
-	if d.ID != key || d.SubscriptionID != s.subID || d.Status != "delivered" || d.EventType != s.deliveries[key] {
-		tb.Fatalf("record %+v, want delivered %s of subscription %s", d, s.deliveries[key], s.subID)
+// checkReadModel checks that the read model recipes count the invoices by
+// status, show an invoice's events and a delivered delivery's record.
+func checkReadModel(t *testing.T, s *natscliService) {
+	t.Helper()
+	counts := strings.TrimSpace(string(s.cli.run(t, recipeModelCounts, nil)))
+	if counts != "failed|1\nprocessed|1" {
+		t.Fatalf("counts %q, want one failed and one processed", counts)
 	}
-	if d.InvoiceID != s.paid && d.InvoiceID != s.large {
-		tb.Fatalf("record for invoice %s", d.InvoiceID)
+	for _, inv := range s.settled() {
+		t.Run(inv.name, func(t *testing.T) {
+			row := strings.TrimSpace(string(s.cli.run(t, recipeModelInvoice, map[string]string{"<id>": inv.id})))
+			requested, outcome, ok := strings.Cut(row, "}|{")
+			if !ok {
+				t.Fatalf("row %q, want the two events", row)
+			}
+			evs := parseEvents(t, []byte(requested+"}\n{"+outcome))
+			if got := eventTypes(evs); !slices.Equal(got, inv.history) || evs[1].Invoice.Status != inv.status {
+				t.Fatalf("events %v, want %v ending %s", got, inv.history, inv.status)
+			}
+		})
 	}
-	if len(d.Attempts) != 1 {
-		tb.Fatalf("attempts %+v, want one", d.Attempts)
+	for key, eventType := range s.deliveries {
+		var d deliveryRecord
+		decode(t, s.cli.run(t, recipeModelDelivery, map[string]string{"<delivery id>": key}), &d)
+		if d.ID != key || d.SubscriptionID != s.subID || d.Status != "delivered" || d.EventType != eventType {
+			t.Fatalf("record %+v, want delivered %s of subscription %s", d, eventType, s.subID)
+		}
+		if len(d.Attempts) != 1 || d.Attempts[0].HTTPStatus != http.StatusNoContent || d.Attempts[0].URL != s.hooks.url {
+			t.Fatalf("attempts %+v, want one answered 204 at %s", d.Attempts, s.hooks.url)
+		}
+		if !s.hooks.got(d.EventID) {
+			t.Fatalf("the receiver never got webhook-id %s", d.EventID)
+		}
 	}
-	a := d.Attempts[0]
-	if a.Number != 1 || a.HTTPStatus != http.StatusNoContent || a.URL != s.hooks.url || a.StartedAt.IsZero() {
-		tb.Fatalf("attempt %+v", a)
+}
+
+// checkHistorySubjects checks that the history's subjects recipe counts
+// every invoice event and settled delivery, on the partitions, and that
+// the newest stored recipe shows the newest invoice event; it returns
+// that event's position in the history.
+func checkHistorySubjects(t *testing.T, s *natscliService) streamPosition {
+	t.Helper()
+	var counts map[string]int
+	waitFor(t, 20*time.Second, "the history holds every event and settled delivery", func() (bool, string) {
+		counts = nil
+		decode(t, s.cli.run(t, recipeHistorySubjects, nil), &counts)
+		return sumWhere(counts, "history.invoices.") == 4 && sumWhere(counts, "history.deliveries.") == len(s.deliveries), fmt.Sprint(counts)
+	})
+	for subject := range counts {
+		if !historySubject.MatchString(subject) {
+			t.Fatalf("history subject %q is not on a partition", subject)
+		}
 	}
-	if !s.hooks.got(d.EventID) {
-		tb.Fatalf("the receiver never got webhook-id %s", d.EventID)
+	var msg streamMessage
+	decode(t, s.cli.run(t, recipeNewestStored, nil), &msg)
+	ev, err := events.Decode(msg.Data)
+	if err != nil || (ev.Invoice.ID != s.paid && ev.Invoice.ID != s.large) || ev.Type == events.InvoiceRequested {
+		t.Fatalf("newest stored %s: %+v, %v", msg.Subject, ev, err)
 	}
+	return streamPosition{msg.Seq, msg.Time}
+}
+
+// historySubject is the form of the history's subjects.
+var historySubject = regexp.MustCompile(`^history\.(invoices\.([0-9]|1[0-5])\.(requested|processed|failed)|deliveries\.([0-9]|1[0-5]))$`)
+
+// sumWhere adds the counts of the subjects that start with prefix.
+func sumWhere(counts map[string]int, prefix string) int {
+	n := 0
+	for subject, c := range counts {
+		if strings.HasPrefix(subject, prefix) {
+			n += c
+		}
+	}
+	return n
 }

@@ -5,8 +5,8 @@ import (
 	"testing"
 )
 
-// The tests of README.md's "Look inside with the `nats` CLI" section. The
-// nats binary and the recipes' form are in natscli_cli_test.go, the live
+// The tests of README.md's "Look inside with `nats` and `sqlite3`" section.
+// The nats binary and the recipes' form are in natscli_cli_test.go, the live
 // service they run against in natscli_fixture_test.go, and what each group
 // of recipes must show in natscli_inspect_test.go and
 // natscli_replay_test.go.
@@ -17,31 +17,39 @@ const (
 	natscliModule  = "github.com/nats-io/natscli/nats@" + natscliVersion
 )
 
-// The recipes of README.md's "Look inside with the `nats` CLI" section,
-// exactly as shown there (placeholders in angle brackets). The test runs
-// each of them, and checks that the README shows these and no others.
+// The recipes of README.md's "Look inside with `nats` and `sqlite3`"
+// section, exactly as shown there (placeholders in angle brackets). The
+// test runs each of them, and checks that the README shows these and no
+// others.
 const (
-	recipeStreams       = `nats stream ls --all --json`
-	recipeSubjects      = `nats stream subjects INVOICES --json`
-	recipeHistory       = `nats sub 'invoices.<id>.*' --all -T --raw`
-	recipeCurrent       = `nats stream get INVOICES --last-for 'invoices.<id>.*' --json`
-	recipeProcessorLag  = `nats consumer info INVOICES processor --json`
-	recipeFanoutLag     = `nats consumer info INVOICES dispatcher-fanout --json`
-	recipeDispatcherLag = `nats consumer info WEBHOOKS dispatcher --json`
-	recipeDeliveryKeys  = `nats kv ls webhook_deliveries`
-	recipeDelivery      = `nats kv get webhook_deliveries <delivery id> --raw`
-	recipeRebuildSince  = `nats consumer add INVOICES rebuild --pull --deliver <duration> --defaults`
-	recipeRebuildFrom   = `nats consumer add INVOICES rebuild --pull --deliver <sequence> --defaults`
-	recipeRebuildInfo   = `nats consumer info INVOICES rebuild --json`
-	recipeReplay        = `nats sub --stream INVOICES --durable rebuild -T --raw`
-	recipeRebuildRemove = `nats consumer rm INVOICES rebuild -f`
+	recipeStreams         = `nats stream ls --all --json`
+	recipeSubjects        = `nats stream subjects INVOICES --json`
+	recipeHistorySubjects = `nats stream subjects <segment> --json`
+	recipeHistory         = `nats sub 'invoices.<id>.*' --all -T --raw`
+	recipeCurrent         = `nats stream get INVOICES --last-for 'invoices.<id>.*' --json`
+	recipeDeliveryKeys    = `nats kv ls webhook_deliveries`
+	recipeDelivery        = `nats kv get webhook_deliveries <delivery id> --raw`
+	recipeModelCounts     = `sqlite3 -readonly data/readmodel.db 'SELECT status, count(*) FROM invoices GROUP BY status'`
+	recipeModelInvoice    = `sqlite3 -readonly data/readmodel.db "SELECT requested, outcome FROM invoices WHERE id = '<id>'"`
+	recipeModelDelivery   = `sqlite3 -readonly data/readmodel.db "SELECT record FROM deliveries WHERE id = '<delivery id>'"`
+	recipeProcessorLag    = `nats consumer info INVOICES processor --json`
+	recipeFanoutLag       = `nats consumer info INVOICES dispatcher-fanout --json`
+	recipeDispatcherLag   = `nats consumer info WEBHOOKS dispatcher --json`
+	recipeHistoryLag      = `nats stream info <segment> --json`
+	recipeNewestStored    = `nats stream get <segment> --last-for 'history.invoices.>' --json`
+	recipeRebuildSince    = `nats consumer add <segment> rebuild --pull --deliver <duration> --filter 'history.invoices.>' --defaults`
+	recipeRebuildFrom     = `nats consumer add <segment> rebuild --pull --deliver <sequence> --filter 'history.invoices.>' --defaults`
+	recipeRebuildInfo     = `nats consumer info <segment> rebuild --json`
+	recipeReplay          = `nats sub --stream <segment> --durable rebuild -T --raw`
+	recipeRebuildRemove   = `nats consumer rm <segment> rebuild -f`
 )
 
 var natscliRecipes = []string{
-	recipeStreams, recipeSubjects, recipeHistory, recipeCurrent,
-	recipeProcessorLag, recipeFanoutLag, recipeDispatcherLag,
+	recipeStreams, recipeSubjects, recipeHistorySubjects, recipeHistory, recipeCurrent,
 	recipeDeliveryKeys, recipeDelivery,
-	recipeRebuildSince, recipeRebuildFrom, recipeRebuildInfo, recipeReplay, recipeRebuildRemove,
+	recipeModelCounts, recipeModelInvoice, recipeModelDelivery,
+	recipeProcessorLag, recipeFanoutLag, recipeDispatcherLag, recipeHistoryLag,
+	recipeNewestStored, recipeRebuildSince, recipeRebuildFrom, recipeRebuildInfo, recipeReplay, recipeRebuildRemove,
 }
 
 // TestREADMEShowsTheNATSCLIRecipes checks that README.md's nats CLI
@@ -63,17 +71,27 @@ func TestNATSCLIRecipes(t *testing.T) {
 	t.Run("streams", func(t *testing.T) { checkStreamList(t, s) })
 	t.Run("subjects", func(t *testing.T) { checkSubjectCounts(t, s) })
 	t.Run("history", func(t *testing.T) { checkHistories(t, s) })
-	// newest is the stream position of the newest invoice event before
-	// the replay below.
-	var newest streamPosition
-	t.Run("newest event", func(t *testing.T) { newest = checkNewestEvents(t, s) })
-	if t.Failed() {
-		return // the groups below start from newest
-	}
-	t.Run("consumer lag", func(t *testing.T) { checkConsumerLags(t, s, newest) })
+	// newestLive is the position on INVOICES of the newest invoice event.
+	var newestLive streamPosition
+	t.Run("newest event", func(t *testing.T) { newestLive = checkNewestEvents(t, s) })
+	t.Run("consumer lag", func(t *testing.T) { checkConsumerLags(t, s, newestLive) })
 	t.Run("KV", func(t *testing.T) { checkDeliveryRecords(t, s) })
+	sqlite3 := haveSQLite3(t)
+	t.Run("read model", func(t *testing.T) {
+		if !sqlite3 {
+			t.Skip("the read model recipes need sqlite3 (Debian: apt-get install sqlite3)")
+		}
+		checkReadModel(t, s)
+	})
 	if t.Failed() {
 		return // the replay counts on the events checked above
+	}
+	// newest is the position in the history of the newest invoice event
+	// before the replay below.
+	var newest streamPosition
+	t.Run("history subjects", func(t *testing.T) { newest = checkHistorySubjects(t, s) })
+	if t.Failed() {
+		return // the replay starts from newest
 	}
 	t.Run("replay", func(t *testing.T) { checkReplays(t, s, newest) })
 	if t.Failed() {
@@ -82,7 +100,11 @@ func TestNATSCLIRecipes(t *testing.T) {
 
 	// Every listed recipe ran; TestREADMEShowsTheNATSCLIRecipes holds the
 	// README to the list.
-	checkSameRecipes(t, s.cli.recipesRun(), "recipe run but not listed in natscliRecipes", "recipe not run")
+	ran := s.cli.recipesRun()
+	if !sqlite3 {
+		ran = append(ran, recipeModelCounts, recipeModelInvoice, recipeModelDelivery) // skipped, said so
+	}
+	checkSameRecipes(t, ran, "recipe run but not listed in natscliRecipes", "recipe not run")
 }
 
 // checkSameRecipes reports each recipe of got not in natscliRecipes as

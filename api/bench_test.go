@@ -1,33 +1,30 @@
 package api_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/invoiced/invoiced/api"
 	"github.com/invoiced/invoiced/internal/broker"
 	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/testing/statetest"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
 const benchBody = `{"customer_id":"cust_123","amount_cents":2500,"currency":"USD","metadata":{"order":"42"}}`
 
-// benchServer starts JetStream with the INVOICES stream, syncing as fsync says.
-func benchServer(b *testing.B, syncAlways bool) (jetstream.JetStream, jetstream.Stream) {
+// benchServer starts JetStream with every stream, syncing as fsync says.
+func benchServer(b *testing.B, syncAlways bool) (jetstream.JetStream, broker.Handles) {
 	b.Helper()
 	srv := natstest.Start(b, natstest.Options{SyncAlways: syncAlways})
 	_, js := natstest.Connect(b, srv)
-	st, err := broker.EnsureStream(context.Background(), js, broker.Streams{}.InvoiceStreamConfig())
-	if err != nil {
-		b.Fatal(err)
-	}
-	return js, st
+	return js, statetest.Streams(b, js, broker.Streams{})
 }
 
 var keySeq atomic.Int64
@@ -58,9 +55,9 @@ func runPosts(b *testing.B, handler http.Handler) {
 func BenchmarkCreateInvoice(b *testing.B) {
 	for _, fsync := range []string{"always", "interval"} {
 		b.Run("fsync="+fsync, func(b *testing.B) {
-			js, st := benchServer(b, fsync == "always")
-			index := api.NewIndex()
-			inv, err := api.NewInvoices(api.NewLedger(js, st), index, st, api.InvoicesConfig{})
+			js, h := benchServer(b, fsync == "always")
+			model, lag := statetest.Model(b, js, h)
+			inv, err := api.NewInvoices(api.NewLedger(js, h.Invoices, model, lag, time.Minute), api.InvoicesConfig{})
 			if err != nil {
 				b.Fatal(err)
 			}

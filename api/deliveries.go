@@ -2,11 +2,13 @@ package api
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +17,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
 	"github.com/invoiced/invoiced/events"
+	"github.com/invoiced/invoiced/internal/readmodel"
 	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -25,33 +28,39 @@ type EntryGetter interface {
 	Get(ctx context.Context, key string) (jetstream.KeyValueEntry, error)
 }
 
+// DeliveryModel is the read model of every delivery; *readmodel.Store is
+// one.
+type DeliveryModel interface {
+	Delivery(ctx context.Context, id string) (webhook.Delivery, error)
+	Deliveries(ctx context.Context, f readmodel.DeliveryFilter, after readmodel.DeliveryCursor, limit int) ([]webhook.Delivery, readmodel.DeliveryCursor, error)
+}
+
 // deliveryWorkers bounds the bucket reads and publishes one request makes at
 // once.
 const deliveryWorkers = 8
 
 // Deliveries is the /webhooks/deliveries resource, the delivery log that
 // the dispatcher writes, and the recovery of a subscription's failed
-// deliveries. It only reads the log; a retry asks the dispatcher for an
-// attempt by publishing a manual task to the WEBHOOKS stream.
+// deliveries. It only reads the log, from the read model; a retry asks the
+// dispatcher for an attempt by publishing a manual task to the WEBHOOKS
+// stream.
 type Deliveries struct {
-	index *DeliveryIndex
-	store EntryGetter
+	model DeliveryModel
 	subs  EntryGetter
 	pub   Publisher
 	cfg   DeliveriesConfig
 	now   func() time.Time
 }
 
-// NewDeliveries returns the resource that lists deliveries through index,
-// reads them from store (the webhook_deliveries bucket), looks subscriptions
-// up in subs (the webhook_subscriptions bucket) and publishes manual tasks
-// with pub. It fails when cfg is invalid.
-func NewDeliveries(index *DeliveryIndex, store, subs EntryGetter, pub Publisher, cfg DeliveriesConfig) (*Deliveries, error) {
+// NewDeliveries returns the resource that reads deliveries from model,
+// looks subscriptions up in subs (the webhook_subscriptions bucket) and
+// publishes manual tasks with pub. It fails when cfg is invalid.
+func NewDeliveries(model DeliveryModel, subs EntryGetter, pub Publisher, cfg DeliveriesConfig) (*Deliveries, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	return &Deliveries{index: index, store: store, subs: subs, pub: pub, cfg: cfg, now: time.Now}, nil
+	return &Deliveries{model: model, subs: subs, pub: pub, cfg: cfg, now: time.Now}, nil
 }
 
 // Routes returns GET / (a page of deliveries, newest first), GET /{id} (one
@@ -81,31 +90,13 @@ func (h *Deliveries) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := h.index.WaitLoaded(r.Context()); err != nil {
-		return err
-	}
-	ids, next := h.index.Page(f, after, limit)
-	found := make([]*webhook.Delivery, len(ids))
-	err = forEach(r.Context(), len(ids), func(ctx context.Context, i int) error {
-		d, err := h.load(ctx, ids[i])
-		switch {
-		case errors.Is(err, ErrNotFound):
-			return nil // deleted meanwhile
-		case err != nil:
-			return err
-		case f.Status == "" || d.Status == f.Status: // the index may trail a change
-			found[i] = &d
-		}
-		return nil
-	})
+	page, next, err := h.model.Deliveries(r.Context(), f, after, limit)
 	if err != nil {
-		return err
+		return unavailable("read model", err)
 	}
-	out := deliveryListResponse{Data: make([]deliveryResponse, 0, len(ids)), HasMore: !next.IsZero()}
-	for _, d := range found {
-		if d != nil {
-			out.Data = append(out.Data, newDeliveryResponse(*d, false))
-		}
+	out := deliveryListResponse{Data: make([]deliveryResponse, 0, len(page)), HasMore: !next.IsZero()}
+	for _, d := range page {
+		out.Data = append(out.Data, newDeliveryResponse(d, false))
 	}
 	if !next.IsZero() {
 		out.NextCursor = encodeDeliveryCursor(next)
@@ -144,16 +135,12 @@ func (h *Deliveries) load(ctx context.Context, id string) (webhook.Delivery, err
 	if err != nil {
 		return webhook.Delivery{}, fmt.Errorf("%w: no delivery %q", ErrNotFound, id)
 	}
-	entry, err := h.store.Get(ctx, key.String())
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
+	d, err := h.model.Delivery(ctx, key.String())
+	switch {
+	case errors.Is(err, readmodel.ErrNotFound):
 		return webhook.Delivery{}, fmt.Errorf("%w: no delivery %s", ErrNotFound, key)
-	}
-	if err != nil {
-		return webhook.Delivery{}, unavailable("read delivery", err)
-	}
-	var d webhook.Delivery
-	if err := json.Unmarshal(entry.Value(), &d); err != nil {
-		return webhook.Delivery{}, fmt.Errorf("stored delivery %s: %w", key, err)
+	case err != nil:
+		return webhook.Delivery{}, unavailable("read model", err)
 	}
 	return d, nil
 }
@@ -215,18 +202,18 @@ func forEach(ctx context.Context, n int, fn func(ctx context.Context, i int) err
 // understands.
 var deliveryListParams = map[string]bool{"status": true, "subscription_id": true, "event_type": true, "limit": true, "cursor": true}
 
-func parseDeliveryQuery(r *http.Request) (DeliveryFilter, DeliveryCursor, int, error) {
+func parseDeliveryQuery(r *http.Request) (readmodel.DeliveryFilter, readmodel.DeliveryCursor, int, error) {
 	q := r.URL.Query()
 	for name, vals := range q {
 		if !deliveryListParams[name] {
-			return DeliveryFilter{}, DeliveryCursor{}, 0, invalidField(name, "unknown query parameter")
+			return readmodel.DeliveryFilter{}, readmodel.DeliveryCursor{}, 0, invalidField(name, "unknown query parameter")
 		}
 		if len(vals) > 1 {
-			return DeliveryFilter{}, DeliveryCursor{}, 0, invalidField(name, "must be given once")
+			return readmodel.DeliveryFilter{}, readmodel.DeliveryCursor{}, 0, invalidField(name, "must be given once")
 		}
 	}
 	v := &ValidationError{}
-	f := DeliveryFilter{Status: q.Get("status"), EventType: q.Get("event_type")}
+	f := readmodel.DeliveryFilter{Status: q.Get("status"), EventType: q.Get("event_type")}
 	if q.Has("status") && !slices.Contains(webhook.DeliveryStatuses, f.Status) {
 		v.add("status", "must be one of %s, not %q", strings.Join(webhook.DeliveryStatuses, ", "), f.Status)
 	}
@@ -242,12 +229,37 @@ func parseDeliveryQuery(r *http.Request) (DeliveryFilter, DeliveryCursor, int, e
 	}
 	limit, err := parseLimit(q.Get("limit"), DefaultListLimit, MaxListLimit)
 	addFieldErrors(v, err)
-	var after DeliveryCursor
+	var after readmodel.DeliveryCursor
 	if q.Has("cursor") {
 		after, err = decodeDeliveryCursor(q.Get("cursor"))
 		addFieldErrors(v, err)
 	}
 	return f, after, limit, v.orNil()
+}
+
+// deliveryCursorPrefix versions the opaque cursor format; it differs from
+// the invoices' so neither list takes the other's cursor.
+const deliveryCursorPrefix = "d1."
+
+// encodeDeliveryCursor makes the opaque cursor that continues a list after c.
+func encodeDeliveryCursor(c readmodel.DeliveryCursor) string {
+	raw := deliveryCursorPrefix + strconv.FormatInt(c.CreatedAt.UnixNano(), 10) + "." + c.ID
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+// decodeDeliveryCursor reverses encodeDeliveryCursor; it fails with
+// ErrInvalid for anything it did not make.
+func decodeDeliveryCursor(s string) (readmodel.DeliveryCursor, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		if rest, ok := strings.CutPrefix(string(raw), deliveryCursorPrefix); ok {
+			digits, id, _ := strings.Cut(rest, ".")
+			if n, err := strconv.ParseInt(digits, 10, 64); err == nil && id != "" {
+				return readmodel.DeliveryCursor{CreatedAt: time.Unix(0, n).UTC(), ID: id}, nil
+			}
+		}
+	}
+	return readmodel.DeliveryCursor{}, invalidField("cursor", "is not a cursor this API returned")
 }
 
 // addFieldErrors adds the fields of err, a ValidationError or nil, to v.

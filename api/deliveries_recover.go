@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
+	"github.com/invoiced/invoiced/internal/readmodel"
 	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -47,25 +48,17 @@ func (h *Deliveries) recoverSubscription(w http.ResponseWriter, r *http.Request)
 	if _, err := h.enabledSubscription(ctx, subID, "recovering its deliveries"); err != nil {
 		return err
 	}
-	if err := h.index.WaitLoaded(ctx); err != nil {
-		return err
-	}
-	var ids []string
+	var found []webhook.Delivery
 	for _, status := range []string{webhook.DeliveryFailing, webhook.DeliveryDead} {
-		ids = append(ids, h.index.All(DeliveryFilter{Status: status, SubscriptionID: subID.String(), Since: since})...)
+		all, err := h.all(ctx, readmodel.DeliveryFilter{Status: status, SubscriptionID: subID.String(), Since: since})
+		if err != nil {
+			return err
+		}
+		found = append(found, all...)
 	}
 	var recovered atomic.Int64
-	err = forEach(ctx, len(ids), func(ctx context.Context, i int) error {
-		d, err := h.load(ctx, ids[i])
-		switch {
-		case errors.Is(err, ErrNotFound):
-			return nil
-		case err != nil:
-			return err
-		case d.Status != webhook.DeliveryFailing && d.Status != webhook.DeliveryDead:
-			return nil // delivered meanwhile
-		}
-		if err := h.enqueue(ctx, d); err != nil {
+	err = forEach(ctx, len(found), func(ctx context.Context, i int) error {
+		if err := h.enqueue(ctx, found[i]); err != nil {
 			return err
 		}
 		recovered.Add(1)
@@ -76,6 +69,22 @@ func (h *Deliveries) recoverSubscription(w http.ResponseWriter, r *http.Request)
 	}
 	writeJSON(w, http.StatusAccepted, recoverResponse{Recovered: int(recovered.Load())})
 	return nil
+}
+
+// all returns, newest first, every delivery that matches f.
+func (h *Deliveries) all(ctx context.Context, f readmodel.DeliveryFilter) ([]webhook.Delivery, error) {
+	var out []webhook.Delivery
+	for after := (readmodel.DeliveryCursor{}); ; {
+		page, next, err := h.model.Deliveries(ctx, f, after, 1000)
+		if err != nil {
+			return nil, unavailable("read model", err)
+		}
+		out = append(out, page...)
+		if next.IsZero() {
+			return out, nil
+		}
+		after = next
+	}
 }
 
 // enabledSubscription reads subscription id. It fails with ErrNotFound when

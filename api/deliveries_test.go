@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/invoiced/invoiced/api"
-	"github.com/invoiced/invoiced/internal/broker"
 	"github.com/invoiced/invoiced/internal/natstest"
 	"github.com/invoiced/invoiced/internal/netguard"
 	"github.com/invoiced/invoiced/internal/webhook"
@@ -28,34 +28,17 @@ type deliveriesEnv struct {
 	*env
 	kv    jetstream.KeyValue
 	tasks jetstream.Stream
-	index *api.DeliveryIndex
 	base  time.Time // records are created at base plus an offset
 }
 
 func newDeliveriesEnv(t testing.TB) *deliveriesEnv {
 	t.Helper()
 	e := newEnv(t, envOptions{})
-	ctx := context.Background()
-	kv, err := broker.EnsureKeyValue(ctx, e.js, broker.Streams{}.DeliveriesBucketConfig())
-	if err != nil {
-		t.Fatalf("deliveries bucket: %v", err)
-	}
-	tasks, err := broker.EnsureStream(ctx, e.js, broker.Streams{}.WebhookStreamConfig())
-	if err != nil {
-		t.Fatalf("webhooks stream: %v", err)
-	}
-	index := api.NewDeliveryIndex()
-	stop, err := index.Follow(ctx, kv, discardLog())
-	if err != nil {
-		t.Fatalf("follow: %v", err)
-	}
-	t.Cleanup(stop)
-	natstest.Eventually(t, 5*time.Second, "delivery index loaded", index.Loaded)
 	subs, err := api.NewSubscriptions(e.subs, e.ending, api.SubscriptionsConfig{Targets: netguard.Policy{AllowPrivate: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dl, err := api.NewDeliveries(index, kv, e.subs, e.js, api.DeliveriesConfig{})
+	dl, err := api.NewDeliveries(e.model, e.subs, e.js, api.DeliveriesConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +48,7 @@ func newDeliveriesEnv(t testing.TB) *deliveriesEnv {
 	}))
 	t.Cleanup(srv.Close)
 	e.http = srv // e.do and e.subscribe now reach this handler
-	return &deliveriesEnv{env: e, kv: kv, tasks: tasks, index: index,
+	return &deliveriesEnv{env: e, kv: e.h.Deliveries, tasks: e.h.Webhooks,
 		base: time.Now().UTC().Add(-time.Hour).Truncate(time.Second)}
 }
 
@@ -87,18 +70,29 @@ func (e *deliveriesEnv) record(sub string, n int, status, eventType string) webh
 	return d
 }
 
-// put stores d as the dispatcher would and waits for the index to see it.
+// put stores d as the dispatcher would, live in the bucket while it is in
+// play and as its settled record once it is settled, and waits for the
+// read model to hold it.
 func (e *deliveriesEnv) put(t testing.TB, d webhook.Delivery) webhook.Delivery {
 	t.Helper()
-	data, err := json.Marshal(d)
-	if err != nil {
-		t.Fatal(err)
+	ctx := context.Background()
+	if d.Settled() {
+		if err := e.ending.Settler.Finish(ctx, d, 0); err != nil {
+			t.Fatalf("settle delivery: %v", err)
+		}
+	} else {
+		data, err := json.Marshal(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.kv.Put(ctx, d.ID, data); err != nil {
+			t.Fatalf("put delivery: %v", err)
+		}
 	}
-	rev, err := e.kv.Put(context.Background(), d.ID, data)
-	if err != nil {
-		t.Fatalf("put delivery: %v", err)
-	}
-	natstest.Eventually(t, 5*time.Second, "index applies the delivery", func() bool { return e.index.Applied() >= rev })
+	natstest.Eventually(t, 5*time.Second, "the read model holds the delivery", func() bool {
+		got, err := e.model.Delivery(ctx, d.ID)
+		return err == nil && bytes.Equal(got.Version(), d.Version())
+	})
 	return d
 }
 
@@ -255,14 +249,16 @@ func TestDeliveryStatusChangesShowInTheList(t *testing.T) {
 		t.Fatalf("still pending: %v", got)
 	}
 
-	if err := e.kv.Delete(context.Background(), d.ID); err != nil {
-		t.Fatal(err)
+	// Settled, it leaves the bucket of live records and stays in the list.
+	d.Status = webhook.DeliveryDelivered
+	d.Attempts = append(d.Attempts, webhook.Attempt{Number: 2, Trigger: webhook.TriggerScheduled, HTTPStatus: 200})
+	e.put(t, d)
+	if got := byStatus("delivered"); !slices.Equal(got, []string{d.ID}) {
+		t.Fatalf("delivered: %v", got)
 	}
-	natstest.Eventually(t, 5*time.Second, "index drops a deleted delivery", func() bool { return e.index.Len() == 0 })
-	if got := ids(e.list(t, nil).Data); len(got) != 0 {
-		t.Fatalf("deleted delivery listed: %v", got)
+	if got := byStatus("failing"); len(got) != 0 {
+		t.Fatalf("still failing: %v", got)
 	}
-	wantProblem(t, e.do(t, http.MethodGet, "/webhooks/deliveries/"+d.ID, nil), http.StatusNotFound, "")
 }
 
 func TestGetDelivery(t *testing.T) {

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
-	"github.com/nats-io/nats.go/jetstream"
+	"github.com/invoiced/invoiced/internal/readmodel"
 )
 
 // List paging limits.
@@ -20,28 +19,20 @@ const (
 	MaxListLimit     = 100
 )
 
-// StreamInfoer reports a stream's state; jetstream.Stream is one.
-type StreamInfoer interface {
-	Info(ctx context.Context, opts ...jetstream.StreamInfoOpt) (*jetstream.StreamInfo, error)
-}
-
 // Invoices is the /invoices resource.
 type Invoices struct {
 	ledger *Ledger
-	index  *Index
-	stream StreamInfoer
 	cfg    InvoicesConfig
 }
 
-// NewInvoices returns the resource that stores invoices in ledger, lists them
-// through index and asks stream how far the index must have caught up before
-// it answers a list. It fails when cfg is invalid.
-func NewInvoices(ledger *Ledger, index *Index, stream StreamInfoer, cfg InvoicesConfig) (*Invoices, error) {
+// NewInvoices returns the resource that stores, reads and lists invoices
+// with ledger. It fails when cfg is invalid.
+func NewInvoices(ledger *Ledger, cfg InvoicesConfig) (*Invoices, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	return &Invoices{ledger: ledger, index: index, stream: stream, cfg: cfg}, nil
+	return &Invoices{ledger: ledger, cfg: cfg}, nil
 }
 
 // Routes returns the resource's routes, to mount at /invoices.
@@ -107,24 +98,12 @@ func (h *Invoices) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ctx := r.Context()
-	info, err := h.stream.Info(ctx)
+	page, next, err := h.ledger.List(r.Context(), filter, before, limit)
 	if err != nil {
-		return unavailable("read stream state", err)
-	}
-	if err := h.index.WaitFor(ctx, info.State.LastSeq); err != nil {
 		return err
 	}
-	lasts, next := h.index.Page(filter, before, limit)
-	out := invoiceListResponse{Data: make([]invoiceResponse, 0, len(lasts)), HasMore: next != 0}
-	for _, seq := range lasts {
-		inv, err := h.ledger.Load(ctx, seq)
-		if errors.Is(err, ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
+	out := invoiceListResponse{Data: make([]invoiceResponse, 0, len(page)), HasMore: next != 0}
+	for _, inv := range page {
 		out.Data = append(out.Data, newInvoiceResponse(inv))
 	}
 	if next != 0 {
@@ -137,33 +116,33 @@ func (h *Invoices) list(w http.ResponseWriter, r *http.Request) error {
 // listParams are the query parameters GET /invoices understands.
 var listParams = map[string]bool{"customer_id": true, "status": true, "limit": true, "cursor": true}
 
-func parseListQuery(r *http.Request) (ListFilter, uint64, int, error) {
+func parseListQuery(r *http.Request) (readmodel.InvoiceFilter, uint64, int, error) {
 	q := r.URL.Query()
 	for name, vals := range q {
 		if !listParams[name] {
-			return ListFilter{}, 0, 0, invalidField(name, "unknown query parameter")
+			return readmodel.InvoiceFilter{}, 0, 0, invalidField(name, "unknown query parameter")
 		}
 		if len(vals) > 1 {
-			return ListFilter{}, 0, 0, invalidField(name, "must be given once")
+			return readmodel.InvoiceFilter{}, 0, 0, invalidField(name, "must be given once")
 		}
 	}
 	v := &ValidationError{}
-	f := ListFilter{CustomerID: q.Get("customer_id")}
+	f := readmodel.InvoiceFilter{CustomerID: q.Get("customer_id")}
 	if q.Has("customer_id") {
 		checkID(v, "customer_id", f.CustomerID)
 	}
 	var err error
 	if f.Status, err = parseStatus(q.Get("status")); err != nil {
-		return ListFilter{}, 0, 0, err
+		return readmodel.InvoiceFilter{}, 0, 0, err
 	}
 	limit, err := parseLimit(q.Get("limit"), DefaultListLimit, MaxListLimit)
 	if err != nil {
-		return ListFilter{}, 0, 0, err
+		return readmodel.InvoiceFilter{}, 0, 0, err
 	}
 	var before uint64
 	if c := q.Get("cursor"); c != "" {
 		if before, err = decodeCursor(c); err != nil {
-			return ListFilter{}, 0, 0, err
+			return readmodel.InvoiceFilter{}, 0, 0, err
 		}
 	}
 	return f, before, limit, v.orNil()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/jserr"
+	"github.com/invoiced/invoiced/internal/readmodel"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -17,11 +18,27 @@ type Publisher interface {
 	PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error)
 }
 
-// StreamReader reads single messages of the INVOICES stream;
-// jetstream.Stream is one.
+// StreamReader reads the INVOICES stream: an invoice's newest event, and
+// the stream's state; jetstream.Stream is one.
 type StreamReader interface {
-	GetMsg(ctx context.Context, seq uint64, opts ...jetstream.GetMsgOpt) (*jetstream.RawStreamMsg, error)
 	GetLastMsgForSubject(ctx context.Context, subject string) (*jetstream.RawStreamMsg, error)
+	Info(ctx context.Context, opts ...jetstream.StreamInfoOpt) (*jetstream.StreamInfo, error)
+}
+
+// InvoiceModel is the read model of every invoice, including those that
+// have left the INVOICES stream; *readmodel.Store is one.
+type InvoiceModel interface {
+	Invoice(ctx context.Context, id string) (readmodel.Invoice, error)
+	Invoices(ctx context.Context, f readmodel.InvoiceFilter, before uint64, limit int) ([]readmodel.Invoice, uint64, error)
+	WaitFor(ctx context.Context, stream string, seq uint64) error
+}
+
+// Lag says how far the read model trails the history;
+// *readmodel.Follower is one.
+type Lag interface {
+	// Behind returns how long ago the read model last had everything the
+	// history held.
+	Behind() time.Duration
 }
 
 // endpointCreateInvoice scopes idempotency keys to the endpoint.
@@ -37,24 +54,35 @@ const inFlightWait = time.Second
 // out.
 const publishAttempt = 2 * time.Second
 
-// Ledger keeps invoices as events on the INVOICES stream.
+// Ledger keeps invoices as events on the INVOICES stream, and finds those
+// that have left it in the read model.
 //
 // Creating an invoice is one publish of InvoiceRequested to
 // invoices.<id>.requested, where the ID is derived from the scoped
 // idempotency key, with Nats-Msg-Id and Nats-Expected-Last-Subject-Sequence
-// 0. The subject can hold one message only, so the stream itself is the
-// unique constraint on the key, for as long as the invoice exists; a
-// duplicate is answered from the stored event.
+// 0. While the invoice's events are on the stream the subject can hold one
+// message only, so the stream is the unique constraint on the key; once
+// they have left it (compaction removes them only after the history has
+// copied them and some time has passed), the read model holds the invoice
+// and is asked first. Either way a repeat is answered from the stored
+// event.
 type Ledger struct {
 	pub     Publisher
 	reader  StreamReader
+	model   InvoiceModel
+	lag     Lag
+	maxLag  time.Duration
 	now     func() time.Time
 	attempt time.Duration // publishAttempt, shorter in tests
 }
 
-// NewLedger returns a ledger that publishes with pub and reads with reader.
-func NewLedger(pub Publisher, reader StreamReader) *Ledger {
-	return &Ledger{pub: pub, reader: reader, now: time.Now, attempt: publishAttempt}
+// NewLedger returns a ledger that publishes with pub, reads the stream with
+// reader and the invoices that have left it with model. While lag says the
+// read model trails the history by more than maxLag, a new key is refused
+// with ErrUnavailable: an invoice that left the stream so recently might be
+// missing from both.
+func NewLedger(pub Publisher, reader StreamReader, model InvoiceModel, lag Lag, maxLag time.Duration) *Ledger {
+	return &Ledger{pub: pub, reader: reader, model: model, lag: lag, maxLag: maxLag, now: time.Now, attempt: publishAttempt}
 }
 
 // Create stores a new invoice for req, or finds the one an earlier request
@@ -64,19 +92,14 @@ func NewLedger(pub Publisher, reader StreamReader) *Ledger {
 // yet readable, and ErrUnavailable when JetStream cannot be reached in time;
 // in each case nothing was written.
 func (l *Ledger) Create(ctx context.Context, caller, key string, req invoiceRequest) (events.Invoice, bool, error) {
-	hash := req.hash()
-	inv := events.Invoice{
-		ID:          events.InvoiceID(caller, endpointCreateInvoice, key),
-		CustomerID:  req.CustomerID,
-		AmountCents: req.AmountCents,
-		Currency:    req.Currency,
-		Description: req.Description,
-		Metadata:    req.Metadata,
-		CreatedAt:   l.now().UTC().Truncate(time.Microsecond),
+	ev := requestedEvent(caller, key, req, l.now())
+	hash := ev.Idempotency.RequestHash
+	if orig, found, err := l.modelled(ctx, ev.Invoice.ID); err != nil || found {
+		if err != nil {
+			return events.Invoice{}, false, err
+		}
+		return replayed(orig.Requested, hash)
 	}
-	ev := events.NewRequested(inv, events.Idempotency{
-		Caller: caller, Endpoint: endpointCreateInvoice, Key: key, RequestHash: hash,
-	})
 	data, err := events.Encode(ev)
 	if err != nil {
 		return events.Invoice{}, false, err
@@ -100,6 +123,35 @@ func (l *Ledger) Create(ctx context.Context, caller, key string, req invoiceRequ
 	default:
 		return events.Invoice{}, false, unavailable("store invoice", err)
 	}
+}
+
+// requestedEvent returns the InvoiceRequested event that creates the
+// invoice req describes, asked for by caller with key at now.
+func requestedEvent(caller, key string, req invoiceRequest, now time.Time) events.Event {
+	inv := events.Invoice{
+		ID:          events.InvoiceID(caller, endpointCreateInvoice, key),
+		CustomerID:  req.CustomerID,
+		AmountCents: req.AmountCents,
+		Currency:    req.Currency,
+		Description: req.Description,
+		Metadata:    req.Metadata,
+		CreatedAt:   now.UTC().Truncate(time.Microsecond),
+	}
+	return events.NewRequested(inv, events.Idempotency{
+		Caller: caller, Endpoint: endpointCreateInvoice, Key: key, RequestHash: req.hash(),
+	})
+}
+
+// RequestedEvent returns the InvoiceRequested event that POST /invoices
+// stores for body sent by caller with Idempotency-Key key at now, as the
+// API builds it: for tools that fill the stream with real invoices without
+// the HTTP round trip. It fails as the request would, with ErrInvalid.
+func RequestedEvent(caller, key string, body []byte, now time.Time) (events.Event, error) {
+	req, err := decodeInvoiceRequest(body)
+	if err != nil {
+		return events.Event{}, err
+	}
+	return requestedEvent(caller, key, req, now), nil
 }
 
 // publish publishes msg, trying again after an attempt that got no answer
@@ -133,24 +185,43 @@ func unanswered(err error) bool {
 		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse)
 }
 
-// replay answers a repeated key from the stored InvoiceRequested event.
+// replay answers a repeated key from the stored InvoiceRequested event: on
+// the stream, or in the read model once it has left the stream.
 func (l *Ledger) replay(ctx context.Context, subject, hash string) (events.Invoice, bool, error) {
 	msg, err := l.awaitMsg(ctx, subject)
 	if err != nil {
 		return events.Invoice{}, false, err
 	}
+	if msg == nil {
+		id, _, _ := events.ParseSubject(subject)
+		inv, found, err := l.left(ctx, id)
+		switch {
+		case err != nil:
+			return events.Invoice{}, false, err
+		case !found:
+			return events.Invoice{}, false, withRetryAfter(fmt.Errorf("%w: retry shortly", ErrInFlight), time.Second)
+		}
+		return replayed(inv.Requested, hash)
+	}
 	orig, err := events.DecodeMsg(msg.Subject, msg.Data)
 	if err != nil {
 		return events.Invoice{}, false, fmt.Errorf("stored event %d: %w", msg.Sequence, err)
 	}
-	if orig.Idempotency.RequestHash != hash {
+	return replayed(orig, hash)
+}
+
+// replayed returns the invoice orig created, as a replay of a request with
+// hash; it fails with ErrKeyReused when orig was made by another request.
+func replayed(orig events.Event, hash string) (events.Invoice, bool, error) {
+	if orig.Idempotency == nil || orig.Idempotency.RequestHash != hash {
 		return events.Invoice{}, false, fmt.Errorf("%w: invoice %s was created by a request with other parameters", ErrKeyReused, orig.Invoice.ID)
 	}
 	return orig.Invoice, true, nil
 }
 
 // awaitMsg reads the newest message under subject, waiting a little when
-// JetStream has reported it as a duplicate before it is readable.
+// JetStream has reported it as a duplicate before it is readable. It
+// returns nil when the stream holds none after that wait.
 func (l *Ledger) awaitMsg(ctx context.Context, subject string) (*jetstream.RawStreamMsg, error) {
 	deadline := time.Now().Add(inFlightWait)
 	pause := 5 * time.Millisecond
@@ -162,7 +233,7 @@ func (l *Ledger) awaitMsg(ctx context.Context, subject string) (*jetstream.RawSt
 		case !errors.Is(err, jetstream.ErrMsgNotFound):
 			return nil, unavailable("read stored invoice", err)
 		case time.Now().Add(pause).After(deadline):
-			return nil, withRetryAfter(fmt.Errorf("%w: retry shortly", ErrInFlight), time.Second)
+			return nil, nil
 		}
 		select {
 		case <-ctx.Done():
@@ -173,39 +244,100 @@ func (l *Ledger) awaitMsg(ctx context.Context, subject string) (*jetstream.RawSt
 	}
 }
 
-// Get returns the current state of invoice id: its newest event. It fails
-// with ErrNotFound when there is no such invoice and ErrUnavailable when
-// JetStream cannot be reached.
-func (l *Ledger) Get(ctx context.Context, id string) (events.Invoice, error) {
-	msg, err := l.reader.GetLastMsgForSubject(ctx, events.InvoiceSubjects(id))
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return events.Invoice{}, fmt.Errorf("%w: no invoice %s", ErrNotFound, id)
+// modelled returns invoice id from the read model, and whether it holds it,
+// for a request that will create it otherwise. It fails with
+// ErrUnavailable while the read model trails too far to vouch that an
+// invoice it lacks has not left the stream.
+func (l *Ledger) modelled(ctx context.Context, id string) (readmodel.Invoice, bool, error) {
+	if behind := l.lag.Behind(); behind > l.maxLag {
+		return readmodel.Invoice{}, false, withRetryAfter(fmt.Errorf("%w: the read model is catching up with the history", ErrUnavailable), time.Second)
 	}
-	return decodeRead(msg, err)
+	return l.lookup(ctx, id)
 }
 
-// Load returns the invoice state recorded by the event at stream sequence
-// seq. It fails with ErrNotFound when the message is gone.
-func (l *Ledger) Load(ctx context.Context, seq uint64) (events.Invoice, error) {
-	msg, err := l.reader.GetMsg(ctx, seq)
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return events.Invoice{}, fmt.Errorf("%w: no event %d", ErrNotFound, seq)
+// lookup reads invoice id from the read model.
+func (l *Ledger) lookup(ctx context.Context, id string) (readmodel.Invoice, bool, error) {
+	inv, err := l.model.Invoice(ctx, id)
+	switch {
+	case errors.Is(err, readmodel.ErrNotFound):
+		return readmodel.Invoice{}, false, nil
+	case err != nil:
+		return readmodel.Invoice{}, false, unavailable("read model", err)
 	}
-	return decodeRead(msg, err)
+	return inv, true, nil
 }
 
-func decodeRead(msg *jetstream.RawStreamMsg, err error) (events.Invoice, error) {
+// left reads invoice id from the read model once it has applied every event
+// that has left the stream, which is where an invoice missing from the
+// stream must be if it exists.
+func (l *Ledger) left(ctx context.Context, id string) (readmodel.Invoice, bool, error) {
+	info, err := l.reader.Info(ctx)
 	if err != nil {
+		return readmodel.Invoice{}, false, unavailable("read stream state", err)
+	}
+	if first := info.State.FirstSeq; first > 1 {
+		if err := l.model.WaitFor(ctx, events.StreamInvoices, first-1); err != nil {
+			return readmodel.Invoice{}, false, unavailable("read model", err)
+		}
+	}
+	return l.lookup(ctx, id)
+}
+
+// Get returns the current state of invoice id. A decided invoice is
+// answered by the read model; one still in play by its newest event on the
+// stream. It fails with ErrNotFound when there is no such invoice and
+// ErrUnavailable when JetStream or the read model cannot be read.
+func (l *Ledger) Get(ctx context.Context, id string) (events.Invoice, error) {
+	if inv, found, err := l.lookup(ctx, id); err != nil || (found && inv.Outcome != nil) {
+		return inv.Latest(), err
+	}
+	msg, err := l.reader.GetLastMsgForSubject(ctx, events.InvoiceSubjects(id))
+	if err == nil {
+		ev, err := events.DecodeMsg(msg.Subject, msg.Data)
+		if err != nil {
+			return events.Invoice{}, fmt.Errorf("stored event %d: %w", msg.Sequence, err)
+		}
+		return ev.Invoice, nil
+	}
+	if !errors.Is(err, jetstream.ErrMsgNotFound) {
 		return events.Invoice{}, unavailable("read invoice", err)
 	}
-	ev, err := events.DecodeMsg(msg.Subject, msg.Data)
-	if err != nil {
-		return events.Invoice{}, fmt.Errorf("stored event %d: %w", msg.Sequence, err)
+	inv, found, err := l.left(ctx, id)
+	switch {
+	case err != nil:
+		return events.Invoice{}, err
+	case !found:
+		return events.Invoice{}, fmt.Errorf("%w: no invoice %s", ErrNotFound, id)
 	}
-	return ev.Invoice, nil
+	return inv.Latest(), nil
 }
 
 // unavailable wraps a JetStream failure as ErrUnavailable.
 func unavailable(what string, err error) error {
 	return fmt.Errorf("%w: %s: %w", ErrUnavailable, what, err)
+}
+
+// List returns, newest first, up to limit invoices that match f and were
+// requested before stream sequence before (0 for the newest), and the
+// cursor of the next page (0 for none). It answers once the read model has
+// applied everything the stream held when it was asked, so a list is as
+// fresh as a read. It fails with ErrUnavailable when the stream or the read
+// model cannot be read in time.
+func (l *Ledger) List(ctx context.Context, f readmodel.InvoiceFilter, before uint64, limit int) ([]events.Invoice, uint64, error) {
+	info, err := l.reader.Info(ctx)
+	if err != nil {
+		return nil, 0, unavailable("read stream state", err)
+	}
+	if err := l.model.WaitFor(ctx, events.StreamInvoices, info.State.LastSeq); err != nil {
+		return nil, 0, unavailable("the invoice list is catching up", err)
+	}
+	page, next, err := l.model.Invoices(ctx, f, before, limit)
+	if err != nil {
+		return nil, 0, unavailable("read model", err)
+	}
+	out := make([]events.Invoice, len(page))
+	for i, inv := range page {
+		out[i] = inv.Latest()
+	}
+	return out, next, nil
 }

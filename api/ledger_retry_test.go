@@ -9,6 +9,7 @@ import (
 
 	"github.com/invoiced/invoiced/internal/broker"
 	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/testing/statetest"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -52,12 +53,11 @@ func TestCreateTriesAgainWhenAPublishGoesUnanswered(t *testing.T) {
 			_, js := natstest.Connect(t, srv)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			st, err := broker.EnsureStream(ctx, js, broker.Streams{}.InvoiceStreamConfig())
-			if err != nil {
-				t.Fatal(err)
-			}
+			h := statetest.Streams(t, js, broker.Streams{})
+			model, lag := statetest.Model(t, js, h)
+			st := h.Invoices
 			pub := &losingPublisher{js: js, lost: tt.lost, store: tt.store}
-			l := NewLedger(pub, st)
+			l := NewLedger(pub, st, model, lag, time.Minute)
 			l.attempt = 100 * time.Millisecond
 			inv, existed, err := l.Create(ctx, "", "key", req)
 			if err != nil || existed || inv.ID == "" {
@@ -70,7 +70,7 @@ func TestCreateTriesAgainWhenAPublishGoesUnanswered(t *testing.T) {
 				t.Fatalf("stream holds %v messages (%v), want 1", info.State.Msgs, err)
 			}
 			// A client's own retry is still a replay.
-			again, existed, err := NewLedger(js, st).Create(ctx, "", "key", req)
+			again, existed, err := NewLedger(js, st, model, lag, time.Minute).Create(ctx, "", "key", req)
 			if err != nil || !existed || again.ID != inv.ID {
 				t.Fatalf("retry: %s, existed %v, %v", again.ID, existed, err)
 			}
@@ -81,15 +81,13 @@ func TestCreateTriesAgainWhenAPublishGoesUnanswered(t *testing.T) {
 func TestCreateGivesUpWithTheRequest(t *testing.T) {
 	srv := natstest.Start(t, natstest.Options{})
 	_, js := natstest.Connect(t, srv)
-	st, err := broker.EnsureStream(context.Background(), js, broker.Streams{}.InvoiceStreamConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	l := NewLedger(&losingPublisher{js: js, lost: 1 << 40}, st)
+	h := statetest.Streams(t, js, broker.Streams{})
+	model, lag := statetest.Model(t, js, h)
+	l := NewLedger(&losingPublisher{js: js, lost: 1 << 40}, h.Invoices, model, lag, time.Minute)
 	l.attempt = 50 * time.Millisecond
 	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
 	defer cancel()
-	_, _, err = l.Create(ctx, "", "key", invoiceRequest{CustomerID: "c", AmountCents: 1, Currency: "USD"})
+	_, _, err := l.Create(ctx, "", "key", invoiceRequest{CustomerID: "c", AmountCents: 1, Currency: "USD"})
 	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Create after the request's time = %v, want unavailable", err)
 	}

@@ -101,6 +101,22 @@ func oaWantHeader(name, want string) func(testing.TB, oaResult) {
 	}
 }
 
+// oaStatuses checks that a page lists records with exactly these statuses.
+func oaStatuses(statuses ...string) func(testing.TB, oaResult) {
+	return func(t testing.TB, r oaResult) {
+		t.Helper()
+		var p struct{ Data []struct{ Status string } }
+		r.decode(t, &p)
+		var got []string
+		for _, d := range p.Data {
+			got = append(got, d.Status)
+		}
+		if !slices.Equal(got, statuses) {
+			t.Fatalf("listed statuses %v, want %v", got, statuses)
+		}
+	}
+}
+
 // oaIDs checks that a page lists exactly the invoices ids.
 func oaIDs(ids ...string) func(testing.TB, oaResult) {
 	return func(t testing.TB, r oaResult) {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,6 +14,8 @@ import (
 	"github.com/invoiced/invoiced/internal/broker"
 	"github.com/invoiced/invoiced/internal/natstest"
 	"github.com/invoiced/invoiced/internal/netguard"
+	"github.com/invoiced/invoiced/internal/readmodel"
+	"github.com/invoiced/invoiced/internal/testing/statetest"
 	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
@@ -48,11 +51,12 @@ func (s oaServer) String() string {
 // server, through several handlers that share it.
 type oaEnv struct {
 	js         jetstream.JetStream
+	h          broker.Handles
 	tasks      jetstream.Stream
 	subs       jetstream.KeyValue
 	deliveries jetstream.KeyValue
-	index      *api.Index
-	dIndex     *api.DeliveryIndex
+	model      *readmodel.Store
+	lag        *readmodel.Follower
 	servers    map[oaServer]*httptest.Server
 }
 
@@ -66,9 +70,10 @@ func newOAEnv(t testing.TB, o oaEnvOptions) *oaEnv {
 	srv := natstest.Start(t, natstest.Options{})
 	_, js := natstest.Connect(t, srv)
 	e := &oaEnv{js: js, servers: map[oaServer]*httptest.Server{}}
-	e.ensureStreams(t)
-	e.followIndexes(t)
-	e.servers[oaMain] = oaServe(t, e.resources(t, js, oaAuth(t, oaKey, 0)))
+	e.h = statetest.Streams(t, js, broker.Streams{})
+	e.tasks, e.subs, e.deliveries = e.h.Webhooks, e.h.Subscriptions, e.h.Deliveries
+	e.model, e.lag = statetest.Model(t, js, e.h)
+	e.servers[oaMain] = oaServe(t, e.resources(t, js, e.model, oaAuth(t, oaKey, 0)))
 	if o.limited {
 		e.serveLimited(t)
 	}
@@ -78,68 +83,34 @@ func newOAEnv(t testing.TB, o oaEnvOptions) *oaEnv {
 	return e
 }
 
-// ensureStreams creates the streams and buckets the service uses.
-func (e *oaEnv) ensureStreams(t testing.TB) {
-	t.Helper()
-	ctx := context.Background()
-	var err error
-	streams := broker.Streams{}
-	if _, err = broker.EnsureStream(ctx, e.js, streams.InvoiceStreamConfig()); err != nil {
-		t.Fatalf("invoices stream: %v", err)
-	}
-	if e.tasks, err = broker.EnsureStream(ctx, e.js, streams.WebhookStreamConfig()); err != nil {
-		t.Fatalf("webhooks stream: %v", err)
-	}
-	if e.subs, err = broker.EnsureKeyValue(ctx, e.js, streams.SubscriptionsBucketConfig()); err != nil {
-		t.Fatalf("subscriptions bucket: %v", err)
-	}
-	if e.deliveries, err = broker.EnsureKeyValue(ctx, e.js, streams.DeliveriesBucketConfig()); err != nil {
-		t.Fatalf("deliveries bucket: %v", err)
-	}
-}
-
-// followIndexes starts the invoice and delivery indexes, and waits for the
-// delivery index to load.
-func (e *oaEnv) followIndexes(t testing.TB) {
-	t.Helper()
-	ctx := context.Background()
-	e.index = api.NewIndex()
-	stop, err := e.index.Follow(ctx, e.js, discardLog())
-	if err != nil {
-		t.Fatalf("follow invoices: %v", err)
-	}
-	t.Cleanup(stop)
-	e.dIndex = api.NewDeliveryIndex()
-	stopD, err := e.dIndex.Follow(ctx, e.deliveries, discardLog())
-	if err != nil {
-		t.Fatalf("follow deliveries: %v", err)
-	}
-	t.Cleanup(stopD)
-	natstest.Eventually(t, 5*time.Second, "delivery index loaded", e.dIndex.Loaded)
-}
-
 // serveLimited serves oaLimited, and spends its rate.
 func (e *oaEnv) serveLimited(t testing.TB) {
 	t.Helper()
-	e.servers[oaLimited] = oaServe(t, e.resources(t, e.js, oaAuth(t, oaLimitedKey, 1e-3)))
+	e.servers[oaLimited] = oaServe(t, e.resources(t, e.js, e.model, oaAuth(t, oaLimitedKey, 1e-3)))
 	r := oaSend(t, e.servers[oaLimited], oaCase{method: http.MethodGet, path: "/webhooks/subscriptions", auth: "Bearer " + oaLimitedKey})
 	if r.status != http.StatusOK {
 		t.Fatalf("spending the rate: %d %s", r.status, r.body)
 	}
 }
 
-// serveBroken serves oaBroken, on a connection to srv it then closes.
+// serveBroken serves oaBroken, on a connection to srv it then closes and
+// a read model it closes too.
 func (e *oaEnv) serveBroken(t testing.TB, srv *server.Server) {
 	t.Helper()
 	nc, js2 := natstest.Connect(t, srv)
-	res := e.resources(t, js2, oaAuth(t, oaKey, 0))
+	model, err := readmodel.Open(filepath.Join(t.TempDir(), readmodel.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := e.resources(t, js2, model, oaAuth(t, oaKey, 0))
 	nc.Close()
+	model.Close()
 	e.servers[oaBroken] = oaServe(t, res)
 }
 
 // resources returns every resource of the API, reaching JetStream through
-// js; auth guards them.
-func (e *oaEnv) resources(t testing.TB, js jetstream.JetStream, auth *api.Auth) api.Resources {
+// js and reading model; auth guards them.
+func (e *oaEnv) resources(t testing.TB, js jetstream.JetStream, model *readmodel.Store, auth *api.Auth) api.Resources {
 	t.Helper()
 	ctx := context.Background()
 	invoices, err := js.Stream(ctx, events.StreamInvoices)
@@ -158,16 +129,21 @@ func (e *oaEnv) resources(t testing.TB, js jetstream.JetStream, auth *api.Auth) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	inv, err := api.NewInvoices(api.NewLedger(js, invoices), e.index, invoices, api.InvoicesConfig{Logger: discardLog()})
+	live, err := js.Stream(ctx, webhook.LiveStream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub, err := api.NewSubscriptions(subs, webhook.Ending{Tasks: tasks, Deliveries: deliveries},
-		api.SubscriptionsConfig{Targets: oaTargets, Logger: discardLog()})
+	ledger := api.NewLedger(js, invoices, model, e.lag, time.Minute)
+	inv, err := api.NewInvoices(ledger, api.InvoicesConfig{Logger: discardLog()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dl, err := api.NewDeliveries(e.dIndex, deliveries, subs, js, api.DeliveriesConfig{Logger: discardLog()})
+	h := broker.Handles{Webhooks: tasks, Deliveries: deliveries, LiveDeliveries: live}
+	sub, err := api.NewSubscriptions(subs, h.Ending(js), api.SubscriptionsConfig{Targets: oaTargets, Logger: discardLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl, err := api.NewDeliveries(model, subs, js, api.DeliveriesConfig{Logger: discardLog()})
 	if err != nil {
 		t.Fatal(err)
 	}

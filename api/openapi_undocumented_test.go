@@ -24,7 +24,7 @@ var oaMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.M
 // route, and to answer what needs no resource.
 func oaHandler(t testing.TB) http.Handler {
 	t.Helper()
-	inv, err := api.NewInvoices(nil, nil, nil, api.InvoicesConfig{})
+	inv, err := api.NewInvoices(nil, api.InvoicesConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func oaHandler(t testing.TB) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dl, err := api.NewDeliveries(nil, nil, nil, nil, api.DeliveriesConfig{})
+	dl, err := api.NewDeliveries(nil, nil, nil, api.DeliveriesConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,10 +14,10 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
-	"github.com/invoiced/invoiced/api"
 	"github.com/invoiced/invoiced/dispatcher"
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/readmodel"
 	"github.com/invoiced/invoiced/internal/webhook"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
@@ -112,8 +112,8 @@ func oaDeliverWebhooks(t testing.TB, e *oaEnv, f *oaFixtures) {
 	c := e.createInvoice(t, "hooks-c", `{"customer_id":"cust-other","amount_cents":100}`)
 	f.processed, f.failed, f.created = a.ID, b.ID, c.ID
 	natstest.Eventually(t, 20*time.Second, "every webhook delivered or failing", func() bool {
-		return len(e.deliveryIDs(api.DeliveryFilter{SubscriptionID: f.okSub, Status: webhook.DeliveryDelivered})) == 5 &&
-			len(e.deliveryIDs(api.DeliveryFilter{SubscriptionID: f.failSub, Status: webhook.DeliveryFailing})) == 3
+		return len(e.deliveryIDs(readmodel.DeliveryFilter{SubscriptionID: f.okSub, Status: webhook.DeliveryDelivered})) == 5 &&
+			len(e.deliveryIDs(readmodel.DeliveryFilter{SubscriptionID: f.failSub, Status: webhook.DeliveryFailing})) == 3
 	})
 	stop()
 	f.receiver.checkAll(t)
@@ -124,7 +124,7 @@ func oaDeliverWebhooks(t testing.TB, e *oaEnv, f *oaFixtures) {
 // happen after it exists in the dispatcher's cache, which Start loads.
 func oaStartDispatcher(t testing.TB, e *oaEnv) (stop func()) {
 	t.Helper()
-	d, err := dispatcher.New(e.js, e.subs, e.deliveries, e.tasks, dispatcher.Config{
+	d, err := dispatcher.New(e.js, e.subs, e.deliveries, e.h.Ending(e.js), dispatcher.Config{
 		Timeout: 5 * time.Second, Schedule: webhook.Schedule{time.Hour}, Targets: oaTargets,
 		UserAgent: "invoiced/openapi-test", Logger: discardLog(),
 	})

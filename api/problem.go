@@ -47,7 +47,7 @@ var problemKinds = []struct {
 
 // publicDetail is what a client is told of a server-side failure.
 var publicDetail = map[int]string{
-	http.StatusServiceUnavailable: "JetStream did not answer in time. Retry after Retry-After; a POST /invoices retried with the same Idempotency-Key creates the invoice or returns the one already stored, never a second.",
+	http.StatusServiceUnavailable: "JetStream or the read model did not answer in time. Retry after Retry-After; a POST /invoices retried with the same Idempotency-Key creates the invoice or returns the one already stored, never a second.",
 }
 
 // problemFor is the one place an error becomes an HTTP status: it returns

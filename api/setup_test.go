@@ -15,6 +15,8 @@ import (
 	"github.com/invoiced/invoiced/internal/broker"
 	"github.com/invoiced/invoiced/internal/natstest"
 	"github.com/invoiced/invoiced/internal/netguard"
+	"github.com/invoiced/invoiced/internal/readmodel"
+	"github.com/invoiced/invoiced/internal/testing/statetest"
 	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
@@ -24,9 +26,12 @@ import (
 type env struct {
 	srv    *server.Server
 	js     jetstream.JetStream
+	h      broker.Handles
 	stream jetstream.Stream
 	subs   jetstream.KeyValue
 	ending webhook.Ending
+	model  *readmodel.Store
+	lag    *readmodel.Follower
 	http   *httptest.Server
 }
 
@@ -42,36 +47,14 @@ func newEnv(t testing.TB, o envOptions) *env {
 	srv := natstest.Start(t, natstest.Options{StoreDir: o.storeDir})
 	e := &env{srv: srv}
 	_, e.js = natstest.Connect(t, srv)
-	ctx := context.Background()
-	cfg := broker.Streams{DedupWindow: o.dedupWindow}.InvoiceStreamConfig()
-	st, err := broker.EnsureStream(ctx, e.js, cfg)
-	if err != nil {
-		t.Fatalf("ensure stream: %v", err)
-	}
-	e.stream = st
-	index := api.NewIndex()
-	stop, err := index.Follow(ctx, e.js, discardLog())
-	if err != nil {
-		t.Fatalf("follow: %v", err)
-	}
-	t.Cleanup(stop)
-	inv, err := api.NewInvoices(api.NewLedger(e.js, st), index, st, api.InvoicesConfig{RequestTimeout: o.requestTimeout})
+	e.h = statetest.Streams(t, e.js, broker.Streams{DedupWindow: o.dedupWindow})
+	e.stream, e.subs, e.ending = e.h.Invoices, e.h.Subscriptions, e.h.Ending(e.js)
+	e.model, e.lag = statetest.Model(t, e.js, e.h)
+	ledger := api.NewLedger(e.js, e.stream, e.model, e.lag, time.Minute)
+	inv, err := api.NewInvoices(ledger, api.InvoicesConfig{RequestTimeout: o.requestTimeout})
 	if err != nil {
 		t.Fatalf("invoices: %v", err)
 	}
-	e.subs, err = broker.EnsureKeyValue(ctx, e.js, broker.Streams{}.SubscriptionsBucketConfig())
-	if err != nil {
-		t.Fatalf("bucket: %v", err)
-	}
-	tasks, err := broker.EnsureStream(ctx, e.js, broker.Streams{}.WebhookStreamConfig())
-	if err != nil {
-		t.Fatalf("webhooks stream: %v", err)
-	}
-	deliveries, err := broker.EnsureKeyValue(ctx, e.js, broker.Streams{}.DeliveriesBucketConfig())
-	if err != nil {
-		t.Fatalf("deliveries bucket: %v", err)
-	}
-	e.ending = webhook.Ending{Tasks: tasks, Deliveries: deliveries}
 	subs, err := api.NewSubscriptions(e.subs, e.ending, api.SubscriptionsConfig{SecretOverlap: time.Hour, Targets: netguard.Policy{AllowPrivate: true}})
 	if err != nil {
 		t.Fatalf("subscriptions: %v", err)

@@ -252,7 +252,7 @@ func (h *Subscriptions) change(ctx context.Context, id string, edit func(*webhoo
 	case err != nil:
 		return webhook.Subscription{}, unavailable("update subscription", err)
 	}
-	return sub, nil
+	return sub.Value, nil
 }
 
 // subscriptionKey returns the canonical form of a subscription ID, the key

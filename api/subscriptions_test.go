@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/invoiced/invoiced/internal/natstest"
 	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -199,18 +201,15 @@ func TestDisablingEndsWaitingDeliveries(t *testing.T) {
 			if r := e.do(t, tt.method, "/webhooks/subscriptions/"+s.ID, []byte(tt.body), headers...); r.status >= 300 {
 				t.Fatalf("%d %s", r.status, r.body)
 			}
-			entry, err := e.ending.Deliveries.Get(ctx, d.ID)
-			if err != nil {
-				t.Fatal(err)
+			if _, err := e.ending.Deliveries.Get(ctx, d.ID); !errors.Is(err, jetstream.ErrKeyNotFound) {
+				t.Fatalf("the ended delivery is still live: %v", err)
 			}
-			var got webhook.Delivery
-			_ = json.Unmarshal(entry.Value(), &got)
-			if got.Status != webhook.DeliveryDead || got.Reason != tt.reason || got.NextAttemptAt != nil {
-				t.Fatalf("waiting delivery after %s: %+v", tt.name, got)
+			got, ok, err := e.ending.Settler.Settled(ctx, s.ID, d.ID)
+			if err != nil || !ok || got.Status != webhook.DeliveryDead || got.Reason != tt.reason || got.NextAttemptAt != nil {
+				t.Fatalf("waiting delivery after %s: %+v, %v, %v", tt.name, got, ok, err)
 			}
-			info, err := e.ending.Tasks.Info(ctx, jetstream.WithSubjectFilter(webhook.ScheduleSubject(s.ID, "*")))
-			if err != nil || len(info.State.Subjects) != 0 {
-				t.Fatalf("retries left: %v %v", info, err)
+			if counts, _ := natstest.SubjectCounts(t, e.ending.Tasks, webhook.ScheduleSubject(s.ID, "*")); len(counts) != 0 {
+				t.Fatalf("retries left: %v", counts)
 			}
 		})
 	}

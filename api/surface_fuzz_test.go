@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/invoiced/invoiced/api"
 	"github.com/invoiced/invoiced/internal/netguard"
@@ -21,7 +22,7 @@ func surfaceHandler(t testing.TB) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dl, err := api.NewDeliveries(e.index, e.kv, e.subs, e.js, api.DeliveriesConfig{})
+	dl, err := api.NewDeliveries(e.model, e.subs, e.js, api.DeliveriesConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,13 +30,7 @@ func surfaceHandler(t testing.TB) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	index := api.NewIndex()
-	stop, err := index.Follow(context.Background(), e.js, discardLog())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stop)
-	inv, err := api.NewInvoices(api.NewLedger(e.js, e.stream), index, e.stream, api.InvoicesConfig{})
+	inv, err := api.NewInvoices(api.NewLedger(e.js, e.stream, e.model, e.lag, time.Minute), api.InvoicesConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func TestAnswersAreCappedAndRedirectsNotFollowed(t *testing.T) {
 			var d webhook.Delivery
 			natstest.Eventually(t, 10*time.Second, "first attempt recorded", func() bool {
 				var ok bool
-				d, ok = f.delivery(t, webhook.DeliveryID(ev.ID, subs[i].ID))
+				d, ok = f.delivery(t, subs[i].ID, webhook.DeliveryID(ev.ID, subs[i].ID))
 				return ok && len(d.Attempts) > 0
 			})
 			a := d.Attempts[0]

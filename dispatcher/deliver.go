@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/invoiced/invoiced/internal/consume"
@@ -27,7 +28,7 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
 		return consume.Permanent(fmt.Errorf("task on %s: %w", msg.Subject(), err))
 	}
 	task.Attempt = max(task.Attempt, 1)
-	rec, entry, err := d.loadDelivery(ctx, task)
+	rec, entry, err := d.loadDelivery(ctx, task, manual || task.Attempt > 1 || redelivered(msg))
 	if err != nil {
 		return err
 	}
@@ -35,7 +36,9 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
 	case manual && (len(rec.Attempts) > task.AttemptsBefore || len(rec.Attempts) >= webhook.MaxAttempts):
 		return nil // answered by an attempt made since, or the log is full
 	case manual:
-	case rec.Status == webhook.DeliveryDelivered, rec.Status == webhook.DeliveryDead:
+	case rec.Settled() && entry != nil:
+		return d.ending.Settler.Finish(ctx, rec, entry.Revision()) // settled before a crash moved it out
+	case rec.Settled():
 		return nil
 	case rec.ScheduledAttempts() >= task.Attempt:
 		return d.ensureScheduled(ctx, task, rec) // stale: made already
@@ -45,7 +48,7 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
 		return err
 	}
 	if !ok || sub.Status != webhook.StatusEnabled {
-		return d.endForSubscription(ctx, task, ok)
+		return d.endForSubscription(ctx, rec, entry, ok)
 	}
 	if !d.inFlight.acquireWithin(ctx, subID, d.slotWait(subID)) {
 		return d.postpone(ctx, task, entry != nil)
@@ -63,6 +66,12 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
 		return nil
 	}
 	return d.schedule(ctx, task, task.Attempt+1, *next)
+}
+
+// redelivered reports whether msg has been delivered before.
+func redelivered(msg jetstream.Msg) bool {
+	md, err := msg.Metadata()
+	return err == nil && md.NumDelivered > 1
 }
 
 // sendReleasing makes the attempt and gives the subscription's in-flight
@@ -98,22 +107,35 @@ func (d *Dispatcher) subscription(ctx context.Context, id string) (webhook.Subsc
 	return sub, true, nil
 }
 
-// loadDelivery reads the delivery's record and returns it with the entry it
-// came from; for a delivery with no record yet, it returns the pending
-// record its first write will create, and a nil entry.
-func (d *Dispatcher) loadDelivery(ctx context.Context, task webhook.Task) (webhook.Delivery, jetstream.KeyValueEntry, error) {
+// loadDelivery returns the delivery's record with the live entry it came
+// from. With no live record it returns, when settledToo, its settled record
+// while the WEBHOOKS stream holds one; then the record a manual task
+// carries; and otherwise the pending record its first write will create.
+// The entry is nil unless the record is live.
+func (d *Dispatcher) loadDelivery(ctx context.Context, task webhook.Task, settledToo bool) (webhook.Delivery, jetstream.KeyValueEntry, error) {
 	entry, err := d.deliveries.Get(ctx, task.DeliveryID)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return d.pendingRecord(task), nil, nil
-	}
-	if err != nil {
+	switch {
+	case err == nil:
+		var rec webhook.Delivery
+		if err := json.Unmarshal(entry.Value(), &rec); err != nil {
+			return webhook.Delivery{}, nil, consume.Permanent(fmt.Errorf("delivery record %s: %w", task.DeliveryID, err))
+		}
+		return rec, entry, nil
+	case !errors.Is(err, jetstream.ErrKeyNotFound):
 		return webhook.Delivery{}, nil, fmt.Errorf("read delivery %s: %w", task.DeliveryID, err)
 	}
-	var rec webhook.Delivery
-	if err := json.Unmarshal(entry.Value(), &rec); err != nil {
-		return webhook.Delivery{}, nil, consume.Permanent(fmt.Errorf("delivery record %s: %w", task.DeliveryID, err))
+	if settledToo {
+		rec, ok, err := d.ending.Settler.Settled(ctx, task.SubscriptionID, task.DeliveryID)
+		if err != nil || ok {
+			return rec, nil, err
+		}
 	}
-	return rec, entry, nil
+	if task.Record != nil && task.Record.ID == task.DeliveryID {
+		rec := *task.Record
+		rec.Body = task.Body
+		return rec, nil, nil
+	}
+	return d.pendingRecord(task), nil, nil
 }
 
 // pendingRecord returns the record of a delivery not attempted yet.
@@ -139,22 +161,26 @@ func (d *Dispatcher) recordPending(ctx context.Context, task webhook.Task) error
 	return nil
 }
 
-// updateDelivery applies edit to the delivery's record with compare-and-set,
-// or to a pending record made from the task when none is stored; edit
-// reports whether it changed anything.
-func (d *Dispatcher) updateDelivery(ctx context.Context, task webhook.Task, edit func(*webhook.Delivery) bool) error {
-	change := func(rec *webhook.Delivery) bool {
-		if !edit(rec) {
-			return false
+// save applies edit to rec, read from entry (nil when it has no live
+// record), and stores the result: in the bucket of live records while the
+// delivery is in play, written with compare-and-set, and as its settled
+// record once it is delivered or dead. It returns what it stored.
+func (d *Dispatcher) save(ctx context.Context, rec webhook.Delivery, entry jetstream.KeyValueEntry, edit func(*webhook.Delivery) bool) (webhook.Delivery, error) {
+	if entry == nil {
+		next := rec
+		next.Attempts = slices.Clone(rec.Attempts)
+		if !edit(&next) {
+			return rec, nil
 		}
-		rec.UpdatedAt = d.cfg.Now().UTC()
-		return true
+		if next.Settled() {
+			return next, d.ending.Settler.Finish(ctx, next, 0)
+		}
 	}
-	_, err := webhook.Modify(ctx, d.deliveries, task.DeliveryID, change)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		_, err = webhook.ModifyOrCreate(ctx, d.deliveries, task.DeliveryID, nil, d.pendingRecord(task), change)
+	stored, err := webhook.ModifyOrCreate(ctx, d.deliveries, rec.ID, entry, rec, edit)
+	if err == nil && stored.Value.Settled() {
+		err = d.ending.Settler.Finish(ctx, stored.Value, stored.Revision)
 	}
-	return err
+	return stored.Value, err
 }
 
 // record adds the attempt to the log and settles the delivery's status,
@@ -163,7 +189,7 @@ func (d *Dispatcher) updateDelivery(ctx context.Context, task webhook.Task, edit
 func (d *Dispatcher) record(ctx context.Context, rec webhook.Delivery, entry jetstream.KeyValueEntry, res result, manual bool) (*time.Time, error) {
 	var next *time.Time
 	died := false
-	_, err := webhook.ModifyOrCreate(ctx, d.deliveries, rec.ID, entry, rec, func(rec *webhook.Delivery) bool {
+	_, err := d.save(ctx, rec, entry, func(rec *webhook.Delivery) bool {
 		wasDead := rec.Status == webhook.DeliveryDead
 		defer func() { died = !wasDead && rec.Status == webhook.DeliveryDead }()
 		rec.UpdatedAt = d.cfg.Now().UTC()
@@ -207,18 +233,19 @@ func (d *Dispatcher) retryDelay(rec *webhook.Delivery, res result) time.Duration
 	return delay
 }
 
-// endForSubscription settles a task whose subscription is gone or disabled:
-// its delivery is dead, with the reason.
-func (d *Dispatcher) endForSubscription(ctx context.Context, task webhook.Task, exists bool) error {
+// endForSubscription settles a delivery whose subscription is gone or
+// disabled: it is dead, with the reason.
+func (d *Dispatcher) endForSubscription(ctx context.Context, rec webhook.Delivery, entry jetstream.KeyValueEntry, exists bool) error {
 	reason := "the subscription was deleted"
 	if exists {
 		reason = "the subscription is disabled"
 	}
-	return d.updateDelivery(ctx, task, func(rec *webhook.Delivery) bool {
-		if rec.Status == webhook.DeliveryDelivered || rec.Status == webhook.DeliveryDead {
+	_, err := d.save(ctx, rec, entry, func(rec *webhook.Delivery) bool {
+		if rec.Settled() {
 			return false
 		}
-		rec.Status, rec.Reason, rec.NextAttemptAt = webhook.DeliveryDead, reason, nil
+		rec.Status, rec.Reason, rec.NextAttemptAt, rec.UpdatedAt = webhook.DeliveryDead, reason, nil, d.cfg.Now().UTC()
 		return true
 	})
+	return err
 }

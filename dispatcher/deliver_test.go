@@ -30,7 +30,7 @@ func TestDeliversSignedWebhooksToMatchingSubscriptions(t *testing.T) {
 		}
 	}
 	f.awaitDelivery(t, evs[1].ID, subProcessed.ID, webhook.DeliveryDelivered)
-	if _, ok := f.delivery(t, webhook.DeliveryID(evs[0].ID, subProcessed.ID)); ok {
+	if _, ok := f.delivery(t, subProcessed.ID, webhook.DeliveryID(evs[0].ID, subProcessed.ID)); ok {
 		t.Fatal("invoice.created went to a subscription that only wants invoice.processed")
 	}
 

@@ -137,11 +137,13 @@ type JetStream interface {
 	CreateOrUpdateConsumer(ctx context.Context, stream string, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error)
 }
 
-// Store is the delivery log: records created once and changed with
-// compare-and-set; jetstream.KeyValue is one.
+// Store is the bucket of live deliveries: records created once, changed
+// with compare-and-set, and listed to find leftovers; jetstream.KeyValue
+// is one.
 type Store interface {
 	webhook.KV
 	Create(ctx context.Context, key string, value []byte, opts ...jetstream.KVCreateOpt) (uint64, error)
+	ListKeys(ctx context.Context, opts ...jetstream.WatchOpt) (jetstream.KeyLister, error)
 }
 
 // SubscriptionStore is the subscriptions bucket: watched, and updated when a
@@ -162,6 +164,7 @@ type Dispatcher struct {
 	watch         jetstream.KeyWatcher
 	inFlight      *limiter
 	pools         []*consume.Pool
+	stopSweep     func()
 
 	// afterEnqueue, when set, runs after each task of a fan-out is
 	// published: tests use it to crash in the middle of one.
@@ -169,18 +172,17 @@ type Dispatcher struct {
 }
 
 // New returns a dispatcher that reads subscriptions from subscriptions,
-// logs deliveries in deliveries, publishes and consumes with js, and ends a
-// disabled subscription's waiting retries in tasks, the WEBHOOKS stream. It
-// fails when cfg is invalid.
-func New(js JetStream, subscriptions SubscriptionStore, deliveries Store, tasks webhook.TaskStream, cfg Config) (*Dispatcher, error) {
+// logs live deliveries in deliveries and settles them with ending, which
+// also ends a disabled subscription's waiting retries, and publishes and
+// consumes with js. It fails when cfg is invalid.
+func New(js JetStream, subscriptions SubscriptionStore, deliveries Store, ending webhook.Ending, cfg Config) (*Dispatcher, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
 	return &Dispatcher{
 		js: js, subscriptions: subscriptions, deliveries: deliveries, cfg: cfg,
-		ending:   webhook.Ending{Tasks: tasks, Deliveries: deliveries},
-		inFlight: newLimiter(cfg.MaxInFlightPerSubscription),
+		ending: ending, inFlight: newLimiter(cfg.MaxInFlightPerSubscription),
 	}, nil
 }
 
@@ -227,6 +229,7 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 		return fmt.Errorf("dispatcher: %w", err)
 	}
 	d.subs, d.watch = subs, watch
+	d.startSweep()
 	for _, c := range []struct {
 		stream  string
 		cfg     jetstream.ConsumerConfig
@@ -256,6 +259,9 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 // Stop stops fanning out and delivering, finishing the attempts under way,
 // or until ctx ends; their tasks are then redelivered later.
 func (d *Dispatcher) Stop(ctx context.Context) error {
+	if d.stopSweep != nil {
+		d.stopSweep()
+	}
 	var errs []error
 	for i := len(d.pools) - 1; i >= 0; i-- {
 		if d.pools[i] != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/broker"
 	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/testing/statetest"
 	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -24,6 +25,7 @@ import (
 // dispatcher uses.
 type fixture struct {
 	js         jetstream.JetStream
+	h          broker.Handles
 	tasks      jetstream.Stream
 	subs       jetstream.KeyValue
 	deliveries jetstream.KeyValue
@@ -33,23 +35,8 @@ func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	srv := natstest.Start(t, natstest.Options{})
 	_, js := natstest.Connect(t, srv)
-	ctx := context.Background()
-	streams := broker.Streams{DedupWindow: 100 * time.Millisecond}
-	f := &fixture{js: js}
-	var err error
-	if _, err = broker.EnsureStream(ctx, js, streams.InvoiceStreamConfig()); err != nil {
-		t.Fatal(err)
-	}
-	if f.tasks, err = broker.EnsureStream(ctx, js, streams.WebhookStreamConfig()); err != nil {
-		t.Fatal(err)
-	}
-	if f.subs, err = broker.EnsureKeyValue(ctx, js, streams.SubscriptionsBucketConfig()); err != nil {
-		t.Fatal(err)
-	}
-	if f.deliveries, err = broker.EnsureKeyValue(ctx, js, streams.DeliveriesBucketConfig()); err != nil {
-		t.Fatal(err)
-	}
-	return f
+	h := statetest.Streams(t, js, broker.Streams{DedupWindow: 100 * time.Millisecond})
+	return &fixture{js: js, h: h, tasks: h.Webhooks, subs: h.Subscriptions, deliveries: h.Deliveries}
 }
 
 // testSchedule retries fast: a test waits milliseconds, not minutes.
@@ -67,7 +54,7 @@ func (f *fixture) start(t testing.TB, cfg Config) *Dispatcher {
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	cfg.Targets.AllowPrivate = true // the receivers are on loopback
 	cfg.UserAgent = "invoiced/test"
-	d, err := New(f.js, f.subs, f.deliveries, f.tasks, cfg)
+	d, err := New(f.js, f.subs, f.deliveries, f.h.Ending(f.js), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,12 +129,17 @@ func (f *fixture) invoiceEvents(t testing.TB) []events.Event {
 	return out
 }
 
-// delivery reads a delivery record; ok is false while it does not exist.
-func (f *fixture) delivery(t testing.TB, id string) (webhook.Delivery, bool) {
+// delivery reads delivery id to subscription subID: its live record, or
+// its settled one; ok is false while it has neither.
+func (f *fixture) delivery(t testing.TB, subID, id string) (webhook.Delivery, bool) {
 	t.Helper()
 	entry, err := f.deliveries.Get(context.Background(), id)
 	if err != nil {
-		return webhook.Delivery{}, false
+		d, ok, err := f.h.Ending(f.js).Settler.Settled(context.Background(), subID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d, ok
 	}
 	var d webhook.Delivery
 	if err := json.Unmarshal(entry.Value(), &d); err != nil {
@@ -162,7 +154,7 @@ func (f *fixture) awaitDelivery(t testing.TB, eventID, subID, want string) webho
 	var d webhook.Delivery
 	natstest.Eventually(t, 15*time.Second, "delivery "+want, func() bool {
 		var ok bool
-		d, ok = f.delivery(t, webhook.DeliveryID(eventID, subID))
+		d, ok = f.delivery(t, subID, webhook.DeliveryID(eventID, subID))
 		return ok && d.Status == want
 	})
 	return d
@@ -204,4 +196,11 @@ func (rc *receiver) requests() []received {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	return append([]received(nil), rc.got...)
+}
+
+// firstTasks counts the first tasks of deliveries on the WEBHOOKS stream.
+func (f *fixture) firstTasks(t testing.TB) uint64 {
+	t.Helper()
+	_, n := natstest.SubjectCounts(t, f.tasks, webhook.TaskSubject("*", "*"))
+	return n
 }

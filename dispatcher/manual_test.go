@@ -64,7 +64,7 @@ func TestManualTaskAnsweredByALaterAttemptIsSkipped(t *testing.T) {
 		}
 	}
 	natstest.Eventually(t, 10*time.Second, "the fresh manual attempt", func() bool {
-		d, _ := f.delivery(t, dead.ID)
+		d, _ := f.delivery(t, dead.SubscriptionID, dead.ID)
 		return len(d.Attempts) == len(dead.Attempts)+1
 	})
 	natstest.Eventually(t, 10*time.Second, "both manual tasks settled", func() bool {
@@ -75,7 +75,7 @@ func TestManualTaskAnsweredByALaterAttemptIsSkipped(t *testing.T) {
 		ci, err := info.Info(context.Background())
 		return err == nil && ci.NumPending == 0 && ci.NumAckPending == 0
 	})
-	if d, _ := f.delivery(t, dead.ID); len(d.Attempts) != len(dead.Attempts)+1 {
+	if d, _ := f.delivery(t, dead.SubscriptionID, dead.ID); len(d.Attempts) != len(dead.Attempts)+1 {
 		t.Fatalf("%d attempts, want %d: the stale request made one too", len(d.Attempts), len(dead.Attempts)+1)
 	}
 }

@@ -67,7 +67,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // progress line on progress when it is a terminal. It fails when the
 // service, the receiver or the floor cannot be started.
 func Bench(ctx context.Context, cfg config.Bench, log *slog.Logger, progressTo io.Writer) (BenchReport, error) {
-	rep := BenchReport{Fsync: cfg.Fsync, RSSMBStart: rssMB()}
+	rep := BenchReport{Fsync: cfg.Fsync, RSSMBStart: bench.SelfRSSMB()}
 	target, stop, err := benchTarget(ctx, cfg, log)
 	if err != nil {
 		return rep, err
@@ -100,7 +100,7 @@ func Bench(ctx context.Context, cfg config.Bench, log *slog.Logger, progressTo i
 		return rep, err
 	}
 	fillService(&rep, res, recv, started)
-	rep.RSSMBEnd = rssMB()
+	rep.RSSMBEnd = bench.SelfRSSMB()
 	if !cfg.NoFloor {
 		floor, err := measureFloor(ctx, cfg, load)
 		if err != nil {
@@ -238,21 +238,6 @@ func startProfile(dir string) (func() error, error) {
 		defer heap.Close()
 		return pprof.WriteHeapProfile(heap)
 	}, nil
-}
-
-// rssMB returns this process's resident memory in MB, 0 where unknown.
-func rssMB() float64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return 0
 }
 
 func writeReport(w io.Writer, r BenchReport) error {

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,11 +10,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/invoiced/invoiced/api"
 	"github.com/invoiced/invoiced/dispatcher"
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/config"
 	"github.com/invoiced/invoiced/internal/console"
+	"github.com/invoiced/invoiced/internal/readmodel"
 	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/invoiced/invoiced/processor"
 	"github.com/nats-io/nats.go/jetstream"
@@ -36,7 +35,7 @@ func (s *Service) withConsole(apiHandler http.Handler) (http.Handler, error) {
 	if !s.cfg.Has(config.RoleAPI) {
 		return apiHandler, nil
 	}
-	src := consoleSource{stream: s.stream, js: s.js, deliveries: s.deliveryIndex}
+	src := consoleSource{model: s.model, stream: s.handles.Invoices, js: s.js}
 	c, err := console.New(apiHandler, console.Sources{History: src, Health: src}, console.Config{
 		RequireLogin: s.cfg.KeysConfigured(),
 		Logger:       s.log.With("role", "console"),
@@ -66,24 +65,33 @@ func isConsolePath(path string) bool {
 
 // consoleSource reads for the console what the API does not show.
 type consoleSource struct {
-	stream     jetstream.Stream
-	js         jetstream.JetStream
-	deliveries *api.DeliveryIndex
+	model  *readmodel.Store
+	stream jetstream.Stream // INVOICES
+	js     jetstream.JetStream
 }
 
-// History returns the events of invoice invoiceID in stream order: the
-// last message on each of its subjects, one per event type.
+// History returns the events of invoice invoiceID in the order they
+// happened: those the read model holds, and any newer one still on its way
+// there from the INVOICES stream.
 func (c consoleSource) History(ctx context.Context, invoiceID string) ([]events.Event, error) {
 	id, err := uuid.Parse(invoiceID)
 	if err != nil {
 		return nil, fmt.Errorf("history: %q is no invoice ID", invoiceID)
 	}
-	type stored struct {
-		seq uint64
-		ev  events.Event
+	var found []events.Event
+	inv, err := c.model.Invoice(ctx, id.String())
+	switch {
+	case err == nil:
+		found = inv.Events()
+	case !errors.Is(err, readmodel.ErrNotFound):
+		return nil, fmt.Errorf("history of %s: %w", id, err)
 	}
-	var found []stored
-	for _, t := range events.Types {
+	var out []events.Event
+	for _, t := range events.Types { // the order events of one invoice happen in
+		if i := slices.IndexFunc(found, func(ev events.Event) bool { return ev.Type == t }); i >= 0 {
+			out = append(out, found[i])
+			continue
+		}
 		msg, err := c.stream.GetLastMsgForSubject(ctx, events.Subject(id.String(), t))
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			continue
@@ -95,26 +103,23 @@ func (c consoleSource) History(ctx context.Context, invoiceID string) ([]events.
 		if err != nil {
 			return nil, fmt.Errorf("history of %s: event %d: %w", id, msg.Sequence, err)
 		}
-		found = append(found, stored{msg.Sequence, ev})
-	}
-	slices.SortFunc(found, func(a, b stored) int { return cmp.Compare(a.seq, b.seq) })
-	out := make([]events.Event, len(found))
-	for i, f := range found {
-		out[i] = f.ev
+		out = append(out, ev)
 	}
 	return out, nil
 }
 
 // Health returns each durable consumer's lag, as its info reports it, and
-// how many deliveries the delivery log's index holds as dead.
+// how many deliveries are dead letters.
 func (c consoleSource) Health(ctx context.Context) (console.Health, error) {
 	var h console.Health
 	for _, dc := range durableConsumers {
 		h.Consumers = append(h.Consumers, c.lag(ctx, dc.stream, dc.name))
 	}
-	if c.deliveries != nil {
-		h.Dead = len(c.deliveries.All(api.DeliveryFilter{Status: webhook.DeliveryDead}))
+	dead, err := c.model.CountDeliveries(ctx, readmodel.DeliveryFilter{Status: webhook.DeliveryDead})
+	if err != nil {
+		return h, err
 	}
+	h.Dead = dead
 	return h, nil
 }
 

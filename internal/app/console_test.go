@@ -46,7 +46,7 @@ func TestConsoleSourceReadsHistoryAndHealth(t *testing.T) {
 	base := "http://" + svc.Addr()
 	id := field(t, postInvoice(t, base, "console-1", journeyBody).body, "id")
 	awaitStatus(t, base, id, "processed")
-	src := consoleSource{stream: svc.stream, js: svc.js, deliveries: svc.deliveryIndex}
+	src := consoleSource{model: svc.model, stream: svc.handles.Invoices, js: svc.js}
 	ctx := context.Background()
 
 	cases := []struct {
@@ -86,7 +86,7 @@ func TestConsoleSourceReadsHistoryAndHealth(t *testing.T) {
 	}
 
 	apiOnly := startService(t, serveConfig(t, "", "--roles", "api"))
-	h, _ = consoleSource{stream: apiOnly.stream, js: apiOnly.js, deliveries: apiOnly.deliveryIndex}.Health(ctx)
+	h, _ = consoleSource{model: apiOnly.model, stream: apiOnly.handles.Invoices, js: apiOnly.js}.Health(ctx)
 	if len(h.Consumers) != 3 || !strings.HasPrefix(h.Consumers[0].Error, "not found") {
 		t.Fatalf("without a processor: %+v", h.Consumers)
 	}

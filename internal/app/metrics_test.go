@@ -69,6 +69,11 @@ func TestMetricsCountWhatHappens(t *testing.T) {
 		`invoiced_http_requests_total{method="POST",route="/webhooks/subscriptions",status="201"}`: 1,
 	}
 	awaitMetrics(t, base+"/metrics", want)
+	if _, got := scrape(t, base+"/metrics"); got["invoiced_read_model_lag_seconds"] > 5 {
+		t.Errorf("a ready service's read model lag: %vs, want at most the second it takes to confirm", got["invoiced_read_model_lag_seconds"])
+	} else if _, ok := got["invoiced_read_model_lag_seconds"]; !ok {
+		t.Error("the read model's lag is not reported")
+	}
 
 	// A 410 Gone kills the delivery and disables the subscription.
 	gone.Store(true)

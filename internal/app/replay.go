@@ -13,6 +13,7 @@ import (
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/broker"
 	"github.com/invoiced/invoiced/internal/config"
+	"github.com/invoiced/invoiced/internal/history"
 	"github.com/invoiced/invoiced/internal/progress"
 	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/nats-io/nats.go"
@@ -26,7 +27,9 @@ type replayer struct {
 	cfg        config.Replay
 	js         jetstream.JetStream
 	deliveries jetstream.KeyValue
+	done       webhook.Settler // reads settled records not yet in the history
 	subs       []webhook.Subscription
+	settled    map[string]webhook.Delivery // settled records since --since, by delivery ID
 
 	scanned, queued atomic.Int64
 }
@@ -64,6 +67,9 @@ func newReplayer(ctx context.Context, nc *nats.Conn, cfg config.Replay) (*replay
 	r := &replayer{cfg: cfg, js: js}
 	if r.deliveries, err = js.KeyValue(ctx, webhook.BucketDeliveries); err != nil {
 		return nil, fmt.Errorf("bucket %s: %w", webhook.BucketDeliveries, err)
+	}
+	if r.done.Tasks, err = js.Stream(ctx, webhook.StreamWebhooks); err != nil {
+		return nil, fmt.Errorf("stream %s: %w", webhook.StreamWebhooks, err)
 	}
 	if r.subs, err = readSubscriptions(ctx, js, cfg.Subscription); err != nil {
 		return nil, err
@@ -104,18 +110,31 @@ func readSubscriptions(ctx context.Context, js jetstream.JetStream, id string) (
 	return subs, nil
 }
 
-// run scans the stream from --since to what it held at the start, with a
+// run scans the history from --since to what it held at the start, with a
 // progress bar on a terminal, and prints the summary.
 func (r *replayer) run(ctx context.Context, stdout, stderr io.Writer) error {
-	cons, total, err := r.consumer(ctx)
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err := history.AwaitInvoices(wait, r.js)
+	cancel()
 	if err != nil {
 		return err
 	}
+	if err := r.readSettled(ctx); err != nil {
+		return err
+	}
+	stored, err := history.NewReader(ctx, r.js, history.Invoices, r.cfg.Since)
+	if err != nil {
+		return err
+	}
+	total := stored.Total()
 	line := progress.Start(stderr, 200*time.Millisecond, func() string {
 		return fmt.Sprintf("replay %s %d of %d events, %d webhooks", progress.Bar(int(r.scanned.Load()), total, 30),
 			r.scanned.Load(), total, r.queued.Load())
 	})
-	err = r.scan(ctx, cons, total)
+	err = stored.Each(ctx, func(m history.Message) error {
+		r.scanned.Add(1)
+		return r.event(ctx, m)
+	})
 	line.Stop()
 	verb := "queued"
 	if r.cfg.DryRun {
@@ -126,47 +145,33 @@ func (r *replayer) run(ctx context.Context, stdout, stderr io.Writer) error {
 	return err
 }
 
-// consumer returns an ordered consumer of the events stored since --since
-// and how many there are.
-func (r *replayer) consumer(ctx context.Context) (jetstream.Consumer, int, error) {
-	since := r.cfg.Since
-	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartTimePolicy, OptStartTime: &since}
-	cons, err := r.js.OrderedConsumer(ctx, events.StreamInvoices, cfg)
+// readSettled reads the settled delivery records the history holds since
+// --since, the newest version of each: a webhook replayed for an event
+// whose delivery has settled carries its record, so the attempt is added
+// to its log.
+func (r *replayer) readSettled(ctx context.Context) error {
+	records, err := history.NewReader(ctx, r.js, history.Deliveries, r.cfg.Since)
 	if err != nil {
-		return nil, 0, fmt.Errorf("read %s: %w", events.StreamInvoices, err)
+		return err
 	}
-	info, err := cons.Info(ctx)
-	if err != nil {
-		return nil, 0, fmt.Errorf("read %s: %w", events.StreamInvoices, err)
-	}
-	return cons, int(info.NumPending), nil
+	r.settled = map[string]webhook.Delivery{}
+	return records.Each(ctx, func(m history.Message) error {
+		var d webhook.Delivery
+		if json.Unmarshal(m.Data, &d) != nil {
+			return nil // not a record: nothing to carry
+		}
+		if old, ok := r.settled[d.ID]; !ok || d.Newer(old) {
+			r.settled[d.ID] = d
+		}
+		return nil
+	})
 }
 
-// scan replays total events from cons.
-func (r *replayer) scan(ctx context.Context, cons jetstream.Consumer, total int) error {
-	for int(r.scanned.Load()) < total {
-		batch, err := cons.Fetch(min(total-int(r.scanned.Load()), 256), jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
-			return fmt.Errorf("read %s: %w", events.StreamInvoices, err)
-		}
-		for msg := range batch.Messages() {
-			if err := r.event(ctx, msg); err != nil {
-				return err
-			}
-			r.scanned.Add(1)
-		}
-		if err := batch.Error(); err != nil {
-			return fmt.Errorf("read %s: %w", events.StreamInvoices, err)
-		}
-	}
-	return nil
-}
-
-// event queues one manual task per subscription that wants msg's event.
-func (r *replayer) event(ctx context.Context, msg jetstream.Msg) error {
-	ev, err := events.DecodeMsg(msg.Subject(), msg.Data())
+// event queues one manual task per subscription that wants m's event.
+func (r *replayer) event(ctx context.Context, m history.Message) error {
+	ev, err := m.Event()
 	if err != nil {
-		return fmt.Errorf("event %s: %w", msg.Subject(), err)
+		return fmt.Errorf("event %s: %w", m.Origin.Subject, err)
 	}
 	eventType := webhook.EventTypeFor(ev.Type)
 	if r.cfg.EventType != "" && eventType != r.cfg.EventType {
@@ -206,13 +211,20 @@ func (r *replayer) enqueue(ctx context.Context, ev events.Event, eventType, subI
 	return nil
 }
 
-// delivery returns the record of ev's delivery to subID, or one made from
-// the event when none is stored.
+// delivery returns the record of ev's delivery to subID: live, settled
+// since the history was read, settled before, or one made from the event
+// when none is stored.
 func (r *replayer) delivery(ctx context.Context, ev events.Event, eventType, subID string) (webhook.Delivery, error) {
 	id := webhook.DeliveryID(ev.ID, subID)
 	entry, err := r.deliveries.Get(ctx, id)
 	switch {
 	case errors.Is(err, jetstream.ErrKeyNotFound):
+		if d, ok, err := r.done.Settled(ctx, subID, id); err != nil || ok {
+			return d, err
+		}
+		if d, ok := r.settled[id]; ok {
+			return d, nil
+		}
 		task, err := webhook.NewTask(ev, eventType, subID)
 		if err != nil {
 			return webhook.Delivery{}, err

@@ -3,6 +3,7 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -55,6 +56,28 @@ func (r *countingReceiver) awaitTotal(t testing.TB, n int) map[string]int {
 	return got
 }
 
+// awaitAttemptsLogged waits until the deliveries the API lists hold n
+// attempts in all.
+func awaitAttemptsLogged(t testing.TB, base string, n int) {
+	t.Helper()
+	natstest.Eventually(t, 20*time.Second, "attempts logged", func() bool {
+		var list struct {
+			Data []struct {
+				Attempts []json.RawMessage `json:"attempts"`
+			} `json:"data"`
+		}
+		a := call(t, http.MethodGet, base+"/webhooks/deliveries?limit=100", "")
+		if a.status != http.StatusOK || json.Unmarshal(a.body, &list) != nil {
+			return false
+		}
+		logged := 0
+		for _, d := range list.Data {
+			logged += len(d.Attempts)
+		}
+		return logged == n
+	})
+}
+
 func replay(t testing.TB, natsURL string, args ...string) string {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
@@ -78,6 +101,7 @@ func TestReplayResendsStoredEvents(t *testing.T) {
 	postInvoice(t, base, "r-1", journeyBody)
 	postInvoice(t, base, "r-2", `{"customer_id":"c","amount_cents":9000,"currency":"USD"}`) // fails
 	first := recv.awaitTotal(t, 2)
+	awaitAttemptsLogged(t, base, 2) // a replay counts the attempts made so far
 
 	out := replay(t, url, "--since", since, "--dry-run")
 	if !strings.Contains(out, "4 events") || !strings.Contains(out, "would queue (dry run) 2 webhooks to 1 subscriptions") {
@@ -88,6 +112,7 @@ func TestReplayResendsStoredEvents(t *testing.T) {
 		t.Fatalf("failed only: %s", out)
 	}
 	afterFailed := recv.awaitTotal(t, 3)
+	awaitAttemptsLogged(t, base, 3)
 	out = replay(t, url, "--since", "1h", "--subscription", field(t, sub.body, "id"))
 	if !strings.Contains(out, "queued 2 webhooks") {
 		t.Fatalf("everything: %s", out)

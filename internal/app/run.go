@@ -37,8 +37,10 @@ const commands = `Usage: invoiced [command] [flags]
 
 Commands:
   serve     run the service (the default when no command is given)
-  bench     measure the service against the floor the machine allows
+  bench     measure the service against the floor the machine allows;
+            bench history: memory, restart and reads as history grows
   replay    re-send the webhooks of stored events (invoiced replay --help)
+  rebuild   build the read model again from the history (invoiced rebuild --help)
   listen    forward webhooks to an app on this machine (invoiced listen --help)
   version   print the version
   help      print this help
@@ -59,13 +61,23 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	case "serve":
 		return runServe(ctx, args, stderr, getenv)
 	case "bench":
-		err := runBench(ctx, args, stdout, stderr)
+		run := runBench
+		if len(args) > 0 && args[0] == "history" {
+			run, args = runBenchHistory, args[1:]
+		}
+		err := run(ctx, args, stdout, stderr)
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
 	case "replay":
 		err := runReplay(ctx, args, stdout, stderr, getenv)
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	case "rebuild":
+		err := runRebuild(ctx, args, stdout, stderr, getenv)
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}

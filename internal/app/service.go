@@ -20,6 +20,7 @@ import (
 	"github.com/invoiced/invoiced/internal/config"
 	"github.com/invoiced/invoiced/internal/jserr"
 	"github.com/invoiced/invoiced/internal/metrics"
+	"github.com/invoiced/invoiced/internal/readmodel"
 	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/invoiced/invoiced/processor"
 	"github.com/nats-io/nats-server/v2/server"
@@ -29,31 +30,27 @@ import (
 
 // Service is one running invoiced process.
 type Service struct {
-	cfg           config.Serve
-	log           *slog.Logger
-	embedded      *server.Server
-	nc            *nats.Conn
-	ncClosed      chan struct{}
-	js            jetstream.JetStream
-	stream        jetstream.Stream
-	subscriptions jetstream.KeyValue
-	tasks         jetstream.Stream
-	deliveries    jetstream.KeyValue
-	proc          *processor.Processor
-	disp          *dispatcher.Dispatcher
-	auth          *api.Auth
-	stopIndexes   []func()
-	deliveryIndex *api.DeliveryIndex
-	index         *api.Index
-	indexTarget   uint64
-	http          *http.Server
-	ln            net.Listener
-	pprof         *side
-	metrics       *metrics.Metrics
-	metricsSide   *side
-	served        chan error
-	stopOnce      sync.Once
-	stopErr       error
+	cfg         config.Serve
+	log         *slog.Logger
+	embedded    *server.Server
+	nc          *nats.Conn
+	ncClosed    chan struct{}
+	js          jetstream.JetStream
+	handles     broker.Handles
+	proc        *processor.Processor
+	disp        *dispatcher.Dispatcher
+	compactor   *broker.Compactor
+	auth        *api.Auth
+	model       *readmodel.Store
+	follower    *readmodel.Follower
+	http        *http.Server
+	ln          net.Listener
+	pprof       *side
+	metrics     *metrics.Metrics
+	metricsSide *side
+	served      chan error
+	stopOnce    sync.Once
+	stopErr     error
 }
 
 // Start brings up a service as cfg says and returns once it serves HTTP. It
@@ -80,6 +77,14 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *Service,
 	if err := s.startRoles(ctx); err != nil {
 		return nil, err
 	}
+	s.compactor = broker.StartCompactor(s.js, broker.Compaction{
+		Streams:       s.streams(),
+		InvoicesAfter: cfg.InvoicesAfter(),
+		Processor:     processor.ConsumerName,
+		FanOut:        dispatcher.FanOutConsumer,
+		Delivery:      dispatcher.DeliveryConsumer,
+		Logger:        log,
+	})
 	if err := s.serve(); err != nil {
 		return nil, err
 	}
@@ -122,11 +127,16 @@ func brokerAuth(a config.NATSAuth) broker.Auth {
 	return broker.Auth{CredsFile: a.Creds, NKeySeedFile: a.NKey, TLSCA: a.TLSCA, TLSCert: a.TLSCert, TLSKey: a.TLSKey}
 }
 
+// streams returns the settings of the streams.
+func (s *Service) streams() broker.Streams {
+	return broker.Streams{Replicas: s.cfg.Replicas, DedupWindow: s.cfg.DedupWindow, HistoryRetention: s.cfg.HistoryRetention}
+}
+
 // setup creates or updates the streams, retrying while NATS is unreachable
 // or JetStream temporarily unavailable; a refusal of the configuration
 // fails at once.
 func (s *Service) setup(ctx context.Context) error {
-	streams := broker.Streams{Replicas: s.cfg.Replicas, DedupWindow: s.cfg.DedupWindow}
+	streams := s.streams()
 	if err := streams.Validate(); err != nil {
 		return err
 	}
@@ -151,30 +161,21 @@ func (s *Service) setup(ctx context.Context) error {
 
 // ensure creates or updates the streams and the buckets.
 func (s *Service) ensure(ctx context.Context, streams broker.Streams) error {
-	st, err := broker.EnsureStream(ctx, s.js, streams.InvoiceStreamConfig())
+	h, err := streams.Ensure(ctx, s.js)
 	if err != nil {
 		return err
 	}
-	subs, err := broker.EnsureKeyValue(ctx, s.js, streams.SubscriptionsBucketConfig())
-	if err != nil {
-		return err
-	}
-	tasks, err := broker.EnsureStream(ctx, s.js, streams.WebhookStreamConfig())
-	if err != nil {
-		return err
-	}
-	deliveries, err := broker.EnsureKeyValue(ctx, s.js, streams.DeliveriesBucketConfig())
-	if err != nil {
-		return err
-	}
-	s.stream, s.subscriptions, s.tasks, s.deliveries = st, subs, tasks, deliveries
+	s.handles = h
 	return nil
 }
+
+// ending returns what ends and settles deliveries.
+func (s *Service) ending() webhook.Ending { return s.handles.Ending(s.js) }
 
 // startRoles starts the processor and the API's read model.
 func (s *Service) startRoles(ctx context.Context) error {
 	if s.cfg.Has(config.RoleProcessor) {
-		proc, err := processor.New(s.js, s.stream, processor.Config{
+		proc, err := processor.New(s.js, s.handles.Invoices, processor.Config{
 			Workers:        s.cfg.ProcessWorkers,
 			MaxAmountCents: s.cfg.MaxAmountCents,
 			Delay:          s.cfg.ProcessDelay,
@@ -189,7 +190,7 @@ func (s *Service) startRoles(ctx context.Context) error {
 		s.proc = proc
 	}
 	if s.cfg.Has(config.RoleDispatcher) {
-		disp, err := dispatcher.New(s.js, s.subscriptions, s.deliveries, s.tasks, dispatcher.Config{
+		disp, err := dispatcher.New(s.js, s.handles.Subscriptions, s.handles.Deliveries, s.ending(), dispatcher.Config{
 			Workers:                    s.cfg.DeliveryWorkers,
 			Timeout:                    s.cfg.WebhookTimeout,
 			Schedule:                   s.cfg.WebhookRetrySchedule,
@@ -216,39 +217,7 @@ func (s *Service) startRoles(ctx context.Context) error {
 func (s *Service) serve() error {
 	res := api.Resources{Health: api.NewHealth(s.ready), Logger: s.log}
 	if s.cfg.Has(config.RoleAPI) {
-		auth, err := newAuth(s.cfg, s.log)
-		if err != nil {
-			return err
-		}
-		s.auth, res.Auth = auth, auth
-		index := api.NewIndex()
-		stop, err := index.Follow(context.Background(), s.js, s.log.With("role", config.RoleAPI))
-		if err != nil {
-			return err
-		}
-		s.stopIndexes = append(s.stopIndexes, stop)
-		if err := s.markIndexTarget(index); err != nil {
-			return err
-		}
-		res.Invoices, err = api.NewInvoices(api.NewLedger(s.js, s.stream), index, s.stream, api.InvoicesConfig{
-			RequestTimeout: s.cfg.RequestTimeout,
-			Logger:         s.log,
-		})
-		if err != nil {
-			return err
-		}
-		ending := webhook.Ending{Tasks: s.tasks, Deliveries: s.deliveries}
-		res.Subscriptions, err = api.NewSubscriptions(s.subscriptions, ending, api.SubscriptionsConfig{
-			SecretOverlap:  s.cfg.WebhookSecretOverlap,
-			Targets:        s.cfg.WebhookTargets(),
-			RequireHTTPS:   s.cfg.WebhookRequireHTTPS,
-			RequestTimeout: s.cfg.RequestTimeout,
-			Logger:         s.log,
-		})
-		if err != nil {
-			return err
-		}
-		if res.Deliveries, err = s.deliveriesResource(); err != nil {
+		if err := s.apiResources(&res); err != nil {
 			return err
 		}
 	}
@@ -272,21 +241,6 @@ func (s *Service) serve() error {
 		}
 	}
 	return nil
-}
-
-// deliveriesResource starts the delivery log's index and returns the
-// resource that lists, shows, retries and recovers deliveries.
-func (s *Service) deliveriesResource() (*api.Deliveries, error) {
-	index := api.NewDeliveryIndex()
-	stop, err := index.Follow(context.Background(), s.deliveries, s.log.With("role", config.RoleAPI))
-	if err != nil {
-		return nil, err
-	}
-	s.stopIndexes, s.deliveryIndex = append(s.stopIndexes, stop), index
-	return api.NewDeliveries(index, s.deliveries, s.subscriptions, s.js, api.DeliveriesConfig{
-		RequestTimeout: s.cfg.RequestTimeout,
-		Logger:         s.log,
-	})
 }
 
 // Addr returns the address the HTTP server listens on.
@@ -343,8 +297,14 @@ func (s *Service) close(ctx context.Context) error {
 	if s.proc != nil {
 		errs = append(errs, s.proc.Stop(ctx))
 	}
-	for _, stop := range s.stopIndexes {
-		stop()
+	if s.compactor != nil {
+		s.compactor.Stop()
+	}
+	if s.follower != nil {
+		s.follower.Stop()
+	}
+	if s.model != nil {
+		errs = append(errs, s.model.Close())
 	}
 	if s.nc != nil {
 		if s.nc.Drain() != nil {

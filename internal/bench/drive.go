@@ -28,6 +28,18 @@ type Load struct {
 	Duration time.Duration
 	// KeyPrefix makes this run's Idempotency-Keys unique.
 	KeyPrefix string
+	// Next, when set, gives each request's Idempotency-Key and body in
+	// turn, instead of KeyPrefix and one fixed body.
+	Next func() (key string, body []byte)
+}
+
+// request returns the Idempotency-Key and body of the request after the
+// n-th.
+func (l Load) request(n int64) (string, []byte) {
+	if l.Next != nil {
+		return l.Next()
+	}
+	return fmt.Sprintf("%s-%d", l.KeyPrefix, n), body
 }
 
 // Result is what Drive saw.
@@ -75,8 +87,8 @@ func Drive(ctx context.Context, client *http.Client, load Load) Result {
 	// one sends a request and times it from start: when it was due, so a
 	// loop that falls behind shows in the latencies.
 	one := func(start time.Time) {
-		key := fmt.Sprintf("%s-%d", load.KeyPrefix, seq.Add(1))
-		id, ok := post(ctx, client, load, key)
+		key, body := load.request(seq.Add(1))
+		id, ok := post(ctx, client, load, key, body)
 		mu.Lock()
 		defer mu.Unlock()
 		if !ok {
@@ -162,9 +174,9 @@ func startPaced(ctx context.Context, load Load, wg *sync.WaitGroup, one func(due
 }
 
 // post creates one invoice, retrying with the same key, and returns its ID.
-func post(ctx context.Context, client *http.Client, load Load, key string) (string, bool) {
+func post(ctx context.Context, client *http.Client, load Load, key string, body []byte) (string, bool) {
 	for attempt := 0; attempt < 5; attempt++ {
-		status, id := postOnce(ctx, client, load, key)
+		status, id := postOnce(ctx, client, load, key, body)
 		switch {
 		case status == http.StatusCreated:
 			return id, true
@@ -177,7 +189,7 @@ func post(ctx context.Context, client *http.Client, load Load, key string) (stri
 	return "", false
 }
 
-func postOnce(ctx context.Context, client *http.Client, load Load, key string) (int, string) {
+func postOnce(ctx context.Context, client *http.Client, load Load, key string, body []byte) (int, string) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, load.URL+"/invoices", bytes.NewReader(body))
 	if err != nil {
 		return -1, ""

@@ -20,6 +20,12 @@ type Streams struct {
 	// to cover retries that are in flight at once: the stream's subject index,
 	// not this window, is what makes an invoice unique. 0 means 2 minutes.
 	DedupWindow time.Duration
+	// HistoryRetention is how long the history keeps what it copies; 0
+	// keeps everything.
+	HistoryRetention time.Duration
+	// HistorySegmentBytes is how large a history segment grows before the
+	// next one starts; 0 means 512 MiB.
+	HistorySegmentBytes uint64
 }
 
 // Validate reports the first problem with the configuration.
@@ -30,14 +36,18 @@ func (s Streams) Validate() error {
 	if s.DedupWindow < 0 {
 		return fmt.Errorf("dedup window must not be negative, not %s", s.DedupWindow)
 	}
+	if s.HistoryRetention < 0 {
+		return fmt.Errorf("history retention must not be negative, not %s", s.HistoryRetention)
+	}
 	return nil
 }
 
 // InvoiceStreamConfig returns the configuration of the INVOICES stream:
-// every invoice event, kept without limits (an invoice exists for as long as
-// its events do), single messages undeletable. A single-replica stream
-// allows direct gets, the fastest read; a replicated one does not, so every
-// read goes to the leader and sees every acknowledged write.
+// every invoice event while the pipeline needs it, single messages
+// undeletable; compaction (see Compaction) removes what every consumer has
+// handled and the history has copied. A single-replica stream allows direct
+// gets, the fastest read; a replicated one does not, so every read goes to
+// the leader and sees every acknowledged write.
 func (s Streams) InvoiceStreamConfig() jetstream.StreamConfig {
 	replicas, window := s.Replicas, s.DedupWindow
 	if replicas == 0 {
@@ -131,5 +141,63 @@ func differs(have, want jetstream.StreamConfig) bool {
 		have.MaxAge != want.MaxAge ||
 		have.AllowDirect != want.AllowDirect ||
 		have.AllowMsgSchedules != want.AllowMsgSchedules ||
-		have.DenyDelete != want.DenyDelete
+		have.DenyDelete != want.DenyDelete ||
+		!slices.EqualFunc(have.Sources, want.Sources, sameSource)
+}
+
+// sameSource reports whether two sources copy the same stream the same way.
+func sameSource(a, b *jetstream.StreamSource) bool {
+	return a.Name == b.Name && a.FilterSubject == b.FilterSubject && slices.Equal(a.SubjectTransforms, b.SubjectTransforms)
+}
+
+// Handles are the streams and buckets invoiced keeps its state in.
+type Handles struct {
+	Invoices      jetstream.Stream
+	Subscriptions jetstream.KeyValue
+	Webhooks      jetstream.Stream
+	Deliveries    jetstream.KeyValue
+	// LiveDeliveries is the stream behind Deliveries.
+	LiveDeliveries jetstream.Stream
+	// History is the history segment being copied into.
+	History jetstream.Stream
+}
+
+// Manager is what Ensure needs of a JetStream context; jetstream.JetStream
+// is one.
+type Manager interface {
+	HistoryManager
+	KeyValueManager
+}
+
+// Ensure creates or updates every stream and bucket, the history last since
+// it copies from the others, and returns them. It fails like EnsureStream
+// and EnsureKeyValue.
+func (s Streams) Ensure(ctx context.Context, js Manager) (Handles, error) {
+	var h Handles
+	var err error
+	if h.Invoices, err = EnsureStream(ctx, js, s.InvoiceStreamConfig()); err != nil {
+		return h, err
+	}
+	if h.Subscriptions, err = EnsureKeyValue(ctx, js, s.SubscriptionsBucketConfig()); err != nil {
+		return h, err
+	}
+	if h.Webhooks, err = EnsureStream(ctx, js, s.WebhookStreamConfig()); err != nil {
+		return h, err
+	}
+	if h.Deliveries, err = EnsureKeyValue(ctx, js, s.DeliveriesBucketConfig()); err != nil {
+		return h, err
+	}
+	if h.LiveDeliveries, err = js.Stream(ctx, webhook.LiveStream); err != nil {
+		return h, fmt.Errorf("stream %s: %w", webhook.LiveStream, err)
+	}
+	if h.History, err = s.KeepHistory(ctx, js, time.Now()); err != nil {
+		return h, err
+	}
+	return h, nil
+}
+
+// Ending returns what ends and settles deliveries in h, publishing with pub.
+func (h Handles) Ending(pub webhook.Publisher) webhook.Ending {
+	return webhook.Ending{Tasks: h.Webhooks, Deliveries: h.Deliveries,
+		Settler: webhook.Settler{Pub: pub, Tasks: h.Webhooks, LiveStream: h.LiveDeliveries}}
 }

@@ -48,6 +48,8 @@ type Serve struct {
 	Roles                []string
 	Replicas             int
 	DedupWindow          time.Duration
+	HistoryRetention     time.Duration
+	CompactAfter         time.Duration
 	MaxAmountCents       int64
 	ProcessDelay         time.Duration
 	ProcessWorkers       int
@@ -65,6 +67,24 @@ type Serve struct {
 	MetricsAddr          string
 	NATSAuth             NATSAuth
 	Security
+}
+
+// InvoicesAfter returns how long a handled event stays on INVOICES once
+// the history has copied it: --compact-after, or by default 30 seconds or
+// twice --request-timeout plus 10 seconds, whichever is longer.
+func (s Serve) InvoicesAfter() time.Duration {
+	if s.CompactAfter > 0 {
+		return s.CompactAfter
+	}
+	return max(30*time.Second, 2*s.RequestTimeout+10*time.Second)
+}
+
+// ReadModelMaxLag returns how far the api role's read model may trail the
+// history while the API still takes new Idempotency-Keys: an invoice whose
+// events left INVOICES must be in the read model by the time a request that
+// did not find it there publishes, whatever that request's length.
+func (s Serve) ReadModelMaxLag() time.Duration {
+	return s.InvoicesAfter() - s.RequestTimeout - 5*time.Second
 }
 
 // Has reports whether the configuration runs role.
@@ -89,8 +109,8 @@ func (s Serve) Validate() error {
 			return fmt.Errorf("--roles: unknown role %q (known: %s)", r, strings.Join(KnownRoles, ", "))
 		}
 	}
-	if s.Embedded() && s.Data == "" {
-		return errors.New("--data must name a directory when no --nats-url is given")
+	if (s.Embedded() || s.Has(RoleAPI)) && s.Data == "" {
+		return errors.New("--data must name a directory: the embedded server's store, and the api role's read model")
 	}
 	if s.Embedded() && s.Replicas > 1 {
 		return fmt.Errorf("--replicas %d needs a NATS cluster (--nats-url); the embedded server is a single node", s.Replicas)
@@ -106,6 +126,10 @@ func (s Serve) Validate() error {
 		return fmt.Errorf("--replicas must be 1 to 5, not %d", s.Replicas)
 	case s.DedupWindow < 100*time.Millisecond:
 		return fmt.Errorf("--dedup-window must be at least 100ms, not %s", s.DedupWindow)
+	case s.HistoryRetention < 0:
+		return fmt.Errorf("--history-retention must not be negative, not %s", s.HistoryRetention)
+	case s.CompactAfter != 0 && s.CompactAfter < s.RequestTimeout+10*time.Second:
+		return fmt.Errorf("--compact-after must be at least --request-timeout plus 10s (%s), not %s", s.RequestTimeout+10*time.Second, s.CompactAfter)
 	case s.RequestTimeout <= 0, s.ShutdownTimeout <= 0:
 		return errors.New("--request-timeout and --shutdown-timeout must be positive")
 	case s.WebhookTimeout <= 0, s.WebhookDisableAfter <= 0:
@@ -153,13 +177,15 @@ func ParseServe(args []string, getenv func(string) string, out io.Writer) (Serve
 	fs := flag.NewFlagSet("invoiced serve", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&s.Addr, "addr", "127.0.0.1:8080", "HTTP listen address")
-	fs.StringVar(&s.Data, "data", "./data", "directory of the embedded JetStream store")
+	fs.StringVar(&s.Data, "data", "./data", "directory of the embedded JetStream store and of the api role's read model")
 	fs.StringVar(&s.NATSURL, "nats-url", "", "URL of an external NATS server or cluster (also NATS_URL); when set nothing is embedded")
 	fs.StringVar(&s.NATSListen, "nats-listen", "127.0.0.1:4222", "where the embedded server accepts NATS clients such as the nats CLI; off = in-process only")
 	fs.StringVar(&s.Fsync, "fsync", FsyncAlways, "embedded server disk sync: always (before every acknowledgement) or interval (NATS default, every 2m)")
 	fs.StringVar(&roles, "roles", strings.Join(KnownRoles, ","), "comma-separated roles to run: "+strings.Join(KnownRoles, ", "))
 	fs.IntVar(&s.Replicas, "replicas", 1, "replicas of every stream invoiced creates (3 on a 3-node cluster)")
 	fs.DurationVar(&s.DedupWindow, "dedup-window", 2*time.Minute, "JetStream duplicate window for in-flight retries (keys replay for as long as the invoice exists, whatever this is)")
+	fs.DurationVar(&s.HistoryRetention, "history-retention", 0, "how long the HISTORY stream keeps events and settled deliveries; 0 = for ever (read models are rebuilt from it)")
+	fs.DurationVar(&s.CompactAfter, "compact-after", 0, "how long a handled event stays on INVOICES once HISTORY has it; 0 = 30s, or 2×--request-timeout+10s if longer")
 	fs.Int64Var(&s.MaxAmountCents, "max-amount-cents", 100_000_000, "largest amount processed; larger invoices fail with amount_exceeds_limit")
 	fs.DurationVar(&s.ProcessDelay, "process-delay", 0, "simulated work per invoice")
 	fs.IntVar(&s.ProcessWorkers, "process-workers", 32, "invoices processed at once by one process")

@@ -138,9 +138,12 @@ func TestParseServe(t *testing.T) {
 			want: func(s *config.Serve) { s.NATSURL = "nats://c:4222"; s.WebhookAllowPrivate = false },
 		},
 		{
-			name: "external NATS needs no data directory",
-			args: []string{"--nats-url", "nats://c:4222", "--data", ""},
-			want: func(s *config.Serve) { s.NATSURL = "nats://c:4222"; s.Data = ""; s.WebhookAllowPrivate = false },
+			name: "external NATS needs no data directory without the api role",
+			args: []string{"--nats-url", "nats://c:4222", "--data", "", "--roles", "processor,dispatcher"},
+			want: func(s *config.Serve) {
+				s.NATSURL, s.Data, s.WebhookAllowPrivate = "nats://c:4222", "", false
+				s.Roles = []string{config.RoleProcessor, config.RoleDispatcher}
+			},
 		},
 		{
 			name: "roles api,processor,dispatcher",
@@ -283,6 +286,10 @@ func TestParseServeErrors(t *testing.T) {
 		want []string // substrings of the error
 	}{
 		{name: "unknown role", args: []string{"--roles", "api,billing"}, want: []string{"--roles", `"billing"`}},
+		{name: "api role without a data directory", args: []string{"--nats-url", "nats://c:4222", "--roles", "api", "--data", ""}, want: []string{"--data", "read model"}},
+		{name: "embedded without a data directory", args: []string{"--roles", "processor", "--data", ""}, want: []string{"--data", "store"}},
+		{name: "negative history retention", args: []string{"--history-retention", "-1h"}, want: []string{"--history-retention", "-1h"}},
+		{name: "compaction within a request", args: []string{"--compact-after", "15s"}, want: []string{"--compact-after", "--request-timeout", "20s", "15s"}},
 		{name: "replicas without a cluster", args: []string{"--replicas", "3"}, want: []string{"--replicas 3", "--nats-url"}},
 		{name: "unknown role from environment", env: map[string]string{"INVOICED_ROLES": "worker"}, want: []string{"unknown role", `"worker"`}},
 		{name: "no role", args: []string{"--roles", " , "}, want: []string{"--roles"}},
@@ -346,5 +353,28 @@ func TestEnvName(t *testing.T) {
 				t.Errorf("EnvName(%q) = %q, want %q", tt.flag, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestCompactionAndReadModelLag(t *testing.T) {
+	tests := []struct {
+		args                  []string
+		invoicesAfter, maxLag time.Duration
+	}{
+		{nil, 30 * time.Second, 15 * time.Second},
+		{[]string{"--request-timeout", "20s"}, 50 * time.Second, 25 * time.Second},
+		{[]string{"--compact-after", "2m"}, 2 * time.Minute, 105 * time.Second},
+		{[]string{"--compact-after", "20s"}, 20 * time.Second, 5 * time.Second},
+	}
+	for _, tt := range tests {
+		s := mustParse(t, tt.args, nil)
+		if got := s.InvoicesAfter(); got != tt.invoicesAfter {
+			t.Errorf("%q: InvoicesAfter() = %s, want %s", tt.args, got, tt.invoicesAfter)
+		}
+		// A key's events leave INVOICES no sooner than this lag plus the
+		// longest request after the read model last had everything.
+		if got := s.ReadModelMaxLag(); got != tt.maxLag || got+s.RequestTimeout >= s.InvoicesAfter() {
+			t.Errorf("%q: ReadModelMaxLag() = %s, want %s, less than %s - %s", tt.args, got, tt.maxLag, s.InvoicesAfter(), s.RequestTimeout)
+		}
 	}
 }

@@ -122,6 +122,10 @@ func Check(ctx context.Context, t Target, acks []Ack) (Report, error) {
 		rep.FaultsInjected += injected
 	}
 	c.duplicates(&rep, h)
+	for _, seq := range h.missing {
+		rep.Lost++
+		rep.problem("the history lacks message %d of %s", seq, events.StreamInvoices)
+	}
 	for _, a := range acks {
 		if err := c.one(readCtx, &rep, h, a); err != nil {
 			return rep, err

@@ -27,7 +27,7 @@ func TestClusterNodeAndRoleFailures(t *testing.T) {
 	start := func(role string, n int) *faults.Proc {
 		name := fmt.Sprintf("%s-%d", role, n)
 		started[name] = faults.StartProc(t, name, faults.Serving, invoicedBin,
-			"serve", "--roles", role, "--nats-url", c.URLs(), "--replicas", "3", "--addr", "127.0.0.1:0",
+			"serve", "--roles", role, "--nats-url", c.URLs(), "--replicas", "3", "--addr", "127.0.0.1:0", "--data", t.TempDir(),
 			"--webhook-retry-schedule", fastSchedule, "--webhook-timeout", "2s", "--webhook-allow-private")
 		return started[name]
 	}

@@ -2,62 +2,47 @@ package faults
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/invoiced/invoiced/events"
+	hist "github.com/invoiced/invoiced/internal/history"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// history is what the INVOICES stream holds, per invoice and per key.
+// history is what the history holds of the invoices, per invoice and per
+// key: every event INVOICES ever stored, and which, if any, it lacks.
 type history struct {
 	requested map[string]int      // invoice ID → InvoiceRequested events
 	keys      map[string][]string // Idempotency-Key → invoice IDs requested with it
 	outcomes  map[string][]events.Event
+	missing   []uint64 // INVOICES sequences the history lacks
 }
 
-// readHistory reads the INVOICES stream from its first message to the last
-// one it held when the read began.
+// readHistory waits until the history holds every event INVOICES has
+// stored, then reads them all.
 func readHistory(ctx context.Context, js jetstream.JetStream) (history, error) {
 	h := history{requested: map[string]int{}, keys: map[string][]string{}, outcomes: map[string][]events.Event{}}
-	st, err := js.Stream(ctx, events.StreamInvoices)
+	if err := hist.AwaitInvoices(ctx, js); err != nil {
+		return h, fmt.Errorf("faults: %w", err)
+	}
+	r, err := hist.NewReader(ctx, js, hist.Invoices, time.Time{})
 	if err != nil {
 		return h, fmt.Errorf("faults: history: %w", err)
 	}
-	last := st.CachedInfo().State.LastSeq
-	if last == 0 {
-		return h, nil
-	}
-	cons, err := js.OrderedConsumer(ctx, events.StreamInvoices, jetstream.OrderedConsumerConfig{})
+	var next uint64 = 1
+	err = r.Each(ctx, func(m hist.Message) error {
+		for ; next < m.Origin.Seq; next++ {
+			h.missing = append(h.missing, next)
+		}
+		next = m.Origin.Seq + 1
+		return h.add(m.Origin.Subject, m.Data)
+	})
 	if err != nil {
 		return h, fmt.Errorf("faults: history: %w", err)
 	}
-	for {
-		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(2*time.Second))
-		if err != nil {
-			return h, fmt.Errorf("faults: history: %w", err)
-		}
-		for msg := range batch.Messages() {
-			md, err := msg.Metadata()
-			if err != nil {
-				return h, fmt.Errorf("faults: history: %w", err)
-			}
-			if err := h.add(msg.Subject(), msg.Data()); err != nil {
-				return h, err
-			}
-			if md.Sequence.Stream >= last {
-				return h, nil
-			}
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
-			return h, fmt.Errorf("faults: history: %w", err)
-		}
-		if ctx.Err() != nil {
-			return h, fmt.Errorf("faults: history: %w", ctx.Err())
-		}
-	}
+	return h, nil
 }
 
 // add counts one stored event.

@@ -27,7 +27,7 @@ func TestBrokerOutage(t *testing.T) {
 	srv := natstest.Start(t, natstest.Options{StoreDir: store, SyncAlways: true})
 	port := natstest.Port(t, srv)
 	url := srv.ClientURL()
-	cfg, err := config.ParseServe([]string{"--addr", "127.0.0.1:0", "--nats-url", url, "--request-timeout", "1s", "--webhook-allow-private",
+	cfg, err := config.ParseServe([]string{"--addr", "127.0.0.1:0", "--data", t.TempDir(), "--nats-url", url, "--request-timeout", "1s", "--webhook-allow-private",
 		"--webhook-retry-schedule", fastSchedule}, func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatal(err)

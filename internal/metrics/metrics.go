@@ -1,8 +1,8 @@
 // Package metrics is invoiced's Prometheus instrumentation: HTTP requests,
 // JetStream publishes, idempotent replays, processor outcomes, webhook
 // attempts, dead deliveries, disabled subscriptions and the lag of the
-// durable consumers, in a registry of its own beside the Go runtime's and
-// the process's collectors.
+// durable consumers and the read model, in a registry of its own beside the
+// Go runtime's and the process's collectors.
 package metrics
 
 import (
@@ -101,3 +101,12 @@ func (m *Metrics) Dead() { m.dead.Inc() }
 
 // Disabled counts a subscription disabled for failing.
 func (m *Metrics) Disabled() { m.disabled.Inc() }
+
+// WatchReadModel reports, at every scrape, how far the api role's read model
+// trails the history, as behind returns it. It fails when called twice.
+func (m *Metrics) WatchReadModel(behind func() time.Duration) error {
+	return m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "invoiced_read_model_lag_seconds",
+		Help: "How long ago the read model last held everything the HISTORY stream held; past --compact-after minus --request-timeout minus 5s, new Idempotency-Keys are refused with 503.",
+	}, func() float64 { return min(behind().Seconds(), 1e9) }))
+}

@@ -2,6 +2,7 @@
 package natstest
 
 import (
+	"context"
 	"net"
 	"testing"
 	"time"
@@ -92,4 +93,25 @@ func Port(t testing.TB, srv *server.Server) int {
 		t.Fatal("server has no TCP address")
 	}
 	return addr.Port
+}
+
+// StreamInfoer reads a stream's state; jetstream.Stream is one.
+type StreamInfoer interface {
+	Info(ctx context.Context, opts ...jetstream.StreamInfoOpt) (*jetstream.StreamInfo, error)
+}
+
+// SubjectCounts returns how many messages st holds under each subject
+// matching filter, and their total. It fails the test when the stream
+// cannot be read.
+func SubjectCounts(t testing.TB, st StreamInfoer, filter string) (map[string]uint64, uint64) {
+	t.Helper()
+	info, err := st.Info(context.Background(), jetstream.WithSubjectFilter(filter))
+	if err != nil {
+		t.Fatalf("subjects %s: %v", filter, err)
+	}
+	var total uint64
+	for _, n := range info.State.Subjects {
+		total += n
+	}
+	return info.State.Subjects, total
 }

@@ -1,8 +1,11 @@
 package webhook
 
 import (
+	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -15,9 +18,12 @@ const (
 	// StreamWebhooks holds the delivery tasks: the first under
 	// webhooks.<subscription id>.<delivery id>, scheduled retries under
 	// ….retry (fired by JetStream from the one pending schedule under
-	// ….schedule), manual attempts under ….manual.
+	// ….schedule), manual attempts under ….manual, and settled records
+	// under ….done.
 	StreamWebhooks = "WEBHOOKS"
-	// BucketDeliveries holds one Delivery per key (its ID).
+	// BucketDeliveries holds the live deliveries, one Delivery per key (its
+	// ID): those pending or failing. A settled delivery's record moves to
+	// DoneSubject.
 	BucketDeliveries = "webhook_deliveries"
 )
 
@@ -76,13 +82,55 @@ type Delivery struct {
 	Body json.RawMessage `json:"body"`
 }
 
-// ManualTask returns the task that asks for one attempt at d now.
+// ManualTask returns the task that asks for one attempt at d now. It
+// carries d as the asker saw it, so an attempt at a delivery that has left
+// the live log starts from its whole record.
 func (d Delivery) ManualTask() Task {
+	rec := d
+	rec.Body = nil // the task carries it once
 	return Task{
 		DeliveryID: d.ID, SubscriptionID: d.SubscriptionID, EventID: d.EventID,
 		EventType: d.EventType, InvoiceID: d.InvoiceID, Trigger: TriggerManual, Body: d.Body,
-		AttemptsBefore: len(d.Attempts),
+		AttemptsBefore: len(d.Attempts), Record: &rec,
 	}
+}
+
+// Settled reports whether d will be attempted no more unless asked by
+// hand: delivered or dead.
+func (d Delivery) Settled() bool {
+	return d.Status == DeliveryDelivered || d.Status == DeliveryDead
+}
+
+// Version returns d's place among the states of its delivery, as bytes
+// that sort later for a later state: more attempts, or as many and a
+// further status (pending, failing, then settled), or both equal and a
+// later update. A store that keeps only the greatest version ends with the
+// same record whatever order the versions arrive in.
+func (d Delivery) Version() []byte {
+	b := make([]byte, 0, 11)
+	b = binary.BigEndian.AppendUint16(b, uint16(min(len(d.Attempts), math.MaxUint16)))
+	b = append(b, byte(statusRank(d.Status)))
+	updated := max(d.UpdatedAt.Unix(), 0)*1e9 + int64(d.UpdatedAt.Nanosecond())
+	return binary.BigEndian.AppendUint64(b, uint64(updated))
+}
+
+// Newer reports whether d is a later state of the delivery than o.
+func (d Delivery) Newer(o Delivery) bool { return bytes.Compare(d.Version(), o.Version()) > 0 }
+
+func statusRank(status string) int {
+	switch status {
+	case DeliveryPending:
+		return 0
+	case DeliveryFailing:
+		return 1
+	}
+	return 2
+}
+
+// DoneMsgID returns the Nats-Msg-Id of d's settled record: the same for the
+// same settlement, so repeating one stores it once.
+func (d Delivery) DoneMsgID() string {
+	return fmt.Sprintf("done-%s-%d-%s", d.ID, len(d.Attempts), d.Status)
 }
 
 // ManualMsgID returns the Nats-Msg-Id of a manual retry of d: the same for
@@ -134,12 +182,22 @@ func ScheduleSubject(subID, deliveryID string) string {
 	return TaskSubject(subID, deliveryID) + ".schedule"
 }
 
+// DoneSubject returns the subject of the delivery's settled record: once a
+// delivery is delivered or dead, its record leaves the bucket of live
+// records and is stored here, where the history copies it from.
+func DoneSubject(subID, deliveryID string) string {
+	return TaskSubject(subID, deliveryID) + ".done"
+}
+
 // AllTasks matches every subject of the WEBHOOKS stream.
 const AllTasks = "webhooks.>"
 
 // TaskFilters match the subjects a delivery worker consumes: first tasks,
 // fired retries and manual attempts, not the pending schedules.
 var TaskFilters = []string{"webhooks.*.*", "webhooks.*.*.retry", "webhooks.*.*.manual"}
+
+// AllDone matches every settled record.
+const AllDone = "webhooks.*.*.done"
 
 // Task is the message that asks for a delivery attempt. Body is the exact
 // webhook body, fixed when the event is fanned out, so every attempt sends
@@ -158,6 +216,9 @@ type Task struct {
 	// Attempt is, on a scheduled task, which scheduled attempt it asks for
 	// (1 for the first): a task for an attempt already made is stale.
 	Attempt int `json:"attempt,omitempty"`
+	// Record is, on a manual task, the delivery as the asker saw it,
+	// without its body.
+	Record *Delivery `json:"record,omitempty"`
 }
 
 // Payload is a webhook body: {"type", "timestamp", "data"}.

@@ -18,11 +18,12 @@ type TaskStream interface {
 }
 
 // Ending ends the deliveries of a subscription that can no longer receive
-// them: those waiting for a scheduled retry become dead at once, and their
-// retries are removed.
+// them: those waiting for a scheduled retry become dead at once, leave the
+// live log, and their retries are removed.
 type Ending struct {
 	Tasks      TaskStream
 	Deliveries KV
+	Settler    Settler
 }
 
 // End marks every delivery of subscription subID that waits for a scheduled
@@ -39,18 +40,11 @@ func (e Ending) End(ctx context.Context, subID, reason string, now time.Time) (i
 	ended := 0
 	for subject := range info.State.Subjects {
 		_, deliveryID, _, _ := ParseTaskSubject(strings.TrimSuffix(subject, ".schedule"))
-		changed := false
-		_, err := Modify(ctx, e.Deliveries, deliveryID, func(d *Delivery) bool {
-			changed = d.Status == DeliveryFailing || d.Status == DeliveryPending
-			if changed {
-				d.Status, d.Reason, d.NextAttemptAt, d.UpdatedAt = DeliveryDead, reason, nil, now.UTC()
-			}
-			return changed
-		})
+		changed, err := e.end(ctx, deliveryID, reason, now)
 		switch {
-		case err != nil && !errors.Is(err, jetstream.ErrKeyNotFound):
+		case err != nil:
 			return ended, err
-		case err == nil && changed:
+		case changed:
 			ended++
 		}
 	}
@@ -61,4 +55,27 @@ func (e Ending) End(ctx context.Context, subID, reason string, now time.Time) (i
 		return ended, fmt.Errorf("remove retries of %s: %w", subID, err)
 	}
 	return ended, nil
+}
+
+// end marks one live delivery dead for reason and settles it; it reports
+// whether it was live. A delivery already gone from the live log is left
+// alone.
+func (e Ending) end(ctx context.Context, deliveryID, reason string, now time.Time) (bool, error) {
+	changed := false
+	d, err := Modify(ctx, e.Deliveries, deliveryID, func(d *Delivery) bool {
+		changed = !d.Settled()
+		if changed {
+			d.Status, d.Reason, d.NextAttemptAt, d.UpdatedAt = DeliveryDead, reason, nil, now.UTC()
+		}
+		return changed
+	})
+	switch {
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	case !d.Value.Settled():
+		return false, nil
+	}
+	return changed, e.Settler.Finish(ctx, d.Value, d.Revision)
 }

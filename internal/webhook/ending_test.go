@@ -3,11 +3,13 @@ package webhook_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/invoiced/invoiced/internal/broker"
 	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/testing/statetest"
 	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -29,14 +31,8 @@ func (r racingTasks) Info(ctx context.Context, opts ...jetstream.StreamInfoOpt) 
 func TestEndKeepsARetryScheduledWhileItRuns(t *testing.T) {
 	ctx := context.Background()
 	_, js := natstest.Connect(t, natstest.Start(t, natstest.Options{}))
-	tasks, err := broker.EnsureStream(ctx, js, broker.Streams{}.WebhookStreamConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	deliveries, err := broker.EnsureKeyValue(ctx, js, broker.Streams{}.DeliveriesBucketConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := statetest.Streams(t, js, broker.Streams{})
+	tasks, deliveries := h.Webhooks, h.Deliveries
 	schedule := func(deliveryID string) {
 		t.Helper()
 		rec, _ := json.Marshal(webhook.Delivery{ID: deliveryID, SubscriptionID: "sub", Status: webhook.DeliveryFailing, Attempts: []webhook.Attempt{}})
@@ -52,10 +48,8 @@ func TestEndKeepsARetryScheduledWhileItRuns(t *testing.T) {
 		}
 	}
 	schedule("listed")
-	e := webhook.Ending{
-		Tasks:      racingTasks{Stream: tasks, afterInfo: func() { schedule("late") }},
-		Deliveries: deliveries,
-	}
+	e := h.Ending(js)
+	e.Tasks = racingTasks{Stream: tasks, afterInfo: func() { schedule("late") }}
 	ended, err := e.End(ctx, "sub", "disabled", time.Now())
 	if err != nil || ended != 1 {
 		t.Fatalf("End = %d, %v; want 1 ended", ended, err)
@@ -65,5 +59,17 @@ func TestEndKeepsARetryScheduledWhileItRuns(t *testing.T) {
 		if kept := err == nil; kept != wantKept {
 			t.Errorf("schedule of %q kept = %v (err %v), want %v", id, kept, err, wantKept)
 		}
+	}
+	// The ended delivery left the live bucket for its settled record; the
+	// late one is still live.
+	if _, err := deliveries.Get(ctx, "listed"); !errors.Is(err, jetstream.ErrKeyNotFound) {
+		t.Errorf("the ended delivery is still live: %v", err)
+	}
+	if _, err := deliveries.Get(ctx, "late"); err != nil {
+		t.Errorf("the late delivery: %v", err)
+	}
+	d, ok, err := e.Settler.Settled(ctx, "sub", "listed")
+	if err != nil || !ok || d.Status != webhook.DeliveryDead || d.Reason != "disabled" {
+		t.Errorf("settled record %+v, %v, %v; want dead, disabled", d, ok, err)
 	}
 }

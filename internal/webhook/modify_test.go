@@ -36,17 +36,20 @@ func TestModifyRetriesALostRace(t *testing.T) {
 		c.N++
 		return true
 	})
-	if err != nil || got.N != 11 || calls != 2 {
+	if err != nil || got.Value.N != 11 || calls != 2 {
 		t.Fatalf("ModifyEntry from a stale entry: %+v, %d calls, %v", got, calls, err)
 	}
 	entry, _ := kv.Get(ctx, "k")
+	if got.Revision != entry.Revision() {
+		t.Fatalf("revision %d, the bucket holds %d", got.Revision, entry.Revision())
+	}
 	var stored counter
 	_ = json.Unmarshal(entry.Value(), &stored)
 	if stored.N != 11 {
 		t.Fatalf("stored %d", stored.N)
 	}
 	unchanged, err := Modify(ctx, kv, "k", func(*counter) bool { return false })
-	if err != nil || unchanged.N != 11 {
+	if err != nil || unchanged.Value.N != 11 || unchanged.Revision != entry.Revision() {
 		t.Fatalf("no-op: %+v %v", unchanged, err)
 	}
 	if _, err := Modify(ctx, kv, "missing", func(*counter) bool { return true }); !errors.Is(err, jetstream.ErrKeyNotFound) {

@@ -1,0 +1,49 @@
+package app
+
+import (
+	"context"
+	"path/filepath"
+	"time"
+
+	"github.com/invoiced/invoiced/api"
+	"github.com/invoiced/invoiced/internal/config"
+	"github.com/invoiced/invoiced/internal/readmodel"
+)
+
+// apiResources opens the read model, starts following the history into it,
+// reports its lag and fills in the resources of the api role.
+func (s *Service) apiResources(res *api.Resources) error {
+	auth, err := newAuth(s.cfg, s.log)
+	if err != nil {
+		return err
+	}
+	s.auth, res.Auth = auth, auth
+	if s.model, err = readmodel.Open(filepath.Join(s.cfg.Data, readmodel.FileName)); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if s.follower, err = s.model.Follow(ctx, s.js, s.handles.Deliveries, s.log.With("role", config.RoleAPI)); err != nil {
+		return err
+	}
+	if err := s.metrics.WatchReadModel(s.follower.Behind); err != nil {
+		return err
+	}
+	resource := api.ResourceConfig{RequestTimeout: s.cfg.RequestTimeout, Logger: s.log}
+	ledger := api.NewLedger(s.js, s.handles.Invoices, s.model, s.follower, s.cfg.ReadModelMaxLag())
+	if res.Invoices, err = api.NewInvoices(ledger, resource); err != nil {
+		return err
+	}
+	res.Subscriptions, err = api.NewSubscriptions(s.handles.Subscriptions, s.ending(), api.SubscriptionsConfig{
+		SecretOverlap:  s.cfg.WebhookSecretOverlap,
+		Targets:        s.cfg.WebhookTargets(),
+		RequireHTTPS:   s.cfg.WebhookRequireHTTPS,
+		RequestTimeout: s.cfg.RequestTimeout,
+		Logger:         s.log,
+	})
+	if err != nil {
+		return err
+	}
+	res.Deliveries, err = api.NewDeliveries(s.model, s.handles.Subscriptions, s.js, resource)
+	return err
+}

@@ -1,0 +1,71 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/invoiced/invoiced/internal/bench"
+	"github.com/invoiced/invoiced/internal/config"
+)
+
+// runBenchHistory runs invoiced bench history and prints every measurement,
+// the medians per size, and what each invoice of history costs.
+func runBenchHistory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := config.ParseBenchHistory(args, stderr)
+	if err != nil {
+		return err
+	}
+	bin, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	data := cfg.Data
+	if data == "" {
+		if data, err = os.MkdirTemp("", "invoiced-history"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(data)
+	} else if err := os.MkdirAll(data, 0o750); err != nil {
+		return err
+	}
+	runs, err := bench.RunHistory(ctx, bench.HistoryConfig{Bin: bin, Data: data, Sizes: cfg.Sizes, Runs: cfg.Runs,
+		Fsync: cfg.Fsync, Reads: cfg.Reads, PostFor: cfg.PostFor, Log: stderr})
+	if len(runs) > 0 {
+		if cfg.JSON {
+			if jerr := json.NewEncoder(stdout).Encode(map[string]any{"runs": runs, "medians": bench.MedianRuns(runs)}); jerr != nil {
+				return jerr
+			}
+		} else {
+			writeHistoryReport(stdout, cfg, runs)
+		}
+	}
+	return err
+}
+
+func writeHistoryReport(w io.Writer, cfg config.BenchHistory, runs []bench.HistoryRun) {
+	fmt.Fprintf(w, "fsync %s; every run: kill -9, restart, RSS 10 s after ready, %d of each read, POST for %s\n\n", cfg.Fsync, cfg.Reads, cfg.PostFor)
+	fmt.Fprintln(w, "size       invoices   restart  RSS MB  get p99  by customer p99  failing p99  POST/s  streams MB  read model MB")
+	row := func(label string, r bench.HistoryRun) {
+		fmt.Fprintf(w, "%-10s %-10d %6.2fs %7.0f %6.2fms %13.2fms %10.2fms %7.0f %11.0f %14.0f\n", label, r.Invoices, r.RestartS, r.RSSMB,
+			r.Invoice, r.Customer, r.Failing, r.PostPerSec, r.StreamsMB, r.ReadModelMB)
+	}
+	for _, r := range runs {
+		row(fmt.Sprint(r.Size), r)
+	}
+	medians := bench.MedianRuns(runs)
+	fmt.Fprintln(w, "\nmedians")
+	for _, m := range medians {
+		row(fmt.Sprint(m.Size), m)
+	}
+	for i := 1; i < len(medians); i++ {
+		a, b := medians[i-1], medians[i]
+		added := float64(b.Invoices - a.Invoices)
+		fmt.Fprintf(w, "\n%d → %d invoices: RSS %+.1f bytes per added invoice; disk %.0f bytes per invoice (streams %.0f, read model %.0f)",
+			a.Invoices, b.Invoices, (b.RSSMB-a.RSSMB)*(1<<20)/added,
+			(b.StreamsMB+b.ReadModelMB)*(1<<20)/float64(b.Invoices), b.StreamsMB*(1<<20)/float64(b.Invoices), b.ReadModelMB*(1<<20)/float64(b.Invoices))
+	}
+	fmt.Fprintln(w)
+}

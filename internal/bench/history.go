@@ -1,0 +1,314 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/invoiced/invoiced/api"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// HistoryConfig is a history benchmark: how memory, restart time, reads
+// and writes of one service change as its history grows.
+type HistoryConfig struct {
+	// Bin is the invoiced binary to run.
+	Bin string
+	// Data is the service's data directory; it keeps growing from size to
+	// size.
+	Data string
+	// Sizes are the history sizes measured at, in invoices, ascending.
+	Sizes []int
+	// Runs is how many times each size is measured: kill -9, restart and
+	// measure.
+	Runs int
+	// Fsync is the service's --fsync.
+	Fsync string
+	// Reads is how many of each read a run times.
+	Reads int
+	// PostFor is how long a run creates invoices through the API, 32 at a
+	// time, to time them.
+	PostFor time.Duration
+	// Log receives progress; nil discards it.
+	Log io.Writer
+}
+
+// HistoryRun is one measurement of a service holding Invoices invoices.
+type HistoryRun struct {
+	// Size is the history size measured at, 0 for the nearly empty
+	// service; Invoices how many it held, with what the runs before added.
+	Size     int `json:"size"`
+	Invoices int `json:"invoices"`
+	// RestartS is the time from starting the killed service to /readyz 200.
+	RestartS float64 `json:"restart_s"`
+	// RSSMB is its resident memory 10 s after it was ready.
+	RSSMB float64 `json:"rss_mb"`
+	Reads
+	// PostPerSec is POST /invoices accepted per second, 32 clients.
+	PostPerSec float64 `json:"post_per_sec"`
+	// StreamsMB and ReadModelMB are the disk the JetStream store and the
+	// read model take.
+	StreamsMB   float64 `json:"streams_mb"`
+	ReadModelMB float64 `json:"read_model_mb"`
+}
+
+// historyWindow bounds the invoices seeded and not yet delivered.
+const historyWindow = 20_000
+
+// RunHistory runs the benchmark: a service on cfg.Data with two
+// subscriptions (one receiver verifying every invoice's webhook, one
+// endpoint that always fails, for the failed invoices), measured once
+// nearly empty and then at every size, each size seeded by publishing the
+// API's own InvoiceRequested events and grown further through the API by
+// each run's writes. It returns every run. It fails when the service or
+// its receivers cannot be run.
+func RunHistory(ctx context.Context, cfg HistoryConfig) ([]HistoryRun, error) {
+	logf := func(format string, args ...any) {
+		if cfg.Log != nil {
+			fmt.Fprintf(cfg.Log, "bench history: "+format+"\n", args...)
+		}
+	}
+	p, err := NewProcess(cfg.Bin, cfg.Data, cfg.Fsync)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := p.Start(ctx); err != nil {
+		return nil, err
+	}
+	defer p.Stop()
+	recv, stopFailing, err := historyReceivers(ctx, p.Base)
+	if err != nil {
+		return nil, err
+	}
+	defer recv.Close()
+	defer stopFailing()
+	b := &historyBench{cfg: cfg, p: p, recv: recv, logf: logf,
+		h: History{Prefix: "history", Caller: api.DefaultCaller, Customers: 1000, FailEvery: 1000}}
+	return b.run(ctx)
+}
+
+type historyBench struct {
+	cfg   HistoryConfig
+	p     *Process
+	recv  *Receiver
+	h     History
+	total int // invoices made so far, numbered from 0
+	runs  []HistoryRun
+	logf  func(string, ...any)
+}
+
+func (b *historyBench) run(ctx context.Context) ([]HistoryRun, error) {
+	if _, err := b.post(ctx, b.cfg.PostFor); err != nil { // an empty service, but for this
+		return nil, err
+	}
+	seeded := b.total
+	for _, size := range append([]int{0}, b.cfg.Sizes...) {
+		if size > b.total {
+			if err := b.seed(ctx, size); err != nil {
+				return nil, err
+			}
+		}
+		for range b.cfg.Runs {
+			if err := b.measure(ctx, size, max(size, seeded)); err != nil {
+				return b.runs, err
+			}
+		}
+	}
+	return b.runs, nil
+}
+
+// post creates invoices through the API for d, waits until the service is
+// quiet again and returns how many a second were accepted.
+func (b *historyBench) post(ctx context.Context, d time.Duration) (float64, error) {
+	next, given := b.h.Requests(b.total)
+	res := Drive(ctx, NewClient(32), Load{URL: b.p.Base, Concurrency: 32, Duration: d, Next: next})
+	if res.Failed > 0 {
+		return 0, fmt.Errorf("%d of %d invoices made through the API were refused", res.Failed, given())
+	}
+	b.total += given()
+	return res.AcceptedPerSec(), b.quiet(ctx)
+}
+
+// seed grows the history to size by publishing, then waits until it is
+// quiet.
+func (b *historyBench) seed(ctx context.Context, size int) error {
+	b.logf("seeding %d invoices", size-b.total)
+	nc, err := nats.Connect(b.p.NATSURL)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4000))
+	if err != nil {
+		return err
+	}
+	started := time.Now()
+	err = b.h.Seed(ctx, js, b.total, size, historyWindow, func() int {
+		arrived, _, _ := b.recv.Counts()
+		return arrived
+	})
+	if err != nil {
+		return err
+	}
+	b.logf("seeded to %d in %s", size, time.Since(started).Round(time.Second))
+	b.total = size
+	return b.quiet(ctx)
+}
+
+// quiet waits until every invoice made has its webhook, and 30 seconds more.
+func (b *historyBench) quiet(ctx context.Context) error {
+	for {
+		if arrived, _, refused := b.recv.Counts(); refused > 0 {
+			return fmt.Errorf("%d webhooks did not verify", refused)
+		} else if arrived >= b.total {
+			return sleepCtx(ctx, 30*time.Second)
+		}
+		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+// measure kills the service, restarts it and measures it at size, its
+// reads among its first readable invoices.
+func (b *historyBench) measure(ctx context.Context, size, readable int) error {
+	if err := b.p.Kill(); err != nil {
+		return err
+	}
+	took, err := b.p.Start(ctx)
+	if err != nil {
+		return err
+	}
+	run := HistoryRun{Size: size, Invoices: b.total, RestartS: took.Seconds()}
+	if err := sleepCtx(ctx, 10*time.Second); err != nil {
+		return err
+	}
+	if run.RSSMB, err = b.p.RSSMB(); err != nil {
+		return err
+	}
+	if run.Reads, err = MeasureReads(ctx, NewClient(1), b.p.Base, b.h, readable, b.cfg.Reads); err != nil {
+		return err
+	}
+	if run.PostPerSec, err = b.post(ctx, b.cfg.PostFor); err != nil {
+		return err
+	}
+	run.StreamsMB, run.ReadModelMB = diskMB(filepath.Join(b.cfg.Data, "jetstream")), diskMB(filepath.Join(b.cfg.Data, "readmodel.db"))
+	b.logf("%d invoices: restart %.2fs, RSS %.0f MB, p99 get %.2f / by customer %.2f / failing %.2f ms, %.0f POST/s",
+		run.Invoices, run.RestartS, run.RSSMB, run.Invoice, run.Customer, run.Failing, run.PostPerSec)
+	b.runs = append(b.runs, run)
+	return nil
+}
+
+// historyReceivers starts the receiver of every invoice's webhook and an
+// endpoint that always answers 503, subscribes them to the service at base
+// (the second to failed invoices only, whose deliveries then keep failing)
+// and returns the receiver and what stops the endpoint.
+func historyReceivers(ctx context.Context, base string) (*Receiver, func(), error) {
+	recv, err := StartReceiver()
+	if err != nil {
+		return nil, nil, err
+	}
+	secret, err := subscribe(ctx, base, recv.URL(), `["invoice.processed","invoice.failed"]`)
+	if err != nil {
+		recv.Close()
+		return nil, nil, err
+	}
+	recv.SetSecret(secret)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		recv.Close()
+		return nil, nil, err
+	}
+	failing := &http.Server{ReadHeaderTimeout: 10 * time.Second,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) })}
+	go func() { _ = failing.Serve(ln) }()
+	if _, err := subscribe(ctx, base, "http://"+ln.Addr().String()+"/hook", `["invoice.failed"]`); err != nil {
+		recv.Close()
+		failing.Close()
+		return nil, nil, err
+	}
+	return recv, func() { failing.Close() }, nil
+}
+
+// subscribe subscribes url to eventTypes at the service at base and
+// returns the secret.
+func subscribe(ctx context.Context, base, url, eventTypes string) (string, error) {
+	body := strings.NewReader(`{"url":"` + url + `","event_types":` + eventTypes + `}`)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/webhooks/subscriptions", body)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("subscribe %s: %w", url, err)
+	}
+	defer res.Body.Close()
+	var sub struct {
+		Secret string `json:"secret"`
+	}
+	if res.StatusCode != http.StatusCreated || json.NewDecoder(res.Body).Decode(&sub) != nil {
+		return "", fmt.Errorf("subscribe %s: %s", url, res.Status)
+	}
+	return sub.Secret, nil
+}
+
+// diskMB returns the bytes, in MB, of path: a file and the files beside it
+// that share its name (SQLite's journal), or a directory's files.
+func diskMB(path string) float64 {
+	var total int64
+	matches, _ := filepath.Glob(path + "*")
+	for _, m := range matches {
+		_ = filepath.WalkDir(m, func(_ string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				if info, err := d.Info(); err == nil {
+					total += info.Size()
+				}
+			}
+			return nil
+		})
+	}
+	return float64(total) / (1 << 20)
+}
+
+// MedianRuns returns, per size, the median of each figure of its runs, in
+// the order measured.
+func MedianRuns(runs []HistoryRun) []HistoryRun {
+	figures := []func(*HistoryRun) *float64{
+		func(r *HistoryRun) *float64 { return &r.RestartS },
+		func(r *HistoryRun) *float64 { return &r.RSSMB },
+		func(r *HistoryRun) *float64 { return &r.Invoice },
+		func(r *HistoryRun) *float64 { return &r.Customer },
+		func(r *HistoryRun) *float64 { return &r.Failing },
+		func(r *HistoryRun) *float64 { return &r.PostPerSec },
+	}
+	var out []HistoryRun
+	for i := 0; i < len(runs); {
+		j := i
+		for j < len(runs) && runs[j].Size == runs[i].Size {
+			j++
+		}
+		group := slices.Clone(runs[i:j])
+		m := group[len(group)/2]
+		for _, figure := range figures {
+			v := make([]float64, len(group))
+			for k := range group {
+				v[k] = *figure(&group[k])
+			}
+			slices.Sort(v)
+			*figure(&m) = v[len(v)/2]
+		}
+		out = append(out, m)
+		i = j
+	}
+	return out
+}

@@ -1,0 +1,117 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/invoiced/invoiced/api"
+	"github.com/invoiced/invoiced/events"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// History describes the invoices a history benchmark makes: invoice n has
+// the Idempotency-Key Prefix-n, one of Customers customers, and every
+// FailEvery-th one is over the processor's limit, so it fails.
+type History struct {
+	Prefix    string
+	Caller    string // the API's caller the keys are scoped to
+	Customers int
+	FailEvery int
+}
+
+// Key returns the Idempotency-Key of invoice n.
+func (h History) Key(n int) string { return fmt.Sprintf("%s-%d", h.Prefix, n) }
+
+// ID returns the ID of invoice n.
+func (h History) ID(n int) string { return events.InvoiceID(h.Caller, "POST /invoices", h.Key(n)) }
+
+// Customer returns the customer of invoice n.
+func (h History) Customer(n int) string { return fmt.Sprintf("cust-%04d", n%h.Customers) }
+
+// Body returns the POST /invoices body of invoice n.
+func (h History) Body(n int) []byte {
+	amount := int64(100 + n%100_000)
+	if h.FailEvery > 0 && n%h.FailEvery == h.FailEvery-1 {
+		amount = 2 * 100_000_000 // over the default --max-amount-cents
+	}
+	return fmt.Appendf(nil, `{"customer_id":%q,"amount_cents":%d,"currency":"USD","description":"invoice %d","metadata":{"order":"%d"}}`,
+		h.Customer(n), amount, n, n)
+}
+
+// Fails reports whether invoice n fails.
+func (h History) Fails(n int) bool { return h.FailEvery > 0 && n%h.FailEvery == h.FailEvery-1 }
+
+// Seed stores invoices from up to to (exclusive) as POST /invoices would:
+// each InvoiceRequested event built by the API's own code and published to
+// the INVOICES stream with the API's message ID and expected-sequence
+// guard. The service then processes and delivers them like any other.
+// While more than window invoices are not done yet (done returns how many
+// of all, from invoice 0, are), it waits. It fails when a publish is
+// refused or ctx ends.
+func (h History) Seed(ctx context.Context, js jetstream.JetStream, from, to, window int, done func() int) error {
+	const inFlight = 2000 // publishes awaiting their ack
+	futures := make([]jetstream.PubAckFuture, 0, inFlight)
+	settle := func() error {
+		for _, f := range futures {
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				return fmt.Errorf("seed: %w", err)
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		futures = futures[:0]
+		return nil
+	}
+	for n := from; n < to; n++ {
+		for n-done() > window {
+			if err := sleepCtx(ctx, 50*time.Millisecond); err != nil {
+				return err
+			}
+		}
+		ev, err := api.RequestedEvent(h.Caller, h.Key(n), h.Body(n), time.Now())
+		if err != nil {
+			return fmt.Errorf("seed invoice %d: %w", n, err)
+		}
+		data, err := events.Encode(ev)
+		if err != nil {
+			return err
+		}
+		f, err := js.PublishMsgAsync(&nats.Msg{Subject: ev.Subject(), Data: data},
+			jetstream.WithMsgID(ev.ID), jetstream.WithExpectLastSequencePerSubject(0))
+		if err != nil {
+			return fmt.Errorf("seed invoice %d: %w", n, err)
+		}
+		if futures = append(futures, f); len(futures) == inFlight {
+			if err := settle(); err != nil {
+				return err
+			}
+		}
+	}
+	return settle()
+}
+
+// sleepCtx waits d, or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+// Requests returns a Load.Next that gives invoices from on, in turn, and
+// the count it has given.
+func (h History) Requests(from int) (next func() (string, []byte), given func() int) {
+	var n atomic.Int64
+	next = func() (string, []byte) {
+		i := int(n.Add(1)) - 1 + from
+		return h.Key(i), h.Body(i)
+	}
+	return next, func() int { return int(n.Load()) }
+}

@@ -1,0 +1,185 @@
+package readmodel
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/invoiced/invoiced/events"
+	"github.com/invoiced/invoiced/internal/history"
+	"github.com/invoiced/invoiced/internal/webhook"
+)
+
+// change is one message to apply: message historySeq of history segment
+// segment (historySeq > 0), or a live delivery record from its bucket.
+type change struct {
+	segment    int
+	historySeq uint64
+	origin     history.Origin
+	data       []byte
+}
+
+// skipped is a message that was applied as nothing, and why.
+type skipped struct {
+	at  string
+	err error
+}
+
+// apply applies changes in one transaction, with the positions they reach,
+// and returns those positions and the messages it could not read. It fails
+// only when the database cannot be written; then nothing is applied.
+func (s *Store) apply(ctx context.Context, changes []change) (map[string]uint64, []skipped, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read model: %w", err)
+	}
+	defer tx.Rollback()
+	w, err := prepareWriter(ctx, tx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer w.close()
+	moved := map[string]uint64{}
+	var skips []skipped
+	for _, c := range changes {
+		if c.historySeq > 0 && c.origin.Seq <= max(moved[c.origin.Stream], s.Position(c.origin.Stream)) {
+			moved[HistoryPosition] = HistoryAt(c.segment, c.historySeq)
+			continue // the end of the segment before, copied again
+		}
+		err := w.change(ctx, c)
+		if isSkip(err) {
+			skips = append(skips, skipped{at: c.describe(), err: err})
+		} else if err != nil {
+			return nil, nil, err
+		}
+		if c.historySeq > 0 {
+			moved[HistoryPosition] = HistoryAt(c.segment, c.historySeq)
+			moved[c.origin.Stream] = c.origin.Seq
+		}
+	}
+	for name, seq := range moved {
+		if _, err := w.position.ExecContext(ctx, name, int64(seq)); err != nil {
+			return nil, nil, fmt.Errorf("read model: position: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, nil, fmt.Errorf("read model: commit: %w", err)
+	}
+	return moved, skips, nil
+}
+
+func (c change) describe() string {
+	if c.historySeq > 0 {
+		return fmt.Sprintf("%s %d (%s %d)", history.SegmentName(c.segment), c.historySeq, c.origin.Stream, c.origin.Seq)
+	}
+	return "live delivery record"
+}
+
+// skipError marks a message that cannot be read as what it claims to be.
+type skipError struct{ err error }
+
+func (e skipError) Error() string { return e.err.Error() }
+func (e skipError) Unwrap() error { return e.err }
+
+func isSkip(err error) bool {
+	_, ok := err.(skipError)
+	return ok
+}
+
+// writer holds the statements of one transaction.
+type writer struct {
+	request, outcome, delivery, position *sql.Stmt
+}
+
+func prepareWriter(ctx context.Context, tx *sql.Tx) (*writer, error) {
+	stmts := []struct {
+		dst  **sql.Stmt
+		text string
+	}{
+		{nil, `INSERT INTO invoices(seq, id, customer_id, status, requested) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`},
+		{nil, `UPDATE invoices SET status = ?, outcome = ? WHERE id = ? AND outcome IS NULL`},
+		{nil, `INSERT INTO deliveries(id, created_at, subscription_id, event_type, status, version, record)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT(id) DO UPDATE SET created_at = excluded.created_at, subscription_id = excluded.subscription_id,
+				event_type = excluded.event_type, status = excluded.status, version = excluded.version, record = excluded.record
+			WHERE excluded.version > deliveries.version`},
+		{nil, `INSERT INTO positions(name, seq) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET seq = max(seq, excluded.seq)`},
+	}
+	w := &writer{}
+	stmts[0].dst, stmts[1].dst, stmts[2].dst, stmts[3].dst = &w.request, &w.outcome, &w.delivery, &w.position
+	for _, st := range stmts {
+		p, err := tx.PrepareContext(ctx, st.text)
+		if err != nil {
+			w.close()
+			return nil, fmt.Errorf("read model: prepare: %w", err)
+		}
+		*st.dst = p
+	}
+	return w, nil
+}
+
+func (w *writer) close() {
+	for _, st := range []*sql.Stmt{w.request, w.outcome, w.delivery, w.position} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// change applies one message; a skipError says it was none of ours.
+func (w *writer) change(ctx context.Context, c change) error {
+	if c.historySeq > 0 && c.origin.Stream == events.StreamInvoices {
+		return w.event(ctx, c)
+	}
+	return w.record(ctx, c.data)
+}
+
+// event applies one invoice event: a request adds the invoice, once; an
+// outcome completes it, once.
+func (w *writer) event(ctx context.Context, c change) error {
+	ev, err := events.DecodeMsg(c.origin.Subject, c.data)
+	if err != nil {
+		return skipError{err}
+	}
+	inv := ev.Invoice
+	if ev.Type == events.InvoiceRequested {
+		_, err = w.request.ExecContext(ctx, int64(c.origin.Seq), inv.ID, inv.CustomerID, string(inv.Status), c.data)
+	} else {
+		_, err = w.outcome.ExecContext(ctx, string(inv.Status), c.data, inv.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("read model: invoice %s: %w", inv.ID, err)
+	}
+	return nil
+}
+
+// record applies one version of a delivery record, unless a later version
+// is stored.
+func (w *writer) record(ctx context.Context, data []byte) error {
+	var d webhook.Delivery
+	if err := json.Unmarshal(data, &d); err != nil {
+		return skipError{fmt.Errorf("delivery record: %w", err)}
+	}
+	if d.ID == "" {
+		return skipError{fmt.Errorf("delivery record without an ID")}
+	}
+	_, err := w.delivery.ExecContext(ctx, d.ID, unixNanos(d.CreatedAt), d.SubscriptionID, d.EventType, d.Status, d.Version(), data)
+	if err != nil {
+		return fmt.Errorf("read model: delivery %s: %w", d.ID, err)
+	}
+	return nil
+}
+
+// unixNanos returns t in unix nanoseconds, clamped to what an int64 holds.
+func unixNanos(t time.Time) int64 {
+	switch {
+	case t.Before(time.Unix(0, math.MinInt64)):
+		return math.MinInt64
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}

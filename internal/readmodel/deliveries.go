@@ -1,0 +1,141 @@
+package readmodel
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/invoiced/invoiced/internal/webhook"
+)
+
+// Delivery returns delivery id, its newest version. It fails with
+// ErrNotFound when the read model holds no such delivery, and when the
+// database cannot be read.
+func (s *Store) Delivery(ctx context.Context, id string) (webhook.Delivery, error) {
+	var record []byte
+	err := s.r.QueryRowContext(ctx, `SELECT record FROM deliveries WHERE id = ?`, id).Scan(&record)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return webhook.Delivery{}, fmt.Errorf("delivery %s: %w", id, ErrNotFound)
+	case err != nil:
+		return webhook.Delivery{}, fmt.Errorf("read model: delivery %s: %w", id, err)
+	}
+	return decodeDelivery(record)
+}
+
+// DeliveryFilter selects deliveries; empty fields match all.
+type DeliveryFilter struct {
+	Status         string
+	SubscriptionID string
+	EventType      string
+	// Since keeps deliveries created at or after it.
+	Since time.Time
+}
+
+// DeliveryCursor is a place in the delivery order, newest first by
+// creation time and then ID: a page continues with the deliveries that sort
+// after it. The zero cursor is the start.
+type DeliveryCursor struct {
+	CreatedAt time.Time
+	ID        string
+}
+
+// IsZero reports whether c is the start of the list.
+func (c DeliveryCursor) IsZero() bool { return c.ID == "" }
+
+// Deliveries returns, newest first, up to limit deliveries that match f
+// and sort after the cursor after, and the cursor of the next page: the
+// last one returned, or the zero cursor when there are no more. It fails
+// when the database cannot be read.
+func (s *Store) Deliveries(ctx context.Context, f DeliveryFilter, after DeliveryCursor, limit int) ([]webhook.Delivery, DeliveryCursor, error) {
+	limit = max(limit, 1)
+	where, args := f.where()
+	if !after.IsZero() {
+		where, args = append(where, "(created_at, id) < (?, ?)"), append(args, unixNanos(after.CreatedAt), after.ID)
+	}
+	q := `SELECT record FROM deliveries`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
+	out, err := s.queryDeliveries(ctx, q, append(args, limit+1)...)
+	if err != nil || len(out) <= limit {
+		return out, DeliveryCursor{}, err
+	}
+	out = out[:limit]
+	last := out[limit-1]
+	return out, DeliveryCursor{CreatedAt: last.CreatedAt, ID: last.ID}, nil
+}
+
+// CountDeliveries returns how many deliveries match f. It fails when the
+// database cannot be read.
+func (s *Store) CountDeliveries(ctx context.Context, f DeliveryFilter) (int, error) {
+	where, args := f.where()
+	q := `SELECT count(*) FROM deliveries`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	var n int
+	if err := s.r.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("read model: count deliveries: %w", err)
+	}
+	return n, nil
+}
+
+// where returns the conditions and arguments that select f.
+func (f DeliveryFilter) where() ([]string, []any) {
+	var where []string
+	var args []any
+	if f.Status != "" {
+		where, args = append(where, "status = ?"), append(args, f.Status)
+		if f.Status != webhook.DeliveryDelivered {
+			where = append(where, "status <> 'delivered'") // the partial index's own term
+		}
+	}
+	if f.SubscriptionID != "" {
+		where, args = append(where, "subscription_id = ?"), append(args, f.SubscriptionID)
+	}
+	if f.EventType != "" {
+		where, args = append(where, "event_type = ?"), append(args, f.EventType)
+	}
+	if !f.Since.IsZero() {
+		where, args = append(where, "created_at >= ?"), append(args, unixNanos(f.Since))
+	}
+	return where, args
+}
+
+func (s *Store) queryDeliveries(ctx context.Context, q string, args ...any) ([]webhook.Delivery, error) {
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read model: deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []webhook.Delivery
+	for rows.Next() {
+		var record []byte
+		if err := rows.Scan(&record); err != nil {
+			return nil, fmt.Errorf("read model: deliveries: %w", err)
+		}
+		d, err := decodeDelivery(record)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read model: deliveries: %w", err)
+	}
+	return out, nil
+}
+
+func decodeDelivery(record []byte) (webhook.Delivery, error) {
+	var d webhook.Delivery
+	if err := json.Unmarshal(record, &d); err != nil {
+		return webhook.Delivery{}, fmt.Errorf("read model: delivery record: %w", err)
+	}
+	return d, nil
+}

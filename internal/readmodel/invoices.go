@@ -1,0 +1,133 @@
+package readmodel
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/invoiced/invoiced/events"
+)
+
+// Invoice is one invoice as the read model holds it.
+type Invoice struct {
+	// Seq is the sequence of its InvoiceRequested event on INVOICES: the
+	// list order.
+	Seq uint64
+	// Requested is the event that created it.
+	Requested events.Event
+	// Outcome is its InvoiceProcessed or InvoiceFailed event, if any.
+	Outcome *events.Event
+}
+
+// Latest returns the invoice's newest state.
+func (i Invoice) Latest() events.Invoice {
+	if i.Outcome != nil {
+		return i.Outcome.Invoice
+	}
+	return i.Requested.Invoice
+}
+
+// Events returns the invoice's events, oldest first.
+func (i Invoice) Events() []events.Event {
+	if i.Outcome == nil {
+		return []events.Event{i.Requested}
+	}
+	return []events.Event{i.Requested, *i.Outcome}
+}
+
+// ErrNotFound is returned, wrapped, for an invoice or delivery the read
+// model does not hold.
+var ErrNotFound = errors.New("not in the read model")
+
+// Invoice returns invoice id. It fails with ErrNotFound when the read
+// model holds no such invoice, and when the database cannot be read.
+func (s *Store) Invoice(ctx context.Context, id string) (Invoice, error) {
+	row := s.r.QueryRowContext(ctx, `SELECT seq, requested, outcome FROM invoices WHERE id = ?`, id)
+	inv, err := scanInvoice(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Invoice{}, fmt.Errorf("invoice %s: %w", id, ErrNotFound)
+	}
+	return inv, err
+}
+
+// InvoiceFilter selects invoices; empty fields match all.
+type InvoiceFilter struct {
+	CustomerID string
+	Status     events.Status
+}
+
+// Invoices returns, newest first, up to limit invoices that match f and
+// were requested before sequence before (0 for the newest), and the cursor
+// of the next page: the sequence of the last one returned, or 0 when there
+// are no more. It fails when the database cannot be read.
+func (s *Store) Invoices(ctx context.Context, f InvoiceFilter, before uint64, limit int) ([]Invoice, uint64, error) {
+	limit = max(limit, 1)
+	var where []string
+	var args []any
+	if f.CustomerID != "" {
+		where, args = append(where, "customer_id = ?"), append(args, f.CustomerID)
+	}
+	if f.Status != "" {
+		where, args = append(where, "status = ?"), append(args, string(f.Status))
+		if f.Status != events.StatusProcessed && f.CustomerID == "" {
+			where = append(where, "status <> 'processed'") // the partial index's own term
+		}
+	}
+	if before != 0 {
+		where, args = append(where, "seq < ?"), append(args, int64(before))
+	}
+	q := `SELECT seq, requested, outcome FROM invoices`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY seq DESC LIMIT ?`
+	rows, err := s.r.QueryContext(ctx, q, append(args, limit+1)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read model: invoices: %w", err)
+	}
+	defer rows.Close()
+	var out []Invoice
+	for rows.Next() {
+		inv, err := scanInvoice(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		out = append(out, inv)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("read model: invoices: %w", err)
+	}
+	if len(out) <= limit {
+		return out, 0, nil
+	}
+	out = out[:limit]
+	return out, out[limit-1].Seq, nil
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanInvoice(row scanner) (Invoice, error) {
+	var seq int64
+	var requested, outcome []byte
+	if err := row.Scan(&seq, &requested, &outcome); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return Invoice{}, err
+		}
+		return Invoice{}, fmt.Errorf("read model: invoice: %w", err)
+	}
+	inv := Invoice{Seq: uint64(seq)}
+	var err error
+	if inv.Requested, err = events.Decode(requested); err != nil {
+		return Invoice{}, fmt.Errorf("read model: invoice at %d: %w", seq, err)
+	}
+	if outcome != nil {
+		ev, err := events.Decode(outcome)
+		if err != nil {
+			return Invoice{}, fmt.Errorf("read model: outcome of invoice at %d: %w", seq, err)
+		}
+		inv.Outcome = &ev
+	}
+	return inv, nil
+}
