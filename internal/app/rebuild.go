@@ -6,13 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"path/filepath"
 	"time"
 
 	"github.com/invoiced/invoiced/internal/broker"
 	"github.com/invoiced/invoiced/internal/config"
-	"github.com/invoiced/invoiced/internal/progress"
 	"github.com/invoiced/invoiced/internal/readmodel"
 	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/nats-io/nats-server/v2/server"
@@ -58,8 +56,7 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 	return nil
 }
 
-// rebuild empties store and follows the history into it until it holds
-// everything the history held when it began.
+// rebuild rebuilds store from the history and live records reached by nc.
 func rebuild(ctx context.Context, nc *nats.Conn, store *readmodel.Store, progressTo io.Writer) error {
 	js, err := jetstream.New(nc)
 	if err != nil {
@@ -71,24 +68,5 @@ func rebuild(ctx context.Context, nc *nats.Conn, store *readmodel.Store, progres
 	if err != nil {
 		return fmt.Errorf("bucket %s: %w", webhook.BucketDeliveries, err)
 	}
-	if err := store.Empty(setup); err != nil {
-		return err
-	}
-	f, err := store.Follow(setup, js, live, slog.New(slog.NewTextHandler(progressTo, nil)))
-	if err != nil {
-		return err
-	}
-	defer f.Stop()
-	line := progress.Start(progressTo, 250*time.Millisecond, func() string {
-		return fmt.Sprintf("rebuild: %v", f.Ready())
-	})
-	defer line.Stop()
-	for f.Ready() != nil {
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("rebuild stopped: %w", f.Ready())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return nil
+	return store.Rebuild(ctx, js, live, progressTo)
 }
