@@ -21,6 +21,8 @@ import (
 type fixture struct {
 	js     jetstream.JetStream
 	stream jetstream.Stream
+	// lastRequest is the stream sequence of the newest requested event.
+	lastRequest uint64
 }
 
 func newFixture(t testing.TB) *fixture { return newFixtureWith(t, nil) }
@@ -52,9 +54,11 @@ func (f *fixture) request(t testing.TB, amount int64) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.js.PublishMsg(context.Background(), &nats.Msg{Subject: ev.Subject(), Data: data}, jetstream.WithMsgID(ev.ID)); err != nil {
+	ack, err := f.js.PublishMsg(context.Background(), &nats.Msg{Subject: ev.Subject(), Data: data}, jetstream.WithMsgID(ev.ID))
+	if err != nil {
 		t.Fatal(err)
 	}
+	f.lastRequest = max(f.lastRequest, ack.Sequence)
 	return id
 }
 
@@ -120,7 +124,9 @@ func (f *fixture) awaitOutcome(t testing.TB, id string) []events.Event {
 	return f.history(t, id)
 }
 
-// awaitIdle waits until the processor's consumer has nothing pending.
+// awaitIdle waits until the processor's consumer has acknowledged every
+// request. The ack floor is part of the test because the server counts a
+// newly stored message as pending a moment after storing it.
 func (f *fixture) awaitIdle(t testing.TB) {
 	t.Helper()
 	natstest.Eventually(t, 15*time.Second, "consumer idle", func() bool {
@@ -129,7 +135,7 @@ func (f *fixture) awaitIdle(t testing.TB) {
 			return false
 		}
 		i, err := info.Info(context.Background())
-		return err == nil && i.NumPending == 0 && i.NumAckPending == 0
+		return err == nil && i.NumPending == 0 && i.NumAckPending == 0 && i.AckFloor.Stream >= f.lastRequest
 	})
 }
 
@@ -246,6 +252,7 @@ func (f *fixture) republish(t testing.TB, id string) uint64 {
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.lastRequest = max(f.lastRequest, ack.Sequence)
 	return ack.Sequence
 }
 
