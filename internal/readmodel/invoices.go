@@ -37,6 +37,9 @@ func (i Invoice) Events() []events.Event {
 	return []events.Event{i.Requested, *i.Outcome}
 }
 
+// selectInvoice reads the columns scanInvoice takes.
+const selectInvoice = `SELECT seq, requested, outcome FROM invoices`
+
 // ErrNotFound is returned, wrapped, for an invoice or delivery the read
 // model does not hold.
 var ErrNotFound = errors.New("not in the read model")
@@ -44,7 +47,7 @@ var ErrNotFound = errors.New("not in the read model")
 // Invoice returns invoice id. It fails with ErrNotFound when the read
 // model holds no such invoice, and when the database cannot be read.
 func (s *Store) Invoice(ctx context.Context, id string) (Invoice, error) {
-	row := s.r.QueryRowContext(ctx, `SELECT seq, requested, outcome FROM invoices WHERE id = ?`, id)
+	row := s.getInvoice.QueryRowContext(ctx, id)
 	inv, err := scanInvoice(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Invoice{}, fmt.Errorf("invoice %s: %w", id, ErrNotFound)
@@ -78,7 +81,7 @@ func (s *Store) Invoices(ctx context.Context, f InvoiceFilter, before uint64, li
 	if before != 0 {
 		where, args = append(where, "seq < ?"), append(args, int64(before))
 	}
-	q := `SELECT seq, requested, outcome FROM invoices`
+	q := selectInvoice
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}

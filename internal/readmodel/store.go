@@ -77,6 +77,9 @@ type Store struct {
 	w    *sql.DB  // the one writing connection
 	r    *sql.DB  // reading connections
 
+	writer     *writer   // prepared on w
+	getInvoice *sql.Stmt // prepared on r
+
 	mu        sync.Mutex
 	positions map[string]uint64
 	changed   chan struct{} // closed and replaced when positions move
@@ -147,6 +150,13 @@ func (s *Store) init() error {
 	}
 	if _, err := s.w.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, schemaVersion)); err != nil {
 		return fmt.Errorf("read model %s: %w", s.path, err)
+	}
+	var err error
+	if s.writer, err = prepareWriter(ctx, s.w); err != nil {
+		return err
+	}
+	if s.getInvoice, err = s.r.PrepareContext(ctx, selectInvoice+` WHERE id = ?`); err != nil {
+		return fmt.Errorf("read model: prepare: %w", err)
 	}
 	return s.loadPositions(ctx)
 }
@@ -283,6 +293,12 @@ func (s *Store) loadPositions(ctx context.Context) error {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	if s.writer != nil {
+		s.writer.close()
+	}
+	if s.getInvoice != nil {
+		s.getInvoice.Close()
+	}
 	return errors.Join(s.r.Close(), s.w.Close(), s.lock.Close())
 }
 
