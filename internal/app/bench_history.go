@@ -31,7 +31,12 @@ func runBenchHistory(ctx context.Context, args []string, stdout, stderr io.Write
 	} else if err := os.MkdirAll(data, 0o750); err != nil {
 		return err
 	}
-	runs, err := bench.RunHistory(ctx, bench.HistoryConfig{Bin: bin, Data: data, Sizes: cfg.Sizes, Runs: cfg.Runs,
+	ref, err := os.MkdirTemp("", "invoiced-history-reference")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(ref)
+	runs, err := bench.RunHistory(ctx, bench.HistoryConfig{Bin: bin, Data: data, Reference: ref, Sizes: cfg.Sizes, Runs: cfg.Runs,
 		Fsync: cfg.Fsync, Reads: cfg.Reads, PostFor: cfg.PostFor, Log: stderr})
 	if len(runs) > 0 {
 		if cfg.JSON {
@@ -46,11 +51,14 @@ func runBenchHistory(ctx context.Context, args []string, stdout, stderr io.Write
 }
 
 func writeHistoryReport(w io.Writer, cfg config.BenchHistory, runs []bench.HistoryRun) {
-	fmt.Fprintf(w, "fsync %s; every run: kill -9, restart, RSS 10 s after ready, %d of each read, POST for %s\n\n", cfg.Fsync, cfg.Reads, cfg.PostFor)
-	fmt.Fprintln(w, "size       invoices   restart  RSS MB  get p99  by customer p99  failing p99  POST/s  streams MB  read model MB")
+	fmt.Fprintf(w, "fsync %s; every run, then the same on the nearly empty reference: kill -9, restart, RSS 10 s after ready, %d of each read, POST for %s\n\n",
+		cfg.Fsync, cfg.Reads, cfg.PostFor)
+	fmt.Fprintln(w, "size       invoices   restart  RSS MB  get p99  by customer p99  failing p99  POST/s  streams MB  read model MB  "+
+		"| reference: POST/s  ratios: get  by customer  failing  POST")
 	row := func(label string, r bench.HistoryRun) {
-		fmt.Fprintf(w, "%-10s %-10d %6.2fs %7.0f %6.2fms %13.2fms %10.2fms %7.0f %11.0f %14.0f\n", label, r.Invoices, r.RestartS, r.RSSMB,
-			r.Invoice, r.Customer, r.Failing, r.PostPerSec, r.StreamsMB, r.ReadModelMB)
+		fmt.Fprintf(w, "%-10s %-10d %6.2fs %7.0f %6.2fms %13.2fms %10.2fms %7.0f %11.0f %14.0f  | %17.0f %12.2f %12.2f %8.2f %5.2f\n",
+			label, r.Invoices, r.RestartS, r.RSSMB, r.Invoice, r.Customer, r.Failing, r.PostPerSec, r.StreamsMB, r.ReadModelMB,
+			r.Reference.PostPerSec, r.Ratio.Invoice, r.Ratio.Customer, r.Ratio.Failing, r.Ratio.PostPerSec)
 	}
 	for _, r := range runs {
 		row(fmt.Sprint(r.Size), r)

@@ -26,12 +26,16 @@ type HistoryConfig struct {
 	// Data is the service's data directory; it keeps growing from size to
 	// size.
 	Data string
+	// Reference is the data directory of the reference: a second service,
+	// nearly empty, measured in the same way right after each run, so that
+	// each figure has one taken under the same conditions to compare with.
+	Reference string
 	// Sizes are the history sizes measured at, in invoices, ascending.
 	Sizes []int
 	// Runs is how many times each size is measured: kill -9, restart and
 	// measure.
 	Runs int
-	// Fsync is the service's --fsync.
+	// Fsync is the services' --fsync.
 	Fsync string
 	// Reads is how many of each read a run times.
 	Reads int
@@ -48,6 +52,19 @@ type HistoryRun struct {
 	// service; Invoices how many it held, with what the runs before added.
 	Size     int `json:"size"`
 	Invoices int `json:"invoices"`
+	Figures
+	// StreamsMB and ReadModelMB are the disk the JetStream store and the
+	// read model take.
+	StreamsMB   float64 `json:"streams_mb"`
+	ReadModelMB float64 `json:"read_model_mb"`
+	// Reference is the reference measured right after, and Ratio each
+	// figure divided by the reference's.
+	Reference Figures `json:"reference"`
+	Ratio     Figures `json:"ratio"`
+}
+
+// Figures are what one run measures of a service.
+type Figures struct {
 	// RestartS is the time from starting the killed service to /readyz 200.
 	RestartS float64 `json:"restart_s"`
 	// RSSMB is its resident memory 10 s after it was ready.
@@ -55,10 +72,20 @@ type HistoryRun struct {
 	Reads
 	// PostPerSec is POST /invoices accepted per second, 32 clients.
 	PostPerSec float64 `json:"post_per_sec"`
-	// StreamsMB and ReadModelMB are the disk the JetStream store and the
-	// read model take.
-	StreamsMB   float64 `json:"streams_mb"`
-	ReadModelMB float64 `json:"read_model_mb"`
+}
+
+// over returns each of f's figures divided by ref's.
+func (f Figures) over(ref Figures) Figures {
+	div := func(a, b float64) float64 {
+		if b == 0 {
+			return 0
+		}
+		return a / b
+	}
+	return Figures{RestartS: div(f.RestartS, ref.RestartS), RSSMB: div(f.RSSMB, ref.RSSMB),
+		Reads: Reads{Invoice: div(f.Invoice, ref.Invoice), Customer: div(f.Customer, ref.Customer),
+			Failing: div(f.Failing, ref.Failing), Requested: f.Requested},
+		PostPerSec: div(f.PostPerSec, ref.PostPerSec)}
 }
 
 // historyWindow bounds the invoices seeded and not yet delivered.
@@ -69,50 +96,78 @@ const historyWindow = 20_000
 // endpoint that always fails, for the failed invoices), measured once
 // nearly empty and then at every size, each size seeded by publishing the
 // API's own InvoiceRequested events and grown further through the API by
-// each run's writes. It returns every run. It fails when the service or
-// its receivers cannot be run.
+// each run's writes; after each run, the reference on cfg.Reference, set up
+// alike but grown by its runs' writes only. It returns every run. It fails
+// when a service or its receivers cannot be run.
 func RunHistory(ctx context.Context, cfg HistoryConfig) ([]HistoryRun, error) {
 	logf := func(format string, args ...any) {
 		if cfg.Log != nil {
 			fmt.Fprintf(cfg.Log, "bench history: "+format+"\n", args...)
 		}
 	}
-	p, err := NewProcess(cfg.Bin, cfg.Data, cfg.Fsync)
+	b := &historyBench{cfg: cfg, logf: logf}
+	var err error
+	if b.main, err = startService(ctx, cfg, cfg.Data); err != nil {
+		return nil, err
+	}
+	defer b.main.close()
+	if b.ref, err = startService(ctx, cfg, cfg.Reference); err != nil {
+		return nil, err
+	}
+	defer b.ref.close()
+	return b.run(ctx)
+}
+
+// service is one invoiced process the benchmark measures, its receivers,
+// and the invoices made on it.
+type service struct {
+	cfg         HistoryConfig
+	p           *Process
+	recv        *Receiver
+	stopFailing func()
+	h           History
+	total       int // invoices made so far, numbered from 0
+}
+
+func startService(ctx context.Context, cfg HistoryConfig, data string) (*service, error) {
+	p, err := NewProcess(cfg.Bin, data, cfg.Fsync)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := p.Start(ctx); err != nil {
 		return nil, err
 	}
-	defer p.Stop()
 	recv, stopFailing, err := historyReceivers(ctx, p.Base)
 	if err != nil {
+		_ = p.Stop()
 		return nil, err
 	}
-	defer recv.Close()
-	defer stopFailing()
-	b := &historyBench{cfg: cfg, p: p, recv: recv, logf: logf,
-		h: History{Prefix: "history", Caller: api.DefaultCaller, Customers: 1000, FailEvery: 1000}}
-	return b.run(ctx)
+	return &service{cfg: cfg, p: p, recv: recv, stopFailing: stopFailing,
+		h: History{Prefix: "history", Caller: api.DefaultCaller, Customers: 1000, FailEvery: 1000}}, nil
+}
+
+func (s *service) close() {
+	_ = s.p.Stop()
+	s.recv.Close()
+	s.stopFailing()
 }
 
 type historyBench struct {
-	cfg   HistoryConfig
-	p     *Process
-	recv  *Receiver
-	h     History
-	total int // invoices made so far, numbered from 0
-	runs  []HistoryRun
-	logf  func(string, ...any)
+	cfg       HistoryConfig
+	main, ref *service
+	runs      []HistoryRun
+	logf      func(string, ...any)
 }
 
 func (b *historyBench) run(ctx context.Context) ([]HistoryRun, error) {
-	if _, err := b.post(ctx, b.cfg.PostFor); err != nil { // an empty service, but for this
-		return nil, err
+	for _, s := range []*service{b.main, b.ref} { // empty services, but for this
+		if _, err := s.post(ctx); err != nil {
+			return nil, err
+		}
 	}
-	seeded := b.total
+	seeded := b.main.total
 	for _, size := range append([]int{0}, b.cfg.Sizes...) {
-		if size > b.total {
+		if size > b.main.total {
 			if err := b.seed(ctx, size); err != nil {
 				return nil, err
 			}
@@ -126,23 +181,24 @@ func (b *historyBench) run(ctx context.Context) ([]HistoryRun, error) {
 	return b.runs, nil
 }
 
-// post creates invoices through the API for d, waits until the service is
-// quiet again and returns how many a second were accepted.
-func (b *historyBench) post(ctx context.Context, d time.Duration) (float64, error) {
-	next, given := b.h.Requests(b.total)
-	res := Drive(ctx, NewClient(32), Load{URL: b.p.Base, Concurrency: 32, Duration: d, Next: next})
+// post creates invoices through the API for PostFor, waits until the
+// service is quiet again and returns how many a second were accepted.
+func (s *service) post(ctx context.Context) (float64, error) {
+	next, given := s.h.Requests(s.total)
+	res := Drive(ctx, NewClient(32), Load{URL: s.p.Base, Concurrency: 32, Duration: s.cfg.PostFor, Next: next})
 	if res.Failed > 0 {
 		return 0, fmt.Errorf("%d of %d invoices made through the API were refused", res.Failed, given())
 	}
-	b.total += given()
-	return res.AcceptedPerSec(), b.quiet(ctx)
+	s.total += given()
+	return res.AcceptedPerSec(), s.quiet(ctx)
 }
 
 // seed grows the history to size by publishing, then waits until it is
 // quiet.
 func (b *historyBench) seed(ctx context.Context, size int) error {
-	b.logf("seeding %d invoices", size-b.total)
-	nc, err := nats.Connect(b.p.NATSURL)
+	s := b.main
+	b.logf("seeding %d invoices", size-s.total)
+	nc, err := nats.Connect(s.p.NATSURL)
 	if err != nil {
 		return err
 	}
@@ -152,24 +208,24 @@ func (b *historyBench) seed(ctx context.Context, size int) error {
 		return err
 	}
 	started := time.Now()
-	err = b.h.Seed(ctx, js, b.total, size, historyWindow, func() int {
-		arrived, _, _ := b.recv.Counts()
+	err = s.h.Seed(ctx, js, s.total, size, historyWindow, func() int {
+		arrived, _, _ := s.recv.Counts()
 		return arrived
 	})
 	if err != nil {
 		return err
 	}
 	b.logf("seeded to %d in %s", size, time.Since(started).Round(time.Second))
-	b.total = size
-	return b.quiet(ctx)
+	s.total = size
+	return s.quiet(ctx)
 }
 
 // quiet waits until every invoice made has its webhook, and 30 seconds more.
-func (b *historyBench) quiet(ctx context.Context) error {
+func (s *service) quiet(ctx context.Context) error {
 	for {
-		if arrived, _, refused := b.recv.Counts(); refused > 0 {
+		if arrived, _, refused := s.recv.Counts(); refused > 0 {
 			return fmt.Errorf("%d webhooks did not verify", refused)
-		} else if arrived >= b.total {
+		} else if arrived >= s.total {
 			return sleepCtx(ctx, 30*time.Second)
 		}
 		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
@@ -178,34 +234,47 @@ func (b *historyBench) quiet(ctx context.Context) error {
 	}
 }
 
-// measure kills the service, restarts it and measures it at size, its
-// reads among its first readable invoices.
+// measure measures the service at size, its reads among its first
+// readable invoices, and then the reference.
 func (b *historyBench) measure(ctx context.Context, size, readable int) error {
-	if err := b.p.Kill(); err != nil {
-		return err
-	}
-	took, err := b.p.Start(ctx)
-	if err != nil {
-		return err
-	}
-	run := HistoryRun{Size: size, Invoices: b.total, RestartS: took.Seconds()}
-	if err := sleepCtx(ctx, 10*time.Second); err != nil {
-		return err
-	}
-	if run.RSSMB, err = b.p.RSSMB(); err != nil {
-		return err
-	}
-	if run.Reads, err = MeasureReads(ctx, NewClient(1), b.p.Base, b.h, readable, b.cfg.Reads); err != nil {
-		return err
-	}
-	if run.PostPerSec, err = b.post(ctx, b.cfg.PostFor); err != nil {
+	run := HistoryRun{Size: size, Invoices: b.main.total}
+	var err error
+	if run.Figures, err = b.main.measure(ctx, readable); err != nil {
 		return err
 	}
 	run.StreamsMB, run.ReadModelMB = diskMB(filepath.Join(b.cfg.Data, "jetstream")), diskMB(filepath.Join(b.cfg.Data, "readmodel.db"))
-	b.logf("%d invoices: restart %.2fs, RSS %.0f MB, p99 get %.2f / by customer %.2f / failing %.2f ms, %.0f POST/s",
-		run.Invoices, run.RestartS, run.RSSMB, run.Invoice, run.Customer, run.Failing, run.PostPerSec)
+	if run.Reference, err = b.ref.measure(ctx, b.ref.total); err != nil {
+		return err
+	}
+	run.Ratio = run.Figures.over(run.Reference)
+	b.logf("%d invoices: restart %.2fs, RSS %.0f MB, p99 get %.2f / by customer %.2f / failing %.2f ms, %.0f POST/s (%.2f of the reference's %.0f)",
+		run.Invoices, run.RestartS, run.RSSMB, run.Invoice, run.Customer, run.Failing, run.PostPerSec, run.Ratio.PostPerSec, run.Reference.PostPerSec)
 	b.runs = append(b.runs, run)
 	return nil
+}
+
+// measure kills the service, restarts it and measures it, its reads among
+// its first readable invoices.
+func (s *service) measure(ctx context.Context, readable int) (Figures, error) {
+	if err := s.p.Kill(); err != nil {
+		return Figures{}, err
+	}
+	took, err := s.p.Start(ctx)
+	if err != nil {
+		return Figures{}, err
+	}
+	f := Figures{RestartS: took.Seconds()}
+	if err := sleepCtx(ctx, 10*time.Second); err != nil {
+		return f, err
+	}
+	if f.RSSMB, err = s.p.RSSMB(); err != nil {
+		return f, err
+	}
+	if f.Reads, err = MeasureReads(ctx, NewClient(1), s.p.Base, s.h, readable, s.cfg.Reads); err != nil {
+		return f, err
+	}
+	f.PostPerSec, err = s.post(ctx)
+	return f, err
 }
 
 // historyReceivers starts the receiver of every invoice's webhook and an
@@ -280,16 +349,23 @@ func diskMB(path string) float64 {
 	return float64(total) / (1 << 20)
 }
 
-// MedianRuns returns, per size, the median of each figure of its runs, in
-// the order measured.
+// MedianRuns returns, per size, the median of each figure of its runs, the
+// reference's and the ratios included, in the order measured.
 func MedianRuns(runs []HistoryRun) []HistoryRun {
-	figures := []func(*HistoryRun) *float64{
-		func(r *HistoryRun) *float64 { return &r.RestartS },
-		func(r *HistoryRun) *float64 { return &r.RSSMB },
-		func(r *HistoryRun) *float64 { return &r.Invoice },
-		func(r *HistoryRun) *float64 { return &r.Customer },
-		func(r *HistoryRun) *float64 { return &r.Failing },
-		func(r *HistoryRun) *float64 { return &r.PostPerSec },
+	var figures []func(*HistoryRun) *float64
+	for _, of := range []func(*HistoryRun) *Figures{
+		func(r *HistoryRun) *Figures { return &r.Figures },
+		func(r *HistoryRun) *Figures { return &r.Reference },
+		func(r *HistoryRun) *Figures { return &r.Ratio },
+	} {
+		figures = append(figures,
+			func(r *HistoryRun) *float64 { return &of(r).RestartS },
+			func(r *HistoryRun) *float64 { return &of(r).RSSMB },
+			func(r *HistoryRun) *float64 { return &of(r).Invoice },
+			func(r *HistoryRun) *float64 { return &of(r).Customer },
+			func(r *HistoryRun) *float64 { return &of(r).Failing },
+			func(r *HistoryRun) *float64 { return &of(r).PostPerSec },
+		)
 	}
 	var out []HistoryRun
 	for i := 0; i < len(runs); {
