@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
+	"github.com/invoiced/invoiced/internal/filelock"
 	"github.com/nats-io/nats-server/v2/server"
 )
 
@@ -49,13 +52,40 @@ func (e Embedded) Validate() error {
 }
 
 // StartEmbedded starts a JetStream server as configured and waits until it
-// accepts connections. It fails when the configuration is invalid, the store
-// cannot be opened, the address is taken, or the server is not ready in time.
-// The caller must Shutdown the server.
+// accepts connections. It fails when the configuration is invalid, another
+// process has a server on the same store, the store cannot be opened, the
+// address is taken, or the server is not ready in time. The caller must
+// Shutdown the server.
 func StartEmbedded(e Embedded) (*server.Server, error) {
 	if err := e.Validate(); err != nil {
 		return nil, err
 	}
+	if err := os.MkdirAll(e.StoreDir, 0o750); err != nil {
+		return nil, fmt.Errorf("embedded NATS: %w", err)
+	}
+	// The server takes no lock of its own, and two on one store would
+	// each rewrite the other's index files.
+	held, err := filelock.Lock(filepath.Join(e.StoreDir, "jetstream.lock"))
+	switch {
+	case errors.Is(err, filelock.ErrHeld):
+		return nil, fmt.Errorf("embedded NATS: %s is in use by another invoiced process; give each a --data of its own", e.StoreDir)
+	case err != nil:
+		return nil, fmt.Errorf("embedded NATS: %w", err)
+	}
+	srv, err := start(e)
+	if err != nil {
+		held.Close()
+		return nil, err
+	}
+	go func() {
+		srv.WaitForShutdown()
+		held.Close()
+	}()
+	return srv, nil
+}
+
+// start starts the server e describes and waits until it is ready.
+func start(e Embedded) (*server.Server, error) {
 	opts := &server.Options{
 		ServerName: "invoiced",
 		JetStream:  true,

@@ -177,3 +177,23 @@ func TestStartEmbeddedSyncAlways(t *testing.T) {
 		})
 	}
 }
+
+func TestOneStoreHasOneServer(t *testing.T) {
+	dir := t.TempDir()
+	first, err := StartEmbedded(Embedded{StoreDir: dir, Listen: ListenOff, ReadyTimeout: patience})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if srv, err := StartEmbedded(Embedded{StoreDir: dir, Listen: ListenOff, ReadyTimeout: patience}); err == nil || !strings.Contains(err.Error(), "in use by another") {
+		if srv != nil {
+			srv.Shutdown()
+		}
+		t.Fatalf("a second server on the store: %v", err)
+	}
+	first.Shutdown()
+	first.WaitForShutdown()
+	again := startEmbedded(t, Embedded{StoreDir: dir, Listen: ListenOff})
+	if !again.JetStreamEnabled() {
+		t.Fatal("the restarted server has no JetStream")
+	}
+}

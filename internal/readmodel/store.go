@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/invoiced/invoiced/internal/filelock"
 	"github.com/invoiced/invoiced/internal/history"
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver
 )
@@ -93,9 +94,12 @@ func Open(path string) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("read model: %w", err)
 	}
-	held, err := lock(path)
-	if err != nil {
-		return nil, err
+	held, err := filelock.Lock(path + ".lock")
+	switch {
+	case errors.Is(err, filelock.ErrHeld):
+		return nil, fmt.Errorf("read model %s is in use by another invoiced process; give each api process a --data of its own", path)
+	case err != nil:
+		return nil, fmt.Errorf("read model: %w", err)
 	}
 	s := &Store{path: path, lock: held, positions: map[string]uint64{}, changed: make(chan struct{})}
 	if s.w, err = openDB(path, 1, "_txlock=immediate"); err != nil {
