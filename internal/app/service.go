@@ -150,6 +150,11 @@ func (s *Service) setup(ctx context.Context) error {
 		if !jserr.IsTransient(err) {
 			return err
 		}
+		if status := s.nc.Status(); status != nats.CONNECTED {
+			// Publishing then fails for want of a buffer, which names
+			// the symptom, not the cause.
+			err = fmt.Errorf("not connected to NATS (%s): %w", status, err)
+		}
 		s.log.Warn("waiting for JetStream", "err", err, "retry_in", pause)
 		select {
 		case <-ctx.Done():

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -245,5 +246,26 @@ func TestPprofListensApart(t *testing.T) {
 	off := startService(t, serveConfig(t, ""))
 	if addr := off.PprofAddr(); addr != "" {
 		t.Fatalf("pprof served at %s without --pprof-addr", addr)
+	}
+}
+
+// TestStartSaysNATSIsUnreachable waits for a NATS server that is not there
+// and names that, not the publish buffer it fails on, as the reason.
+func TestStartSaysNATSIsUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "nats://" + ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	svc, err := Start(ctx, serveConfig(t, "", "--nats-url", url), slog.New(slog.DiscardHandler))
+	if err == nil {
+		stopService(t, svc)
+		t.Fatal("started without NATS")
+	}
+	if !strings.Contains(err.Error(), "not connected to NATS") {
+		t.Fatalf("Start = %v, want it to say NATS is not connected", err)
 	}
 }
