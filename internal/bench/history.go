@@ -129,6 +129,8 @@ type service struct {
 	total       int // invoices made so far, numbered from 0
 }
 
+// startService starts invoiced on data, subscribes its receivers and
+// returns it. It fails when the process or a receiver cannot be started.
 func startService(ctx context.Context, cfg HistoryConfig, data string) (*service, error) {
 	p, err := NewProcess(cfg.Bin, data, cfg.Fsync)
 	if err != nil {
@@ -146,6 +148,7 @@ func startService(ctx context.Context, cfg HistoryConfig, data string) (*service
 		h: History{Prefix: "history", Caller: api.DefaultCaller, Customers: 1000, FailEvery: 1000}}, nil
 }
 
+// close stops the process and its receivers.
 func (s *service) close() {
 	_ = s.p.Stop()
 	s.recv.Close()
