@@ -78,7 +78,7 @@ func awaitAttemptsLogged(t testing.TB, base string, n int) {
 	})
 }
 
-func replay(t testing.TB, natsURL string, args ...string) string {
+func replayCmd(t testing.TB, natsURL string, args ...string) string {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	err := Run(context.Background(), append([]string{"replay", "--nats-url", natsURL}, args...), &stdout, &stderr, func(string) string { return "" })
@@ -103,17 +103,17 @@ func TestReplayResendsStoredEvents(t *testing.T) {
 	first := recv.awaitTotal(t, 2)
 	awaitAttemptsLogged(t, base, 2) // a replay counts the attempts made so far
 
-	out := replay(t, url, "--since", since, "--dry-run")
+	out := replayCmd(t, url, "--since", since, "--dry-run")
 	if !strings.Contains(out, "4 events") || !strings.Contains(out, "would queue (dry run) 2 webhooks to 1 subscriptions") {
 		t.Fatalf("dry run: %s", out)
 	}
-	out = replay(t, url, "--since", since, "--event-type", "invoice.failed")
+	out = replayCmd(t, url, "--since", since, "--event-type", "invoice.failed")
 	if !strings.Contains(out, "queued 1 webhooks") {
 		t.Fatalf("failed only: %s", out)
 	}
 	afterFailed := recv.awaitTotal(t, 3)
 	awaitAttemptsLogged(t, base, 3)
-	out = replay(t, url, "--since", "1h", "--subscription", field(t, sub.body, "id"))
+	out = replayCmd(t, url, "--since", "1h", "--subscription", field(t, sub.body, "id"))
 	if !strings.Contains(out, "queued 2 webhooks") {
 		t.Fatalf("everything: %s", out)
 	}
@@ -126,7 +126,7 @@ func TestReplayResendsStoredEvents(t *testing.T) {
 	if len(afterFailed) != 2 {
 		t.Fatalf("a replay sent a webhook-id never sent before: %v", afterFailed)
 	}
-	if out := replay(t, url, "--since", time.Now().UTC().Format(time.RFC3339Nano)); !strings.Contains(out, "0 events") {
+	if out := replayCmd(t, url, "--since", time.Now().UTC().Format(time.RFC3339Nano)); !strings.Contains(out, "0 events") {
 		t.Fatalf("nothing since now: %s", out)
 	}
 }
