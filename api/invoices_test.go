@@ -129,15 +129,28 @@ func TestKeyReplaysAfterDuplicateWindow(t *testing.T) {
 }
 
 func TestConcurrentSameKeyCreatesOneInvoice(t *testing.T) {
-	e := newEnv(t, envOptions{})
+	t.Run("alone", func(t *testing.T) { concurrentSameKey(t, envOptions{}) })
+	t.Run("grouped into batches", func(t *testing.T) { concurrentSameKey(t, envOptions{grouped: true}) })
+}
+
+// concurrentSameKey posts one key 100 times at once, among 100 other keys,
+// and checks that the key made one invoice, answered the same every time.
+func concurrentSameKey(t *testing.T, o envOptions) {
+	e := newEnv(t, o)
 	const n = 100
 	var wg sync.WaitGroup
 	answers := make([]response, n)
 	for i := range n {
-		wg.Add(1)
+		wg.Add(2)
 		go func() {
 			defer wg.Done()
 			answers[i] = e.post(t, "inv-race", body2500)
+		}()
+		go func() {
+			defer wg.Done()
+			if r := e.post(t, fmt.Sprintf("inv-other-%d", i), body2500); r.status != http.StatusCreated {
+				t.Errorf("another key: %d %s", r.status, r.body)
+			}
 		}()
 	}
 	wg.Wait()
@@ -166,8 +179,11 @@ func TestConcurrentSameKeyCreatesOneInvoice(t *testing.T) {
 			t.Fatalf("bodies differ:\n%s\n%s", b, bodies[0])
 		}
 	}
-	if got := e.storedMsgs(t); got != 1 {
-		t.Fatalf("%d events stored, want 1", got)
+	if got := e.storedMsgs(t); got != 1+n {
+		t.Fatalf("%d events stored, want %d", got, 1+n)
+	}
+	if e.writer != nil && e.writer.Stats().Batches == 0 {
+		t.Fatalf("no batch formed: %+v", e.writer.Stats())
 	}
 }
 

@@ -104,11 +104,16 @@ func (l *Ledger) Create(ctx context.Context, caller, key string, req invoiceRequ
 	if err != nil {
 		return events.Invoice{}, false, err
 	}
-	msg := &nats.Msg{Subject: ev.Subject(), Data: data}
+	msg := nats.NewMsg(ev.Subject())
+	msg.Data = data
+	// Conditions travel as headers, so concurrent requests can share a
+	// batch (see internal/groupcommit).
+	msg.Header.Set(jetstream.MsgIDHeader, ev.ID)
+	msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0")
 	if id := RequestID(ctx); id != "" {
-		msg.Header = nats.Header{events.HeaderRequestID: []string{id}}
+		msg.Header.Set(events.HeaderRequestID, id)
 	}
-	ack, retried, err := l.publish(ctx, msg, jetstream.WithMsgID(ev.ID), jetstream.WithExpectLastSequencePerSubject(0))
+	ack, retried, err := l.publish(ctx, msg)
 	switch {
 	case err == nil && !ack.Duplicate:
 		return ev.Invoice, false, nil
@@ -159,11 +164,11 @@ func RequestedEvent(caller, key string, body []byte, now time.Time) (events.Even
 // more than once. Trying again is safe: the message ID and the expected
 // subject sequence let a message be stored once only, and an attempt that
 // finds it stored is answered as a duplicate.
-func (l *Ledger) publish(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, bool, error) {
+func (l *Ledger) publish(ctx context.Context, msg *nats.Msg) (*jetstream.PubAck, bool, error) {
 	pause := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, l.attempt)
-		ack, err := l.pub.PublishMsg(actx, msg, opts...)
+		ack, err := l.pub.PublishMsg(actx, msg)
 		cancel()
 		if err == nil || ctx.Err() != nil || !unanswered(err) {
 			return ack, attempt > 1, err

@@ -13,6 +13,7 @@ import (
 
 	"github.com/invoiced/invoiced/api"
 	"github.com/invoiced/invoiced/internal/broker"
+	"github.com/invoiced/invoiced/internal/groupcommit"
 	"github.com/invoiced/invoiced/internal/natstest"
 	"github.com/invoiced/invoiced/internal/netguard"
 	"github.com/invoiced/invoiced/internal/readmodel"
@@ -33,6 +34,8 @@ type env struct {
 	model  *readmodel.Store
 	lag    *readmodel.Follower
 	http   *httptest.Server
+	// writer is the group-commit writer POST publishes through, if any.
+	writer *groupcommit.Writer
 }
 
 type envOptions struct {
@@ -40,17 +43,30 @@ type envOptions struct {
 	requestTimeout time.Duration
 	storeDir       string
 	log            *slog.Logger // the handler's; nil discards
+	// grouped publishes through a group-commit writer that batches from
+	// two waiting messages on, as the service does from more.
+	grouped bool
 }
 
 func newEnv(t testing.TB, o envOptions) *env {
 	t.Helper()
 	srv := natstest.Start(t, natstest.Options{StoreDir: o.storeDir})
 	e := &env{srv: srv}
-	_, e.js = natstest.Connect(t, srv)
+	nc, js := natstest.Connect(t, srv)
+	e.js = js
 	e.h = statetest.Streams(t, e.js, broker.Streams{DedupWindow: o.dedupWindow})
 	e.stream, e.subs, e.ending = e.h.Invoices, e.h.Subscriptions, e.h.Ending(e.js)
 	e.model, e.lag = statetest.Model(t, e.js, e.h)
-	ledger := api.NewLedger(e.js, e.stream, e.model, e.lag, time.Minute)
+	var pub api.Publisher = e.js
+	if o.grouped {
+		w, err := groupcommit.New(nc, js, groupcommit.Config{MinBatch: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(w.Close)
+		pub, e.writer = w, w
+	}
+	ledger := api.NewLedger(pub, e.stream, e.model, e.lag, time.Minute)
 	inv, err := api.NewInvoices(ledger, api.InvoicesConfig{RequestTimeout: o.requestTimeout})
 	if err != nil {
 		t.Fatalf("invoices: %v", err)

@@ -187,9 +187,9 @@ func New(js JetStream, subscriptions SubscriptionStore, deliveries Store, ending
 }
 
 // fanOutWorkers is how many events one process fans out at once. A fan-out
-// is a few publishes, each waiting for the stream's disk sync, so it takes
-// many at once to keep the stream busy.
-const fanOutWorkers = 64
+// is a few publishes, each waiting for its group commit (a batch's disk
+// sync), so it takes many at once to keep the stream busy.
+const fanOutWorkers = 256
 
 // FanOutConsumerConfig returns the durable consumer that fans events out.
 func (d *Dispatcher) FanOutConsumerConfig() jetstream.ConsumerConfig {

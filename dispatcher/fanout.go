@@ -54,9 +54,13 @@ func (d *Dispatcher) enqueue(ctx context.Context, task webhook.Task) error {
 	if err != nil {
 		return consume.Permanent(err)
 	}
-	msg := &nats.Msg{Subject: webhook.TaskSubject(task.SubscriptionID, task.DeliveryID), Data: data}
+	msg := nats.NewMsg(webhook.TaskSubject(task.SubscriptionID, task.DeliveryID))
+	msg.Data = data
+	// Conditions travel as headers, so tasks can share a batch.
+	msg.Header.Set(jetstream.MsgIDHeader, task.DeliveryID)
+	msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0")
 	passRequestID(ctx, msg)
-	_, err = d.js.PublishMsg(ctx, msg, jetstream.WithMsgID(task.DeliveryID), jetstream.WithExpectLastSequencePerSubject(0))
+	_, err = d.js.PublishMsg(ctx, msg)
 	if err != nil && !jserr.IsWrongLastSequence(err) {
 		return fmt.Errorf("enqueue delivery %s: %w", task.DeliveryID, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/invoiced/invoiced/events"
@@ -254,13 +255,16 @@ func (p *Processor) publish(ctx context.Context, out events.Event, requestedSeq 
 	if err != nil {
 		return consume.Permanent(err)
 	}
-	msg := &nats.Msg{Subject: out.Subject(), Data: data}
+	msg := nats.NewMsg(out.Subject())
+	msg.Data = data
+	// Conditions travel as headers, so outcomes can share a batch.
+	msg.Header.Set(jetstream.MsgIDHeader, out.ID)
+	msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(requestedSeq, 10))
+	msg.Header.Set(jetstream.ExpectedLastSubjSeqSubjHeader, events.InvoiceSubjects(out.Invoice.ID))
 	if requestID != "" {
-		msg.Header = nats.Header{events.HeaderRequestID: []string{requestID}}
+		msg.Header.Set(events.HeaderRequestID, requestID)
 	}
-	_, err = p.js.PublishMsg(ctx, msg,
-		jetstream.WithMsgID(out.ID),
-		jetstream.WithExpectLastSequenceForSubject(requestedSeq, events.InvoiceSubjects(out.Invoice.ID)))
+	_, err = p.js.PublishMsg(ctx, msg)
 	if jserr.IsWrongLastSequence(err) {
 		// Usually another outcome is stored already, but a leader elected
 		// a moment ago answers so too while it has yet to apply the

@@ -36,6 +36,7 @@ type Service struct {
 	nc          *nats.Conn
 	ncClosed    chan struct{}
 	js          jetstream.JetStream
+	grouped     *groupedJetStream
 	handles     broker.Handles
 	proc        *processor.Processor
 	disp        *dispatcher.Dispatcher
@@ -118,7 +119,15 @@ func (s *Service) connect(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
-	s.js = s.metrics.JetStream(js)
+	if s.grouped, err = newGroupedJetStream(nc, js); err != nil {
+		return err
+	}
+	for stream, stats := range s.grouped.stats() {
+		if err := s.metrics.WatchGroupCommit(stream, stats); err != nil {
+			return err
+		}
+	}
+	s.js = s.metrics.JetStream(s.grouped)
 	return nil
 }
 
@@ -129,7 +138,10 @@ func brokerAuth(a config.NATSAuth) broker.Auth {
 
 // streams returns the settings of the streams.
 func (s *Service) streams() broker.Streams {
-	return broker.Streams{Replicas: s.cfg.Replicas, DedupWindow: s.cfg.DedupWindow, HistoryRetention: s.cfg.HistoryRetention}
+	return broker.Streams{Replicas: s.cfg.Replicas, DedupWindow: s.cfg.DedupWindow, HistoryRetention: s.cfg.HistoryRetention,
+		// Only the embedded server is known to sync such a segment often
+		// enough (broker.HistorySyncInterval).
+		HistoryUnsynced: s.cfg.Embedded() && s.cfg.Fsync == config.FsyncAlways}
 }
 
 // setup creates or updates the streams, retrying while NATS is unreachable
@@ -310,6 +322,9 @@ func (s *Service) close(ctx context.Context) error {
 	}
 	if s.model != nil {
 		errs = append(errs, s.model.Close())
+	}
+	if s.grouped != nil {
+		s.grouped.Close()
 	}
 	if s.nc != nil {
 		if s.nc.Drain() != nil {

@@ -29,7 +29,9 @@ type Embedded struct {
 	// ListenOff for none. Port 0 picks a free port.
 	Listen string
 	// SyncAlways makes the server fsync every write before it acknowledges
-	// it; otherwise it syncs every SyncInterval (NATS's default, 2 minutes).
+	// it, and sync streams that opt out of that (an unsynced history
+	// segment) every HistorySyncInterval; otherwise it syncs every 2
+	// minutes (NATS's default).
 	SyncAlways bool
 	// ReadyTimeout bounds how long StartEmbedded waits for the server;
 	// 0 means 30 seconds.
@@ -93,6 +95,9 @@ func start(e Embedded) (*server.Server, error) {
 		SyncAlways: e.SyncAlways,
 		NoSigs:     true,
 		MaxPayload: 1 << 20,
+	}
+	if e.SyncAlways {
+		opts.SyncInterval = HistorySyncInterval
 	}
 	if e.Listen == ListenOff {
 		opts.DontListen = true

@@ -39,6 +39,12 @@ func (s Streams) historySegmentConfig(name string, start historyStart) jetstream
 	// A copy carries its origin in a header of its own, so an event at its
 	// own stream's size limit would not fit under the same limit here.
 	cfg.MaxMsgSize = -1
+	cfg.AllowAtomicPublish = false
+	if s.HistoryUnsynced && cfg.Replicas == 1 {
+		// A copy: what it holds is on INVOICES or WEBHOOKS, synced, until
+		// it has been on disk here for a while (HistorySyncInterval).
+		cfg.PersistMode = jetstream.AsyncPersistMode
+	}
 	cfg.Sources = []*jetstream.StreamSource{
 		{Name: events.StreamInvoices, OptStartSeq: start.invoices, SubjectTransforms: []jetstream.SubjectTransformConfig{
 			{Source: events.SubjectPrefix + ".*.*", Destination: history.InvoiceTransform()}}},

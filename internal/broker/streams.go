@@ -26,7 +26,19 @@ type Streams struct {
 	// HistorySegmentBytes is how large a history segment grows before the
 	// next one starts; 0 means 512 MiB.
 	HistorySegmentBytes uint64
+	// HistoryUnsynced lets a single-replica history segment write without
+	// a disk sync per message (JetStream's async persist mode): only for a
+	// server that syncs such streams within HistorySyncInterval, which is
+	// well inside the time compaction leaves an original after the history
+	// copied it. Segments created before keep their mode.
+	HistoryUnsynced bool
 }
+
+// HistorySyncInterval is the longest an unsynced history segment may go
+// between disk syncs: under the 5 s a settled record stays on WEBHOOKS
+// after the history has copied it, so a copy is on disk before its
+// original can be compacted away.
+const HistorySyncInterval = 2 * time.Second
 
 // Validate reports the first problem with the configuration.
 func (s Streams) Validate() error {
@@ -68,6 +80,9 @@ func (s Streams) InvoiceStreamConfig() jetstream.StreamConfig {
 		Replicas:    replicas,
 		AllowDirect: replicas == 1,
 		DenyDelete:  true,
+		// Writers group concurrent publishes into atomic batches, which
+		// share one disk sync (internal/groupcommit).
+		AllowAtomicPublish: true,
 	}
 }
 
@@ -112,6 +127,8 @@ func EnsureStream(ctx context.Context, js StreamManager, cfg jetstream.StreamCon
 		case err == nil && !differs(st.CachedInfo().Config, cfg):
 			return st, nil
 		case err == nil:
+			// JetStream cannot change a stream's persist mode.
+			cfg.PersistMode = st.CachedInfo().Config.PersistMode
 			st, err = js.UpdateStream(ctx, cfg)
 		case errors.Is(err, jetstream.ErrStreamNotFound):
 			st, err = js.CreateStream(ctx, cfg)
@@ -141,6 +158,7 @@ func differs(have, want jetstream.StreamConfig) bool {
 		have.MaxAge != want.MaxAge ||
 		have.AllowDirect != want.AllowDirect ||
 		have.AllowMsgSchedules != want.AllowMsgSchedules ||
+		have.AllowAtomicPublish != want.AllowAtomicPublish ||
 		have.DenyDelete != want.DenyDelete ||
 		!slices.EqualFunc(have.Sources, want.Sources, sameSource)
 }

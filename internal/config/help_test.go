@@ -32,7 +32,7 @@ func TestParseServeHelp(t *testing.T) {
 				"--roles (env INVOICED_ROLES, default api,processor,dispatcher)",
 				"--max-amount-cents (env INVOICED_MAX_AMOUNT_CENTS, default 100000000)",
 				"--process-delay (env INVOICED_PROCESS_DELAY, default 0s)",
-				"--process-workers (env INVOICED_PROCESS_WORKERS, default 32)",
+				"--process-workers (env INVOICED_PROCESS_WORKERS, default 256)",
 				"--dedup-window (env INVOICED_DEDUP_WINDOW, default 2m0s)",
 			} {
 				if !strings.Contains(usage, want) {

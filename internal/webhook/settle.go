@@ -73,8 +73,12 @@ func (s Settler) Finish(ctx context.Context, d Delivery, revision uint64) error 
 	if err != nil {
 		return fmt.Errorf("settled delivery %s: %w", d.ID, err)
 	}
-	msg := &nats.Msg{Subject: DoneSubject(d.SubscriptionID, d.ID), Data: data}
-	if _, err := s.Pub.PublishMsg(ctx, msg, jetstream.WithMsgID(d.DoneMsgID()), jetstream.WithExpectStream(StreamWebhooks)); err != nil {
+	msg := nats.NewMsg(DoneSubject(d.SubscriptionID, d.ID))
+	msg.Data = data
+	// Conditions travel as headers, so settled records can share a batch.
+	msg.Header.Set(jetstream.MsgIDHeader, d.DoneMsgID())
+	msg.Header.Set(jetstream.ExpectedStreamHeader, StreamWebhooks)
+	if _, err := s.Pub.PublishMsg(ctx, msg); err != nil {
 		return fmt.Errorf("publish settled delivery %s: %w", d.ID, err)
 	}
 	if revision == 0 {
