@@ -18,6 +18,7 @@ import (
 type change struct {
 	segment    int
 	historySeq uint64
+	stored     time.Time // when the history stored it
 	origin     history.Origin
 	data       []byte
 }
@@ -57,6 +58,7 @@ func (s *Store) apply(ctx context.Context, changes []change) (map[string]uint64,
 			moved[c.origin.Stream] = c.origin.Seq
 		}
 	}
+	s.markSynced(changes, moved)
 	for name, seq := range moved {
 		if _, err := w.position.ExecContext(ctx, name, int64(seq)); err != nil {
 			return nil, nil, fmt.Errorf("read model: position: %w", err)
@@ -66,6 +68,32 @@ func (s *Store) apply(ctx context.Context, changes []change) (map[string]uint64,
 		return nil, nil, fmt.Errorf("read model: commit: %w", err)
 	}
 	return moved, skips, nil
+}
+
+// mark is a history position applied, and when the history stored the
+// copy there.
+type mark struct {
+	at     uint64
+	stored time.Time
+}
+
+// markSynced remembers the last history copy of changes and, into moved,
+// moves the synced position to the newest copy remembered that was stored
+// at least historySyncedAfter ago. Only the writer calls it.
+func (s *Store) markSynced(changes []change, moved map[string]uint64) {
+	for i := len(changes) - 1; i >= 0; i-- {
+		if c := changes[i]; c.historySeq > 0 {
+			s.recent = append(s.recent, mark{at: HistoryAt(c.segment, c.historySeq), stored: c.stored})
+			break
+		}
+	}
+	synced := time.Now().Add(-historySyncedAfter)
+	n := 0
+	for n < len(s.recent) && !s.recent[n].stored.After(synced) {
+		moved[historySynced] = s.recent[n].at
+		n++
+	}
+	s.recent = append(s.recent[:0], s.recent[n:]...)
 }
 
 func (c change) describe() string {

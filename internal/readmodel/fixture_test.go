@@ -32,8 +32,14 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
+	return newFixtureWith(t, broker.Streams{})
+}
+
+// newFixtureWith is newFixture with the streams configured as streams says.
+func newFixtureWith(t testing.TB, streams broker.Streams) *fixture {
+	t.Helper()
 	_, js := natstest.Connect(t, natstest.Start(t, natstest.Options{}))
-	fx := &fixture{t: t, js: js, h: statetest.Streams(t, js, broker.Streams{}), path: filepath.Join(t.TempDir(), readmodel.FileName)}
+	fx := &fixture{t: t, js: js, h: statetest.Streams(t, js, streams), path: filepath.Join(t.TempDir(), readmodel.FileName)}
 	fx.open()
 	return fx
 }

@@ -58,7 +58,6 @@ type item struct {
 	change
 	pending    uint64    // messages of its segment after this one
 	received   time.Time // when it arrived
-	stored     time.Time // when the history stored it
 	liveLoaded bool
 }
 
@@ -222,7 +221,7 @@ func (f *Follower) markCaughtUp(batch []item) {
 		if it.historySeq == 0 {
 			continue
 		}
-		at := it.stored
+		at := it.change.stored
 		if seen := f.newest.Load(); it.pending == 0 && seen != nil && it.segment >= seen.segment {
 			at = it.received
 			if seen.asked.Before(at) {

@@ -2,6 +2,7 @@ package readmodel_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"slices"
 	"testing"
@@ -245,5 +246,57 @@ func TestTheHistoryIsFollowedAcrossSegments(t *testing.T) {
 	natstest.Eventually(t, 10*time.Second, "ready at the newest segment", func() bool { return fx.f.Ready() == nil })
 	if segment, _ := fx.store.HistoryApplied(); segment != history.SegmentName(6) {
 		t.Fatalf("in %s, want the newest, %s", segment, history.SegmentName(6))
+	}
+}
+
+// TestAnUnsyncedHistoryIsReadAgainFromWhatWasSurelyOnDisk: a segment
+// written without a sync per message can lose its newest copies in a power
+// loss, and JetStream then copies those events, and newer ones, again at
+// the sequences they had. The read model, which may have applied what was
+// lost, reads such a segment again from the last copy that was surely on
+// disk, and so finds the newer events wherever they landed.
+func TestAnUnsyncedHistoryIsReadAgainFromWhatWasSurelyOnDisk(t *testing.T) {
+	fx := newFixtureWith(t, broker.Streams{HistoryUnsynced: true})
+	a := fx.request("cust")
+	fx.caughtUp()
+	fx.close()
+	// As if a power loss had taken the history's ten newest copies, which
+	// the read model had applied: the next copies land where they were.
+	db, err := sql.Open("sqlite", fx.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE positions SET seq = seq + 10 WHERE name = ?`, readmodel.HistoryPosition); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	b := fx.request("cust")
+	fx.open()
+	fx.caughtUp()
+	if got, _ := walk(t, fx.store, readmodel.InvoiceFilter{}, 10); !slices.Equal(got, []string{b.Invoice.ID, a.Invoice.ID}) {
+		t.Fatalf("after the history lost its tail: %v", got)
+	}
+}
+
+func TestTheReadModelRecordsHowFarTheHistoryIsSurelyOnDisk(t *testing.T) {
+	readmodel.SetHistorySyncedAfter(t, 0) // every copy is on disk once stored
+	fx := newFixtureWith(t, broker.Streams{HistoryUnsynced: true})
+	fx.request("cust")
+	fx.request("cust")
+	fx.caughtUp()
+	fx.close()
+	at := fx.positionOnDisk(t)
+	// A restart reads the segment again from here, not from its start.
+	db, err := sql.Open("sqlite", fx.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var synced uint64
+	if err := db.QueryRow(`SELECT seq FROM positions WHERE name = 'history synced'`).Scan(&synced); err != nil {
+		t.Fatal(err)
+	}
+	if synced != at {
+		t.Fatalf("history synced up to %d, applied up to %d", synced, at)
 	}
 }

@@ -107,7 +107,7 @@ func (f *Follower) newestEnd(ctx context.Context) (uint64, error) {
 func (f *Follower) consume(ctx context.Context, n int) (func(), error) {
 	name := history.SegmentName(n)
 	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{history.All}, DeliverPolicy: jetstream.DeliverAllPolicy}
-	if at, seq := splitHistoryAt(f.store.Position(HistoryPosition)); at == n && seq > 0 {
+	if at, seq := splitHistoryAt(f.resumeAt(ctx, n)); at == n && seq > 0 {
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, seq+1
 	}
 	cons, err := f.streams.OrderedConsumer(ctx, name, cfg)
@@ -124,6 +124,27 @@ func (f *Follower) consume(ctx context.Context, n int) (func(), error) {
 	return cc.Stop, nil
 }
 
+// resumeAt returns the position after which segment n is read. That is
+// the store's position, unless n is written without a sync per message
+// (see broker.Streams.HistoryUnsynced): a power loss can take such a
+// segment's newest copies, and JetStream then copies those events again,
+// and newer ones, at the sequences they had. So such a segment is read
+// again from the last position whose copy was surely on disk; each copy
+// applied before is recognised by its origin and skipped.
+func (f *Follower) resumeAt(ctx context.Context, n int) uint64 {
+	at := f.store.Position(HistoryPosition)
+	info, err := f.segmentInfo(ctx, n)
+	if err != nil || info.Config.PersistMode != jetstream.AsyncPersistMode {
+		return at
+	}
+	synced := min(at, f.store.Position(historySynced))
+	if seg, _ := splitHistoryAt(synced); seg < n {
+		synced = HistoryAt(n, 0)
+	}
+	f.store.rewind(synced)
+	return synced
+}
+
 // historyMsg hands one message of segment n to the writer.
 func (f *Follower) historyMsg(n int, msg jetstream.Msg) {
 	md, err := msg.Metadata()
@@ -135,8 +156,8 @@ func (f *Follower) historyMsg(n int, msg jetstream.Msg) {
 	if err != nil {
 		f.log.Warn("read model: history message skipped", "segment", history.SegmentName(n), "seq", md.Sequence.Stream, "err", err)
 	}
-	f.send(item{change: change{segment: n, historySeq: md.Sequence.Stream, origin: origin, data: msg.Data()},
-		pending: md.NumPending, received: time.Now(), stored: md.Timestamp})
+	f.send(item{change: change{segment: n, historySeq: md.Sequence.Stream, stored: md.Timestamp, origin: origin, data: msg.Data()},
+		pending: md.NumPending, received: time.Now()})
 }
 
 // followHistory goes on from segment n, which stop stops consuming, to

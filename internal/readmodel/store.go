@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/invoiced/invoiced/internal/filelock"
 	"github.com/invoiced/invoiced/internal/history"
@@ -83,6 +84,7 @@ type Store struct {
 
 	mu        sync.Mutex
 	positions map[string]uint64
+	recent    []mark        // history copies applied lately, oldest first (see markSynced)
 	changed   chan struct{} // closed and replaced when positions move
 }
 
@@ -184,7 +186,17 @@ const (
 	// historySegmentCreated is when the segment the store is in was
 	// created, in unix nanoseconds: which history the store was built from.
 	historySegmentCreated = "history segment created"
+	// historySynced is how far the history is applied up to a copy stored
+	// at least historySyncedAfter before it was applied: a copy that a
+	// segment written without a sync per message surely had on disk.
+	historySynced = "history synced"
 )
+
+// historySyncedAfter is how long after storing a copy a history segment
+// written without a sync per message surely has it on disk: well past the
+// server's sync interval (broker.HistorySyncInterval, 2 s). A variable for
+// tests.
+var historySyncedAfter = 5 * time.Second
 
 // segmentBits is how many low bits of a history position hold the
 // sequence within its segment.
@@ -246,6 +258,7 @@ func (s *Store) empty(ctx context.Context, keep map[string]uint64) error {
 	s.mu.Lock()
 	s.positions = keep
 	s.mu.Unlock()
+	s.recent = nil
 	return nil
 }
 
@@ -345,6 +358,14 @@ func (s *Store) advance(moved map[string]uint64) {
 	}
 	close(s.changed)
 	s.changed = make(chan struct{})
+}
+
+// rewind moves the history position back to at, to read again what
+// follows it.
+func (s *Store) rewind(at uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.positions[HistoryPosition] = at
 }
 
 // HistoryApplied returns the history segment, and the sequence in it, up to
