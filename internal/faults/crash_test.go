@@ -13,16 +13,36 @@ import (
 // each time, with fsync always: nothing acknowledged is lost or doubled and
 // every webhook arrives.
 func TestKill9UnderLoad(t *testing.T) {
+	killUnderLoad(t, 8, rounds(5, 50), func(p *faults.Proc, load *faults.Load) {
+		before, _ := load.AckedSince()
+		awaitAcks(t, load, before+20, time.Minute)
+		time.Sleep(rand.N(400 * time.Millisecond)) // the kill's moment, at random
+	})
+}
+
+// TestKill9WhileBatchesAreInFlight loads the all-in-one process hard enough
+// that its writers group publishes into atomic batches, and kills it with
+// SIGKILL the moment both streams have just stored a batch, so that others
+// are on their way: a batch the stream stored is whole, one it had not is
+// retried by its writers' callers, and nothing acknowledged is lost or
+// doubled.
+func TestKill9WhileBatchesAreInFlight(t *testing.T) {
+	killUnderLoad(t, 96, rounds(3, 30), func(p *faults.Proc, _ *faults.Load) {
+		awaitBatches(t, p.Base(), time.Minute)
+	})
+}
+
+// killUnderLoad runs the all-in-one process under load by clients, kills it
+// with SIGKILL kills times, each once moment returns, restarting it on the
+// same data directory, and checks what came of every acknowledged invoice.
+func killUnderLoad(t *testing.T, clients, kills int, moment func(*faults.Proc, *faults.Load)) {
 	args, natsURL := allInOne(t, "--webhook-timeout", "2s")
 	p := faults.StartProc(t, "invoiced", faults.Serving, invoicedBin, args...)
 	recv := startReceiver(t, faults.ReceiverFaults{})
 	sub := subscribe(t, p.Base(), recv)
-	load := startLoad(t, faults.LoadConfig{Bases: []string{p.Base()}, Clients: 8, FailEvery: 10})
-	kills := rounds(5, 50)
+	load := startLoad(t, faults.LoadConfig{Bases: []string{p.Base()}, Clients: clients, FailEvery: 10})
 	for i := range kills {
-		before, _ := load.AckedSince()
-		awaitAcks(t, load, before+20, time.Minute)
-		time.Sleep(rand.N(400 * time.Millisecond)) // the kill's moment, at random
+		moment(p, load)
 		if err := p.Kill(); err != nil {
 			t.Fatal(err)
 		}

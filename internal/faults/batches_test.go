@@ -8,36 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/invoiced/invoiced/internal/faults"
 )
-
-// TestKill9WhileBatchesAreInFlight loads the all-in-one process hard enough
-// that its writers group publishes into atomic batches, and kills it with
-// SIGKILL the moment both streams have just stored a batch, so that others
-// are on their way: a batch the stream stored is whole, one it had not is
-// retried by its writers' callers, and nothing acknowledged is lost or
-// doubled.
-func TestKill9WhileBatchesAreInFlight(t *testing.T) {
-	args, natsURL := allInOne(t, "--webhook-timeout", "2s")
-	p := faults.StartProc(t, "invoiced", faults.Serving, invoicedBin, args...)
-	recv := startReceiver(t, faults.ReceiverFaults{})
-	sub := subscribe(t, p.Base(), recv)
-	load := startLoad(t, faults.LoadConfig{Bases: []string{p.Base()}, Clients: 96, FailEvery: 10})
-	kills := rounds(3, 30)
-	for i := range kills {
-		awaitBatches(t, p.Base(), time.Minute)
-		if err := p.Kill(); err != nil {
-			t.Fatal(err)
-		}
-		acked, _ := load.AckedSince()
-		t.Logf("kill %d, batches in flight, after %d acknowledged", i+1, acked)
-		p = faults.StartProc(t, "invoiced", faults.Serving, invoicedBin, args...)
-	}
-	before, _ := load.AckedSince()
-	awaitAcks(t, load, before+100, time.Minute)
-	check(t, faults.Target{Base: p.Base(), NATSURL: natsURL, Subscribers: []faults.Subscriber{sub}, Faults: kills}, load)
-}
 
 // awaitBatches returns once the service at base has stored a new atomic
 // batch on INVOICES and on WEBHOOKS since it was first asked, polling its
