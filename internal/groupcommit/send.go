@@ -70,6 +70,8 @@ func (w *Writer) singly(calls []*call) {
 	wg.Wait()
 }
 
+// single publishes c alone and, when the stream already holds its message
+// ID or refuses it, remembers the ID so that a repeat goes alone too.
 func (w *Writer) single(c *call) {
 	w.singles.Add(1)
 	ack, err := w.js.PublishMsg(c.ctx, c.msg)
