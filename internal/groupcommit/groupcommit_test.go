@@ -2,6 +2,7 @@ package groupcommit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -190,6 +191,38 @@ func TestARepeatedMessageGoesAloneOnceKnown(t *testing.T) {
 	}
 	if st := w.Stats(); st.Refused > 1 {
 		t.Fatalf("stats %+v: a known repeat had %d batches refused, want at most the first", st, st.Refused)
+	}
+}
+
+func TestABatchWithoutAnAnswerFailsItsCallersAsUnanswered(t *testing.T) {
+	nc, js := setup(t, true)
+	// No commit is answered within a nanosecond: each batch's fate is
+	// unknown to its callers.
+	w := newWriter(t, nc, js, Config{MinBatch: 2, InFlight: 1, Timeout: time.Nanosecond})
+	msgs := make([]*nats.Msg, 200)
+	for i := range msgs {
+		msgs[i] = msg(i)
+	}
+	_, errs := publishAll(w, msgs)
+	failed := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+		case errors.Is(err, context.DeadlineExceeded):
+			failed++
+		default:
+			t.Fatalf("publish %d: %v, want success or an unanswered publish", i, err)
+		}
+	}
+	if failed == 0 {
+		t.Fatalf("no publish failed; stats %+v", w.Stats())
+	}
+	// Each caller would retry with the same message ID: whatever was
+	// stored, nothing is stored twice.
+	for subj, c := range stored(t, js) {
+		if c != 1 {
+			t.Errorf("%s holds %d messages", subj, c)
+		}
 	}
 }
 
