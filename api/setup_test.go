@@ -44,7 +44,8 @@ type envOptions struct {
 	storeDir       string
 	log            *slog.Logger // the handler's; nil discards
 	// grouped publishes through a group-commit writer that batches from
-	// two waiting messages on, as the service does from more.
+	// two waiting messages on, one batch at a time, as the service does
+	// from more.
 	grouped bool
 }
 
@@ -59,7 +60,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	e.model, e.lag = statetest.Model(t, e.js, e.h)
 	var pub api.Publisher = e.js
 	if o.grouped {
-		w, err := groupcommit.New(nc, js, groupcommit.Config{MinBatch: 2})
+		w, err := groupcommit.New(nc, js, groupcommit.Config{MinBatch: 2, InFlight: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
