@@ -11,13 +11,16 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/invoiced/invoiced/api"
 	"github.com/invoiced/invoiced/dispatcher"
+	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/broker"
 	"github.com/invoiced/invoiced/internal/config"
+	"github.com/invoiced/invoiced/internal/groupcommit"
 	"github.com/invoiced/invoiced/internal/jserr"
 	"github.com/invoiced/invoiced/internal/metrics"
 	"github.com/invoiced/invoiced/internal/readmodel"
@@ -36,7 +39,7 @@ type Service struct {
 	nc          *nats.Conn
 	ncClosed    chan struct{}
 	js          jetstream.JetStream
-	grouped     *groupedJetStream
+	grouped     *groupcommit.JetStream
 	handles     broker.Handles
 	proc        *processor.Processor
 	disp        *dispatcher.Dispatcher
@@ -119,11 +122,16 @@ func (s *Service) connect(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
-	if s.grouped, err = newGroupedJetStream(nc, js); err != nil {
+	// Every role publishes to these streams through one writer each, so
+	// their concurrent writes share disk syncs.
+	if s.grouped, err = groupcommit.Group(nc, js, groupcommit.Config{}, map[string]string{
+		events.StreamInvoices:  events.SubjectPrefix + ".",
+		webhook.StreamWebhooks: strings.TrimSuffix(webhook.AllTasks, ">"),
+	}); err != nil {
 		return err
 	}
-	for stream, stats := range s.grouped.stats() {
-		if err := s.metrics.WatchGroupCommit(stream, stats); err != nil {
+	for stream, w := range s.grouped.Writers() {
+		if err := s.metrics.WatchGroupCommit(stream, w.Stats); err != nil {
 			return err
 		}
 	}

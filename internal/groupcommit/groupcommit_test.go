@@ -51,6 +51,15 @@ func msg(n int) *nats.Msg {
 	return m
 }
 
+// batchOf returns n messages, the i-th as msg(at(i)).
+func batchOf(n int, at func(int) int) []*nats.Msg {
+	msgs := make([]*nats.Msg, n)
+	for i := range msgs {
+		msgs[i] = msg(at(i))
+	}
+	return msgs
+}
+
 // publishAll publishes msgs from one goroutine each and returns each one's
 // answer.
 func publishAll(w *Writer, msgs []*nats.Msg) ([]*jetstream.PubAck, []error) {
@@ -84,10 +93,7 @@ func TestConcurrentPublishesShareBatchesAndEachGetsItsSequence(t *testing.T) {
 	nc, js := setup(t, true)
 	w := newWriter(t, nc, js, Config{MinBatch: 2, InFlight: 1})
 	const n = 500
-	msgs := make([]*nats.Msg, n)
-	for i := range msgs {
-		msgs[i] = msg(i)
-	}
+	msgs := batchOf(n, func(i int) int { return i })
 	acks, errs := publishAll(w, msgs)
 	seqs := map[uint64]int{}
 	for i := range msgs {
@@ -118,10 +124,7 @@ func TestARefusedMessageFailsAloneAndItsNeighboursAreStored(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := newWriter(t, nc, js, Config{MinBatch: 2, InFlight: 1})
-	msgs := make([]*nats.Msg, 64)
-	for i := range msgs {
-		msgs[i] = msg(i)
-	}
+	msgs := batchOf(64, func(i int) int { return i })
 	second := msg(7)
 	second.Header.Set(jetstream.MsgIDHeader, "another")
 	msgs = append(msgs, second)
@@ -147,10 +150,7 @@ func TestARefusedMessageFailsAloneAndItsNeighboursAreStored(t *testing.T) {
 func TestSameMessageIDInOneQueueIsStoredOnce(t *testing.T) {
 	nc, js := setup(t, true)
 	w := newWriter(t, nc, js, Config{MinBatch: 2, InFlight: 1})
-	msgs := make([]*nats.Msg, 100)
-	for i := range msgs {
-		msgs[i] = msg(i % 10)
-	}
+	msgs := batchOf(100, func(i int) int { return i % 10 })
 	acks, errs := publishAll(w, msgs)
 	bySubject := map[string]uint64{}
 	for i, err := range errs {
@@ -199,10 +199,7 @@ func TestABatchWithoutAnAnswerFailsItsCallersAsUnanswered(t *testing.T) {
 	// No commit is answered within a nanosecond: each batch's fate is
 	// unknown to its callers.
 	w := newWriter(t, nc, js, Config{MinBatch: 2, InFlight: 1, Timeout: time.Nanosecond})
-	msgs := make([]*nats.Msg, 200)
-	for i := range msgs {
-		msgs[i] = msg(i)
-	}
+	msgs := batchOf(200, func(i int) int { return i })
 	_, errs := publishAll(w, msgs)
 	failed := 0
 	for i, err := range errs {
@@ -229,10 +226,7 @@ func TestABatchWithoutAnAnswerFailsItsCallersAsUnanswered(t *testing.T) {
 func TestAStreamWithoutAtomicBatchesGetsSingles(t *testing.T) {
 	nc, js := setup(t, false)
 	w := newWriter(t, nc, js, Config{MinBatch: 2, InFlight: 1})
-	msgs := make([]*nats.Msg, 200)
-	for i := range msgs {
-		msgs[i] = msg(i)
-	}
+	msgs := batchOf(200, func(i int) int { return i })
 	_, errs := publishAll(w, msgs)
 	for i, err := range errs {
 		if err != nil {
@@ -320,4 +314,26 @@ func (c *atomicCounter) next() int {
 	defer c.mu.Unlock()
 	c.n++
 	return c.n
+}
+
+func TestGroupSendsOnlyItsStreamsThroughWriters(t *testing.T) {
+	nc, js := setup(t, true)
+	if _, err := js.CreateStream(context.Background(), jetstream.StreamConfig{Name: "OTHER", Subjects: []string{"o.>"}}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := Group(nc, js, Config{}, map[string]string{"S": "s."})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(g.Close)
+	if _, err := g.PublishMsg(context.Background(), msg(1)); err != nil {
+		t.Fatal(err)
+	}
+	ack, err := g.PublishMsg(context.Background(), &nats.Msg{Subject: "o.1", Data: []byte("x")})
+	if err != nil || ack.Stream != "OTHER" {
+		t.Fatalf("publish to OTHER: %+v, %v", ack, err)
+	}
+	if st := g.Writers()["S"].Stats(); st.Singles != 1 || len(g.Writers()) != 1 {
+		t.Fatalf("S's writer sent %+v, want the one message on S", st)
+	}
 }
