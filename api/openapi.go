@@ -2,18 +2,18 @@ package api
 
 import (
 	"crypto/sha256"
-	_ "embed"
 	"encoding/base64"
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/invoiced/invoiced/internal/openapi"
 )
 
 // openAPIDocument is the OpenAPI 3.1 description of the HTTP API, kept true
-// by openapi_test.go, which replays every documented answer against it.
-//
-//go:embed openapi.json
-var openAPIDocument []byte
+// by the openapi_*_test.go files, which replay every documented answer
+// against it.
+var openAPIDocument = openapi.Document()
 
 // openAPIETag is the strong entity tag of openAPIDocument.
 var openAPIETag = func() string {

@@ -32,27 +32,19 @@ type oaFixtures struct {
 	since                                    string // an hour ago
 	badInvoice, badKey, badSub, badDelivery  string // corrupt records
 	badDeliverySub                           string
-	receiver                                 *oaReceiver
 }
 
-// oaSetupMain makes the records of the main server: subscriptions, then a
-// dispatcher that delivers the events of three invoices to them (every
-// webhook checked against the document), then what the replay needs.
-func oaSetupMain(t testing.TB, s *oaSpec, e *oaEnv) *oaFixtures {
+// oaSetupMain makes the records of the main server: subscriptions, the
+// deliveries of three invoices' events to them, then what the replay needs.
+func oaSetupMain(t testing.TB, e *oaEnv) *oaFixtures {
 	t.Helper()
-	f := &oaFixtures{
-		receiver: &oaReceiver{spec: s, secrets: map[string]string{}, got: map[string][]string{}},
-		since:    time.Now().UTC().Add(-time.Hour).Format(time.RFC3339),
-	}
-	hooks := httptest.NewServer(f.receiver)
+	f := &oaFixtures{since: time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)}
+	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 	t.Cleanup(hooks.Close)
 	f.hooks = hooks.URL
-	var okSecret, failSecret string
-	f.okSub, okSecret = e.subscribe(t, f.hooks+"/hooks/ok", "")
-	f.failSub, failSecret = e.subscribe(t, f.hooks+"/hooks/fail", `["invoice.created"]`)
-	f.receiver.secrets["/hooks/ok"], f.receiver.secrets["/hooks/fail"] = okSecret, failSecret
-
-	oaDeliverWebhooks(t, e, f)
+	f.okSub, _ = e.subscribe(t, f.hooks+"/hooks/ok", "")
+	f.failSub, _ = e.subscribe(t, f.hooks+"/hooks/fail", `["invoice.created"]`)
+	oaRecordDeliveries(t, e, f)
 	f.delivered = e.deliveryIDs(readmodel.DeliveryFilter{SubscriptionID: f.okSub})[0]
 	f.failing = e.deliveryIDs(readmodel.DeliveryFilter{SubscriptionID: f.failSub})[0]
 	f.full = oaPutFullDelivery(t, e, f.failing)

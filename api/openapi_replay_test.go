@@ -203,7 +203,7 @@ func TestOpenAPIReplaysEveryAnswer(t *testing.T) {
 	main := newOAEnv(t, oaEnvOptions{limited: true, broken: true})
 	corrupt := newOAEnv(t, oaEnvOptions{})
 	corrupt.servers[oaCorrupt] = corrupt.servers[oaMain]
-	f := oaSetupMain(t, s, main)
+	f := oaSetupMain(t, main)
 	oaSetupCorrupt(t, corrupt, f)
 	etag := oaSend(t, main.servers[oaMain], oaCase{method: http.MethodGet, path: "/openapi.json"}).header.Get("ETag")
 	envs := map[oaServer]*oaEnv{oaMain: main, oaLimited: main, oaBroken: main, oaCorrupt: corrupt}

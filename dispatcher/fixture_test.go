@@ -118,15 +118,21 @@ func (f *fixture) invoiceEvents(t testing.TB) []events.Event {
 		events.Idempotency{Caller: "t", Endpoint: "POST /invoices", Key: id, RequestHash: "h"})
 	out := []events.Event{req, events.NewProcessed(req.Invoice, time.Now())}
 	for _, ev := range out {
-		data, err := events.Encode(ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.js.PublishMsg(context.Background(), &nats.Msg{Subject: ev.Subject(), Data: data}, jetstream.WithMsgID(ev.ID)); err != nil {
-			t.Fatal(err)
-		}
+		f.publish(t, ev)
 	}
 	return out
+}
+
+// publish stores ev on INVOICES.
+func (f *fixture) publish(t testing.TB, ev events.Event) {
+	t.Helper()
+	data, err := events.Encode(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.js.PublishMsg(context.Background(), &nats.Msg{Subject: ev.Subject(), Data: data}, jetstream.WithMsgID(ev.ID)); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // delivery reads delivery id to subscription subID: its live record, or
