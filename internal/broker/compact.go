@@ -25,6 +25,12 @@ import (
 type Compaction struct {
 	// Every is how often the streams are compacted; 0 means 1 second.
 	Every time.Duration
+	// InvoicesEvery is how often INVOICES is compacted when started, at
+	// least Every; 0 means 5 seconds. Each purge makes JetStream rewrite
+	// its index of every subject the stream holds while new events wait,
+	// a cost that depends on how much it holds rather than on how much
+	// goes, so INVOICES is purged in fewer, larger steps.
+	InvoicesEvery time.Duration
 	// InvoicesAfter is the least time an event stays on INVOICES after the
 	// history has copied it, so a request racing the first one with the
 	// same key still finds it by subject (see docs/ARCHITECTURE.md); 0
@@ -53,6 +59,10 @@ func (c Compaction) withDefaults() Compaction {
 	if c.Every <= 0 {
 		c.Every = time.Second
 	}
+	if c.InvoicesEvery <= 0 {
+		c.InvoicesEvery = 5 * time.Second
+	}
+	c.InvoicesEvery = max(c.InvoicesEvery, c.Every)
 	if c.InvoicesAfter <= 0 {
 		c.InvoicesAfter = 30 * time.Second
 	}
@@ -126,14 +136,19 @@ func (c *Compactor) run(ctx context.Context) {
 	defer close(c.done)
 	t := time.NewTicker(c.cfg.Every)
 	defer t.Stop()
+	var invoicesAt time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+		invoices := time.Since(invoicesAt) >= c.cfg.InvoicesEvery-c.cfg.Every/2
+		if invoices {
+			invoicesAt = time.Now()
+		}
 		tick, cancel := context.WithTimeout(ctx, 10*time.Second)
-		if err := c.Compact(tick); err != nil && ctx.Err() == nil {
+		if err := c.compact(tick, invoices); err != nil && ctx.Err() == nil {
 			c.cfg.Logger.Warn("compaction", "err", err)
 		}
 		cancel()
@@ -144,6 +159,11 @@ func (c *Compactor) run(ctx context.Context) {
 // rolls their survivors forward when they need it. It fails when a stream or consumer cannot be read or
 // written; what it did by then stays done.
 func (c *Compactor) Compact(ctx context.Context) error {
+	return c.compact(ctx, true)
+}
+
+// compact is Compact, which leaves INVOICES as it is unless invoices.
+func (c *Compactor) compact(ctx context.Context, invoices bool) error {
 	now := time.Now()
 	webhooks, err := c.js.Stream(ctx, webhook.StreamWebhooks)
 	if err != nil {
@@ -153,11 +173,11 @@ func (c *Compactor) Compact(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	invoices, err := c.js.Stream(ctx, events.StreamInvoices)
+	invoicesStream, err := c.js.Stream(ctx, events.StreamInvoices)
 	if err != nil {
 		return err
 	}
-	iInfo, err := invoices.Info(ctx)
+	iInfo, err := invoicesStream.Info(ctx)
 	if err != nil {
 		return err
 	}
@@ -189,9 +209,11 @@ func (c *Compactor) Compact(ctx context.Context) error {
 		}
 	}
 	c.record(s)
-	invoicesFloor := min(floors["processor"], floors["fan-out"], c.before(now.Add(-c.cfg.InvoicesAfter)).copied)
-	if err := c.purge(ctx, invoices, "", invoicesFloor); err != nil {
-		return err
+	if invoices {
+		floor := min(floors["processor"], floors["fan-out"], c.before(now.Add(-c.cfg.InvoicesAfter)).copied)
+		if err := c.purge(ctx, invoicesStream, "", floor); err != nil {
+			return err
+		}
 	}
 	tasksFloor := min(floors["delivery"], c.tasksSafe(floors["fan-out"]), c.before(now.Add(-c.cfg.TasksAfter)).webhooksLast+1)
 	for _, filter := range webhook.TaskFilters {

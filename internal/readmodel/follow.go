@@ -27,6 +27,10 @@ type LiveRecords interface {
 // maxBatch bounds the messages applied in one transaction.
 const maxBatch = 2000
 
+// commitGap is the least time between two commits while messages keep
+// arriving; a message arriving later than that is applied at once.
+const commitGap = 5 * time.Millisecond
+
 // checkEvery is how often an idle Follower confirms it has everything.
 const checkEvery = time.Second
 
@@ -139,16 +143,24 @@ func (f *Follower) followLive(ctx context.Context, live LiveRecords) error {
 }
 
 // write applies what arrives, as many messages a transaction as are
-// waiting, until the Follower stops.
+// waiting, until the Follower stops. Within commitGap of the last commit it
+// first gathers what arrives until the gap has passed, since a transaction
+// costs about as much as the few changes a busy service brings meanwhile.
 func (f *Follower) write(ctx context.Context) {
 	defer close(f.done)
 	batch := make([]item, 0, maxBatch)
+	var committed time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case it := <-f.in:
 			batch = append(batch[:0], it)
+		}
+		if gap := commitGap - time.Since(committed); gap > 0 {
+			if batch = f.gather(ctx, batch, gap); ctx.Err() != nil {
+				return
+			}
 		}
 	drain:
 		for len(batch) < maxBatch {
@@ -160,7 +172,26 @@ func (f *Follower) write(ctx context.Context) {
 			}
 		}
 		f.applyBatch(ctx, batch)
+		committed = time.Now()
 	}
+}
+
+// gather adds to batch what arrives within wait, up to maxBatch, and
+// returns it.
+func (f *Follower) gather(ctx context.Context, batch []item, wait time.Duration) []item {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for len(batch) < maxBatch {
+		select {
+		case it := <-f.in:
+			batch = append(batch, it)
+		case <-t.C:
+			return batch
+		case <-ctx.Done():
+			return batch
+		}
+	}
+	return batch
 }
 
 // applyBatch applies batch, trying again while the database cannot be

@@ -166,9 +166,7 @@ func TestARestartResumesWithoutTheHistoryBehindIt(t *testing.T) {
 	if !slices.Equal(got, []string{b.Invoice.ID, a.Invoice.ID}) {
 		t.Fatalf("after a restart: %v", got)
 	}
-	if err := fx.f.Ready(); err != nil {
-		t.Fatalf("not ready: %v", err)
-	}
+	natstest.Eventually(t, 10*time.Second, "ready after a restart", func() bool { return fx.f.Ready() == nil })
 }
 
 // positionOnDisk opens the closed file alone and returns its history
