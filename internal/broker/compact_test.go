@@ -248,3 +248,34 @@ func TestCompactionKeepsRetriesAndTasksOfUnfinishedFanOuts(t *testing.T) {
 		t.Fatalf("the waiting retry was removed: %v", err)
 	}
 }
+
+// TestRunningCompactionPurgesInvoicesAtItsOwnPace runs compactors that
+// tick every 20 ms: one whose INVOICES pace is an hour removes the handled
+// task but leaves the handled event; one whose pace is its tick removes it.
+func TestRunningCompactionPurgesInvoicesAtItsOwnPace(t *testing.T) {
+	fx := newCompactFixture(t)
+	fx.publish(events.Subject(invoice(1), events.InvoiceRequested), nil)
+	fx.ack(processor, 1)
+	fx.ack(fanOut, 1)
+	fx.publish(webhook.TaskSubject("sub", "d1"), nil)
+	fx.ack(delivery, 1)
+	if err := history.AwaitInvoices(context.Background(), fx.js); err != nil {
+		t.Fatal(err)
+	}
+	start := func(invoicesEvery time.Duration) *broker.Compactor {
+		return broker.StartCompactor(fx.js, broker.Compaction{Every: 20 * time.Millisecond, InvoicesEvery: invoicesEvery,
+			InvoicesAfter: time.Millisecond, TasksAfter: time.Millisecond, Processor: processor, FanOut: fanOut, Delivery: delivery})
+	}
+	slow := start(time.Hour)
+	natstest.Eventually(t, 10*time.Second, "the handled task leaves WEBHOOKS", func() bool {
+		return fx.state(fx.h.Webhooks).Msgs == 0
+	})
+	slow.Stop()
+	if inv := fx.state(fx.h.Invoices); inv.Msgs != 1 {
+		t.Fatalf("INVOICES purged before its pace allowed: %+v", inv)
+	}
+	defer start(20 * time.Millisecond).Stop()
+	natstest.Eventually(t, 10*time.Second, "the handled event leaves INVOICES", func() bool {
+		return fx.state(fx.h.Invoices).Msgs == 0
+	})
+}
