@@ -3,48 +3,15 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
-	"path/filepath"
-	"runtime/pprof"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/invoiced/invoiced/internal/bench"
 	"github.com/invoiced/invoiced/internal/config"
-	"github.com/invoiced/invoiced/internal/progress"
 )
-
-// BenchReport is what invoiced bench measured, as --json prints it.
-type BenchReport struct {
-	AcceptedPerSec      float64 `json:"accepted_per_sec"`
-	FloorAcceptedPerSec float64 `json:"floor_accepted_per_sec"`
-	AcceptedRatio       float64 `json:"accepted_ratio"`
-	PostP50ms           float64 `json:"post_p50_ms"`
-	PostP99ms           float64 `json:"post_p99_ms"`
-	FloorPostP99ms      float64 `json:"floor_post_p99_ms"`
-	E2EP50ms            float64 `json:"e2e_p50_ms"`
-	E2EP99ms            float64 `json:"e2e_p99_ms"`
-	// WebhookBefore201 counts invoices whose webhook arrived before their
-	// 201 did; their end-to-end time counts as 0.
-	WebhookBefore201 int     `json:"webhook_before_201"`
-	DeliveredPerSec  float64 `json:"delivered_per_sec"`
-	Accepted         int     `json:"accepted"`
-	// Skipped counts the requests --rate did not start because
-	// --concurrency requests were already in flight: the service was behind.
-	Skipped int `json:"skipped"`
-	// Failed counts requests that got no 201 even after retries.
-	Failed     int     `json:"failed"`
-	Lost       int     `json:"lost"`
-	Duplicates int     `json:"duplicates"`
-	RSSMBStart float64 `json:"rss_mb_start"`
-	RSSMBEnd   float64 `json:"rss_mb_end"`
-	Fsync      string  `json:"fsync"`
-}
 
 // runBench runs invoiced bench: the service (embedded unless --target) under
 // load with a verifying receiver, then the floor under the same load.
@@ -60,100 +27,20 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if cfg.JSON {
 		return json.NewEncoder(stdout).Encode(rep)
 	}
-	return writeReport(stdout, rep)
+	return rep.Write(stdout)
 }
 
-// Bench measures as cfg says and returns the report, keeping a live
-// progress line on progress when it is a terminal. It fails when the
-// service, the receiver or the floor cannot be started.
-func Bench(ctx context.Context, cfg config.Bench, log *slog.Logger, progressTo io.Writer) (BenchReport, error) {
-	rep := BenchReport{Fsync: cfg.Fsync, RSSMBStart: bench.SelfRSSMB()}
+// Bench measures as cfg says, the service embedded unless cfg.Target, and
+// returns the report, keeping a live progress line on progressTo when it
+// is a terminal. It fails when the service, the receiver or the floor
+// cannot be started.
+func Bench(ctx context.Context, cfg config.Bench, log *slog.Logger, progressTo io.Writer) (bench.Report, error) {
 	target, stop, err := benchTarget(ctx, cfg, log)
 	if err != nil {
-		return rep, err
+		return bench.Report{}, err
 	}
 	defer stop()
-	recv, err := bench.StartReceiver()
-	if err != nil {
-		return rep, err
-	}
-	defer recv.Close()
-	if err := subscribeReceiver(ctx, target, cfg.APIKey, recv); err != nil {
-		return rep, err
-	}
-	stopProfile, err := startProfile(cfg.PProf)
-	if err != nil {
-		return rep, err
-	}
-	load := bench.Load{URL: target, APIKey: cfg.APIKey, Rate: cfg.Rate, Concurrency: cfg.Concurrency,
-		Duration: cfg.Duration, KeyPrefix: "bench-" + strconv.FormatInt(time.Now().UnixNano(), 36)}
-	started := time.Now()
-	line := progress.Start(progressTo, 250*time.Millisecond, func() string {
-		arrived, _, _ := recv.Counts()
-		return fmt.Sprintf("bench: service %s of %s, %d webhooks verified",
-			time.Since(started).Round(100*time.Millisecond), cfg.Duration, arrived)
-	})
-	res := bench.Drive(ctx, bench.NewClient(load.Concurrency), load)
-	awaitArrivals(ctx, recv, res, cfg.Grace)
-	line.Stop()
-	if err := stopProfile(); err != nil {
-		return rep, err
-	}
-	fillService(&rep, res, recv, started)
-	rep.RSSMBEnd = bench.SelfRSSMB()
-	if !cfg.NoFloor {
-		floor, err := measureFloor(ctx, cfg, load)
-		if err != nil {
-			return rep, err
-		}
-		rep.FloorAcceptedPerSec, rep.FloorPostP99ms = floor.AcceptedPerSec(), floor.Latencies.Percentile(99)
-		if rep.FloorAcceptedPerSec > 0 {
-			rep.AcceptedRatio = rep.AcceptedPerSec / rep.FloorAcceptedPerSec
-		}
-	}
-	return rep, nil
-}
-
-// fillService computes the service's figures from the load and the
-// receiver: latencies, end-to-end times, losses and duplicates.
-func fillService(rep *BenchReport, res bench.Result, recv *bench.Receiver, started time.Time) {
-	rep.Accepted, rep.AcceptedPerSec, rep.Skipped = res.Accepted, res.AcceptedPerSec(), res.Skipped
-	rep.Failed = res.Failed
-	rep.PostP50ms, rep.PostP99ms = res.Latencies.Percentile(50), res.Latencies.Percentile(99)
-	e2e := &bench.Latencies{}
-	var last time.Time
-	for id, created := range res.Created {
-		at, ok := recv.Arrival(id)
-		if !ok {
-			rep.Lost++
-			continue
-		}
-		if at.Before(created) {
-			rep.WebhookBefore201++
-		}
-		e2e.Add(max(at.Sub(created), 0))
-		if at.After(last) {
-			last = at
-		}
-	}
-	rep.E2EP50ms, rep.E2EP99ms = e2e.Percentile(50), e2e.Percentile(99)
-	arrived, _, _ := recv.Counts()
-	rep.Duplicates = arrived - (res.Accepted - rep.Lost) // invoices that no 201 named
-	if d := last.Sub(started); d > 0 {
-		rep.DeliveredPerSec = float64(e2e.Len()) / d.Seconds()
-	}
-}
-
-// awaitArrivals waits until every accepted invoice's webhook arrived, or
-// grace is over.
-func awaitArrivals(ctx context.Context, recv *bench.Receiver, res bench.Result, grace time.Duration) {
-	deadline := time.Now().Add(grace)
-	for ctx.Err() == nil && time.Now().Before(deadline) {
-		if arrived, _, _ := recv.Counts(); arrived >= res.Accepted {
-			return
-		}
-		time.Sleep(20 * time.Millisecond) // polling the receiver
-	}
+	return bench.Measure(ctx, cfg, target, progressTo)
 }
 
 // benchTarget returns the URL to measure: --target, or an embedded service
@@ -181,75 +68,4 @@ func benchTarget(ctx context.Context, cfg config.Bench, log *slog.Logger) (strin
 		_ = svc.Shutdown(stopCtx)
 		_ = os.RemoveAll(dir)
 	}, nil
-}
-
-// subscribeReceiver subscribes the receiver to invoice.processed and hands
-// it the secret.
-func subscribeReceiver(ctx context.Context, target, apiKey string, recv *bench.Receiver) error {
-	body := strings.NewReader(`{"url":"` + recv.URL() + `","event_types":["invoice.processed"]}`)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target+"/webhooks/subscriptions", body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if apiKey != "" {
-		req.Header.Set("Authorization", "Bearer "+apiKey)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("subscribe the receiver: %w", err)
-	}
-	defer res.Body.Close()
-	var sub struct {
-		Secret string `json:"secret"`
-	}
-	if res.StatusCode != http.StatusCreated || json.NewDecoder(res.Body).Decode(&sub) != nil {
-		return fmt.Errorf("subscribe the receiver: %s", res.Status)
-	}
-	recv.SetSecret(sub.Secret)
-	return nil
-}
-
-// startProfile starts a CPU profile in dir (none when dir is empty); the
-// returned func stops it and writes a heap profile beside it. dir is
-// created when missing.
-func startProfile(dir string) (func() error, error) {
-	if dir == "" {
-		return func() error { return nil }, nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("pprof: %w", err)
-	}
-	cpu, err := os.Create(filepath.Join(dir, "cpu.prof"))
-	if err != nil {
-		return nil, err
-	}
-	if err := pprof.StartCPUProfile(cpu); err != nil {
-		cpu.Close()
-		return nil, err
-	}
-	return func() error {
-		pprof.StopCPUProfile()
-		cpu.Close()
-		heap, err := os.Create(filepath.Join(dir, "heap.prof"))
-		if err != nil {
-			return err
-		}
-		defer heap.Close()
-		return pprof.WriteHeapProfile(heap)
-	}, nil
-}
-
-func writeReport(w io.Writer, r BenchReport) error {
-	_, err := fmt.Fprintf(w, `fsync                  %s
-accepted               %d   (failed %d; not started, the service behind: %d)
-accepted/s             %.0f   (floor %.0f, ratio %.2f)
-POST p50 / p99         %.2f / %.2f ms   (floor p99 %.2f ms)
-end to end p50 / p99   %.2f / %.2f ms   (webhook before the 201: %d)
-delivered/s            %.0f
-lost / duplicates      %d / %d
-RSS start / end        %.0f / %.0f MB
-`, r.Fsync, r.Accepted, r.Failed, r.Skipped, r.AcceptedPerSec, r.FloorAcceptedPerSec, r.AcceptedRatio, r.PostP50ms, r.PostP99ms,
-		r.FloorPostP99ms, r.E2EP50ms, r.E2EP99ms, r.WebhookBefore201, r.DeliveredPerSec, r.Lost, r.Duplicates, r.RSSMBStart, r.RSSMBEnd)
-	return err
 }

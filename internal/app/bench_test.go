@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -70,21 +68,5 @@ func TestParseBench(t *testing.T) {
 	cfg, err := config.ParseBench(nil, io.Discard)
 	if err != nil || cfg.Concurrency != 32 || cfg.Duration != 10*time.Second || cfg.Fsync != config.FsyncAlways {
 		t.Fatalf("defaults %+v %v", cfg, err)
-	}
-}
-
-func TestStartProfileCreatesItsDirectory(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "a", "b")
-	stop, err := startProfile(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
-	for _, name := range []string{"cpu.prof", "heap.prof"} {
-		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Size() == 0 {
-			t.Errorf("%s: %v (size %v)", name, err, fi)
-		}
 	}
 }

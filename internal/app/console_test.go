@@ -46,7 +46,7 @@ func TestConsoleSourceReadsHistoryAndHealth(t *testing.T) {
 	base := "http://" + svc.Addr()
 	id := field(t, postInvoice(t, base, "console-1", journeyBody).body, "id")
 	awaitStatus(t, base, id, "processed")
-	src := consoleSource{model: svc.model, stream: svc.handles.Invoices, js: svc.js}
+	src := svc.consoleSource()
 	ctx := context.Background()
 
 	cases := []struct {
@@ -86,7 +86,7 @@ func TestConsoleSourceReadsHistoryAndHealth(t *testing.T) {
 	}
 
 	apiOnly := startService(t, serveConfig(t, "", "--roles", "api"))
-	h, _ = consoleSource{model: apiOnly.model, stream: apiOnly.handles.Invoices, js: apiOnly.js}.Health(ctx)
+	h, _ = apiOnly.consoleSource().Health(ctx)
 	if len(h.Consumers) != 3 || !strings.HasPrefix(h.Consumers[0].Error, "not found") {
 		t.Fatalf("without a processor: %+v", h.Consumers)
 	}

@@ -18,7 +18,7 @@ const metricsPath = "/metrics"
 func (s *Service) instrument(h http.Handler) (http.Handler, error) {
 	watched := make([]metrics.Consumer, 0, len(durableConsumers))
 	for _, c := range durableConsumers {
-		watched = append(watched, metrics.Consumer{Stream: c.stream, Name: c.name})
+		watched = append(watched, metrics.Consumer{Stream: c.Stream, Name: c.Name})
 	}
 	if err := s.metrics.WatchConsumers(s.js, watched...); err != nil {
 		return nil, err

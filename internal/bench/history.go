@@ -289,7 +289,7 @@ func historyReceivers(ctx context.Context, base string) (*Receiver, func(), erro
 	if err != nil {
 		return nil, nil, err
 	}
-	secret, err := subscribe(ctx, base, recv.URL(), `["invoice.processed","invoice.failed"]`)
+	secret, err := subscribe(ctx, base, "", recv.URL(), `["invoice.processed","invoice.failed"]`)
 	if err != nil {
 		recv.Close()
 		return nil, nil, err
@@ -303,7 +303,7 @@ func historyReceivers(ctx context.Context, base string) (*Receiver, func(), erro
 	failing := &http.Server{ReadHeaderTimeout: 10 * time.Second,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) })}
 	go func() { _ = failing.Serve(ln) }()
-	if _, err := subscribe(ctx, base, "http://"+ln.Addr().String()+"/hook", `["invoice.failed"]`); err != nil {
+	if _, err := subscribe(ctx, base, "", "http://"+ln.Addr().String()+"/hook", `["invoice.failed"]`); err != nil {
 		recv.Close()
 		failing.Close()
 		return nil, nil, err
@@ -311,15 +311,18 @@ func historyReceivers(ctx context.Context, base string) (*Receiver, func(), erro
 	return recv, func() { failing.Close() }, nil
 }
 
-// subscribe subscribes url to eventTypes at the service at base and
-// returns the secret.
-func subscribe(ctx context.Context, base, url, eventTypes string) (string, error) {
+// subscribe subscribes url to eventTypes (a JSON array) at the service at
+// base, with apiKey unless empty, and returns the secret.
+func subscribe(ctx context.Context, base, apiKey, url, eventTypes string) (string, error) {
 	body := strings.NewReader(`{"url":"` + url + `","event_types":` + eventTypes + `}`)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/webhooks/subscriptions", body)
 	if err != nil {
 		return "", err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if apiKey != "" {
+		req.Header.Set("Authorization", "Bearer "+apiKey)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return "", fmt.Errorf("subscribe %s: %w", url, err)
