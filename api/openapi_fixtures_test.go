@@ -169,18 +169,6 @@ func (e *oaEnv) subscribe(t testing.TB, url, eventTypes string) (id, secret stri
 	return sub.ID, sub.Secret
 }
 
-// publish stores ev on the INVOICES stream, as the processor does.
-func (e *oaEnv) publish(t testing.TB, ev events.Event) {
-	t.Helper()
-	data, err := events.Encode(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.js.PublishMsg(context.Background(), &nats.Msg{Subject: ev.Subject(), Data: data}, jetstream.WithMsgID(ev.ID)); err != nil {
-		t.Fatalf("publish %s: %v", ev.Subject(), err)
-	}
-}
-
 // publishRaw stores data, which need not be an event, under subject.
 func (e *oaEnv) publishRaw(t testing.TB, subject, data string) {
 	t.Helper()

@@ -9,6 +9,7 @@ import (
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/natstest"
 	"github.com/invoiced/invoiced/internal/readmodel"
+	"github.com/invoiced/invoiced/internal/testing/statetest"
 	"github.com/invoiced/invoiced/internal/webhook"
 )
 
@@ -20,10 +21,10 @@ func oaRecordDeliveries(t testing.TB, e *oaEnv, f *oaFixtures) {
 	t.Helper()
 	a := e.createInvoice(t, "hooks-a", `{"customer_id":"cust-hooks","amount_cents":2500,"metadata":{"order":"A-1"}}`)
 	processed := events.NewProcessed(a, time.Now())
-	e.publish(t, processed)
+	statetest.Publish(t, e.js, processed)
 	b := e.createInvoice(t, "hooks-b", `{"customer_id":"cust-hooks","amount_cents":999999,"currency":"EUR","description":"too much"}`)
 	failed := events.NewFailed(b, time.Now(), events.ReasonAmountExceedsLimit)
-	e.publish(t, failed)
+	statetest.Publish(t, e.js, failed)
 	c := e.createInvoice(t, "hooks-c", `{"customer_id":"cust-other","amount_cents":100}`)
 	f.processed, f.failed, f.created = a.ID, b.ID, c.ID
 	for _, id := range []string{a.ID, b.ID, c.ID} {

@@ -17,7 +17,6 @@ import (
 	"github.com/invoiced/invoiced/internal/natstest"
 	"github.com/invoiced/invoiced/internal/testing/statetest"
 	"github.com/invoiced/invoiced/internal/webhook"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -118,21 +117,9 @@ func (f *fixture) invoiceEvents(t testing.TB) []events.Event {
 		events.Idempotency{Caller: "t", Endpoint: "POST /invoices", Key: id, RequestHash: "h"})
 	out := []events.Event{req, events.NewProcessed(req.Invoice, time.Now())}
 	for _, ev := range out {
-		f.publish(t, ev)
+		statetest.Publish(t, f.js, ev)
 	}
 	return out
-}
-
-// publish stores ev on INVOICES.
-func (f *fixture) publish(t testing.TB, ev events.Event) {
-	t.Helper()
-	data, err := events.Encode(ev)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.js.PublishMsg(context.Background(), &nats.Msg{Subject: ev.Subject(), Data: data}, jetstream.WithMsgID(ev.ID)); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // delivery reads delivery id to subscription subID: its live record, or

@@ -20,6 +20,7 @@ import (
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/natstest"
 	"github.com/invoiced/invoiced/internal/openapi"
+	"github.com/invoiced/invoiced/internal/testing/statetest"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
 
@@ -45,7 +46,7 @@ func TestWebhooksMatchTheDocument(t *testing.T) {
 		Currency: "EUR", Description: "too much", Metadata: map[string]string{"order": "A-1"}, CreatedAt: time.Now()},
 		events.Idempotency{Caller: "t", Endpoint: "POST /invoices", Key: "k", RequestHash: "h"})
 	for _, ev := range []events.Event{req, events.NewFailed(req.Invoice, time.Now(), events.ReasonAmountExceedsLimit)} {
-		f.publish(t, ev)
+		statetest.Publish(t, f.js, ev)
 	}
 	want := []string{"invoice.created", "invoice.created", "invoice.failed", "invoice.processed"}
 	natstest.Eventually(t, 10*time.Second, "every webhook received", func() bool { return len(rc.received()) == len(want) })

@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/broker"
 	"github.com/invoiced/invoiced/internal/readmodel"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -53,4 +55,17 @@ func Model(t testing.TB, js jetstream.JetStream, h broker.Handles) (*readmodel.S
 		time.Sleep(10 * time.Millisecond)
 	}
 	return store, f
+}
+
+// Publish stores ev on INVOICES under its own subject and ID, as the API
+// and the processor do, and fails t when it cannot.
+func Publish(t testing.TB, js jetstream.JetStream, ev events.Event) {
+	t.Helper()
+	data, err := events.Encode(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.PublishMsg(context.Background(), &nats.Msg{Subject: ev.Subject(), Data: data}, jetstream.WithMsgID(ev.ID)); err != nil {
+		t.Fatalf("publish %s: %v", ev.Subject(), err)
+	}
 }
