@@ -143,6 +143,8 @@ func (c *Compactor) run(ctx context.Context) {
 			return
 		case <-t.C:
 		}
+		// Half a tick of slack: ticks arrive a little early or late, and
+		// INVOICES's turn should not slip to the tick after.
 		invoices := time.Since(invoicesAt) >= c.cfg.InvoicesEvery-c.cfg.Every/2
 		if invoices {
 			invoicesAt = time.Now()
