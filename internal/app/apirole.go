@@ -30,7 +30,7 @@ func (s *Service) apiResources(res *api.Resources) error {
 		return err
 	}
 	resource := api.ResourceConfig{RequestTimeout: s.cfg.RequestTimeout, Logger: s.log}
-	ledger := api.NewLedger(s.js, s.handles.Invoices, s.model, s.follower, s.cfg.ReadModelMaxLag())
+	ledger := api.NewLedger(s.apiJS, s.handles.Invoices, s.model, s.follower, s.cfg.ReadModelMaxLag())
 	if res.Invoices, err = api.NewInvoices(ledger, resource); err != nil {
 		return err
 	}
@@ -44,6 +44,6 @@ func (s *Service) apiResources(res *api.Resources) error {
 	if err != nil {
 		return err
 	}
-	res.Deliveries, err = api.NewDeliveries(s.model, s.handles.Subscriptions, s.js, resource)
+	res.Deliveries, err = api.NewDeliveries(s.model, s.handles.Subscriptions, s.apiJS, resource)
 	return err
 }

@@ -11,13 +11,11 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/invoiced/invoiced/api"
 	"github.com/invoiced/invoiced/dispatcher"
-	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/broker"
 	"github.com/invoiced/invoiced/internal/config"
 	"github.com/invoiced/invoiced/internal/groupcommit"
@@ -39,7 +37,9 @@ type Service struct {
 	nc          *nats.Conn
 	ncClosed    chan struct{}
 	js          jetstream.JetStream
-	grouped     *groupcommit.JetStream
+	grouped     *groupcommit.JetStream // the processor's, the dispatcher's, the compactor's
+	apiGrouped  *groupcommit.JetStream // the API's: grouped unless other roles share the process
+	apiJS       jetstream.JetStream
 	handles     broker.Handles
 	proc        *processor.Processor
 	disp        *dispatcher.Dispatcher
@@ -122,21 +122,7 @@ func (s *Service) connect(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
-	// Every role publishes to these streams through one writer each, so
-	// their concurrent writes share disk syncs.
-	if s.grouped, err = groupcommit.Group(nc, js, groupcommit.Config{}, map[string]string{
-		events.StreamInvoices:  events.SubjectPrefix + ".",
-		webhook.StreamWebhooks: strings.TrimSuffix(webhook.AllTasks, ">"),
-	}); err != nil {
-		return err
-	}
-	for stream, w := range s.grouped.Writers() {
-		if err := s.metrics.WatchGroupCommit(stream, w.Stats); err != nil {
-			return err
-		}
-	}
-	s.js = s.metrics.JetStream(s.grouped)
-	return nil
+	return s.group(nc, js)
 }
 
 // brokerAuth returns the sign-in the NATS flags describe.
@@ -330,6 +316,9 @@ func (s *Service) close(ctx context.Context) error {
 	}
 	if s.model != nil {
 		errs = append(errs, s.model.Close())
+	}
+	if s.apiGrouped != nil && s.apiGrouped != s.grouped {
+		s.apiGrouped.Close()
 	}
 	if s.grouped != nil {
 		s.grouped.Close()

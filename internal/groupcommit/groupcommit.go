@@ -212,6 +212,11 @@ type Stats struct {
 	Batches, Batched, Singles, Refused uint64
 }
 
+// Add returns the sum of s and o.
+func (s Stats) Add(o Stats) Stats {
+	return Stats{Batches: s.Batches + o.Batches, Batched: s.Batched + o.Batched, Singles: s.Singles + o.Singles, Refused: s.Refused + o.Refused}
+}
+
 // Stats returns what w has sent so far.
 func (w *Writer) Stats() Stats {
 	return Stats{Batches: w.batches.Load(), Batched: w.batched.Load(), Singles: w.singles.Load(), Refused: w.refused.Load()}
