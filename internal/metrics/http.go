@@ -10,9 +10,10 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 )
 
-// HTTP counts and times every request next answers, by method, the chi
-// route pattern that served it ("unmatched" for none) and status, and
-// counts idempotent replays. next must be a chi router, or a handler that
+// HTTP counts and times every request next answers, by method (those of
+// RFC 9110 and PATCH, any other as "other"), the chi route pattern that
+// served it ("unmatched" for none) and status, and counts idempotent
+// replays. Every label comes from a fixed set, whatever clients send. next must be a chi router, or a handler that
 // reaches one: the route is read from the routing context HTTP hands it.
 func (m *Metrics) HTTP(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -24,11 +25,22 @@ func (m *Metrics) HTTP(next http.Handler) http.Handler {
 		if route == "" {
 			route = "unmatched"
 		}
-		status := ww.Status()
-		m.httpRequests.WithLabelValues(r.Method, route, strconv.Itoa(status)).Inc()
-		m.httpDuration.WithLabelValues(r.Method, route).Observe(time.Since(start).Seconds())
+		method := methodLabel(r.Method)
+		m.httpRequests.WithLabelValues(method, route, strconv.Itoa(ww.Status())).Inc()
+		m.httpDuration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
 		if ww.Header().Get("Idempotent-Replayed") == "true" {
 			m.replays.Inc()
 		}
 	})
+}
+
+// methodLabel returns method if it is a standard one, else "other", so a
+// client cannot mint series by inventing methods.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
 }
