@@ -200,7 +200,7 @@ func TestCommands(t *testing.T) {
 
 func TestSIGHUPReloadsTheKeysFile(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "keys")
-	if err := os.WriteFile(file, []byte("first-key\n"), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte("first-key-0123456789abcdef0123456789\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	p := startProc(t, nil, "--addr", "127.0.0.1:0", "--data", t.TempDir(), "--nats-listen", "off", "--api-keys-file", file)
@@ -214,26 +214,26 @@ func TestSIGHUPReloadsTheKeysFile(t *testing.T) {
 		res.Body.Close()
 		return res.StatusCode
 	}
-	if status("first-key") != http.StatusOK || status("second-key") != http.StatusUnauthorized {
+	if status("first-key-0123456789abcdef0123456789") != http.StatusOK || status("second-key-0123456789abcdef0123456789") != http.StatusUnauthorized {
 		t.Fatal("keys at start")
 	}
-	if err := os.WriteFile(file, []byte("second-key\n"), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte("second-key-0123456789abcdef0123456789\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(20 * time.Second)
-	for status("second-key") != http.StatusOK {
+	for status("second-key-0123456789abcdef0123456789") != http.StatusOK {
 		if time.Now().After(deadline) {
 			t.Fatalf("keys not reloaded on SIGHUP\n%s", p.logs())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if status("first-key") != http.StatusUnauthorized {
+	if status("first-key-0123456789abcdef0123456789") != http.StatusUnauthorized {
 		t.Fatal("the old key still works after the reload")
 	}
-	for _, secret := range []string{"first-key", "second-key"} {
+	for _, secret := range []string{"first-key-0123456789abcdef0123456789", "second-key-0123456789abcdef0123456789"} {
 		if strings.Contains(p.logs(), secret) {
 			t.Fatalf("a key appears in the log:\n%s", p.logs())
 		}

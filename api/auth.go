@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -23,14 +24,28 @@ type AuthConfig struct {
 	// RateBurst is how many requests a caller may make at once; 0 means
 	// twice RateLimit, at least 1.
 	RateBurst int
+	// FailureLimit is how many failed authentications a second one client
+	// address may make, sustained; 0 means DefaultFailureLimit.
+	FailureLimit float64
+	// FailureBurst is how many failed authentications one client address
+	// may make at once; 0 means DefaultFailureBurst.
+	FailureBurst int
 	// Logger receives refusals; nil discards them. Keys are never logged.
 	Logger *slog.Logger
 }
 
+// Defaults of AuthConfig: a client address that keeps presenting keys
+// that are not accepted may try ten at once, then one a second.
+const (
+	DefaultFailureLimit = 1.0
+	DefaultFailureBurst = 10
+)
+
 // Validate reports the first invalid option.
 func (c AuthConfig) Validate() error {
-	if c.RateLimit < 0 || c.RateBurst < 0 || math.IsNaN(c.RateLimit) {
-		return fmt.Errorf("auth: rate limit and burst must not be negative")
+	if c.RateLimit < 0 || c.RateBurst < 0 || math.IsNaN(c.RateLimit) ||
+		c.FailureLimit < 0 || c.FailureBurst < 0 || math.IsNaN(c.FailureLimit) {
+		return fmt.Errorf("auth: rate limits and bursts must not be negative")
 	}
 	return nil
 }
@@ -42,13 +57,15 @@ type keyEntry struct {
 }
 
 // Auth admits requests that carry an accepted API key ("Authorization:
-// Bearer <key>") and holds each caller to its rate limit. With no keys set
-// every request is admitted as DefaultCaller.
+// Bearer <key>"), holds each caller to its rate limit and each client
+// address to its budget of failed authentications. With no keys set every
+// request is admitted as DefaultCaller.
 type Auth struct {
 	keys     atomic.Pointer[[]keyEntry]
 	cfg      AuthConfig
 	mu       sync.Mutex
 	limiters map[string]*rate.Limiter
+	failures *failureBudget
 }
 
 // NewAuth returns an Auth that accepts keys. It fails when cfg is invalid.
@@ -62,7 +79,14 @@ func NewAuth(keys []string, cfg AuthConfig) (*Auth, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	a := &Auth{cfg: cfg, limiters: map[string]*rate.Limiter{}}
+	if cfg.FailureLimit == 0 {
+		cfg.FailureLimit = DefaultFailureLimit
+	}
+	if cfg.FailureBurst == 0 {
+		cfg.FailureBurst = DefaultFailureBurst
+	}
+	a := &Auth{cfg: cfg, limiters: map[string]*rate.Limiter{},
+		failures: newFailureBudget(rate.Limit(cfg.FailureLimit), cfg.FailureBurst)}
 	a.SetKeys(keys)
 	return a, nil
 }
@@ -87,22 +111,45 @@ func Caller(key string) string {
 }
 
 // Middleware admits or refuses each request: 401 without an accepted key,
-// 429 over the caller's rate; an admitted request carries its caller.
+// 429 over the caller's rate or, before a presented key is checked, from a
+// client address that has used up its failed authentications; an admitted
+// request carries its caller.
 func (a *Auth) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		caller, err := a.authenticate(r)
+		caller, err := a.admit(r)
 		if err != nil {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="invoiced"`)
+			if errors.Is(err, ErrUnauthorized) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="invoiced"`)
+			}
 			a.cfg.Logger.Debug("request refused", "method", r.Method, "path", r.URL.Path, "remote", r.RemoteAddr, "reason", err)
 			writeError(w, r, a.cfg.Logger, err)
 			return
 		}
-		if wait, ok := a.allow(caller); !ok {
-			writeError(w, r, a.cfg.Logger, withRetryAfter(fmt.Errorf("%w: more than %g requests a second", ErrRateLimited, a.cfg.RateLimit), wait))
-			return
-		}
 		next.ServeHTTP(w, r.WithContext(WithCaller(r.Context(), caller)))
 	})
+}
+
+// admit returns the caller of r. It fails with ErrUnauthorized without an
+// accepted key, and with ErrRateLimited over the caller's rate or when r
+// presents a key from an address with no failed authentications left.
+// Only a presented key that is refused spends one: a request without any
+// is a client that has not signed in, not one guessing.
+func (a *Auth) admit(r *http.Request) (string, error) {
+	client, presented := clientAddress(r), r.Header.Get("Authorization") != ""
+	if wait, ok := a.failures.left(client); presented && !ok {
+		return "", withRetryAfter(fmt.Errorf("%w: too many requests with keys that are not accepted from this address", ErrRateLimited), wait)
+	}
+	caller, err := a.authenticate(r)
+	if err != nil {
+		if presented {
+			a.failures.spend(client)
+		}
+		return "", err
+	}
+	if wait, ok := a.allow(caller); !ok {
+		return "", withRetryAfter(fmt.Errorf("%w: more than %g requests a second", ErrRateLimited, a.cfg.RateLimit), wait)
+	}
+	return caller, nil
 }
 
 // authenticate returns the caller of r. It compares the presented key with

@@ -124,3 +124,55 @@ func TestHealthNeedsNoKey(t *testing.T) {
 		}
 	}
 }
+
+func authFrom(t testing.TB, h http.Handler, remote, authorization string) *httptest.ResponseRecorder {
+	t.Helper()
+	req := httptest.NewRequestWithContext(context.Background(), http.MethodGet, "/", nil)
+	req.RemoteAddr = remote
+	req.Header.Set("Authorization", authorization)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestFailedAuthenticationsAreLimitedPerClientAddress(t *testing.T) {
+	h := newTestAuth(t, []string{"right-key"}, AuthConfig{FailureLimit: 0.01, FailureBurst: 3}).Middleware(echoCaller)
+	for i := range 3 {
+		if rec := authFrom(t, h, "198.51.100.7:4000", "Bearer wrong-"+strconv.Itoa(i)); rec.Code != http.StatusUnauthorized {
+			t.Fatalf("failure %d within the budget: %d", i+1, rec.Code)
+		}
+	}
+	rec := authFrom(t, h, "198.51.100.7:4001", "Bearer right-key")
+	if rec.Code != http.StatusTooManyRequests {
+		t.Fatalf("a key from an address out of failures, even an accepted one: %d, want 429", rec.Code)
+	}
+	if secs, err := strconv.Atoi(rec.Header().Get("Retry-After")); err != nil || secs < 1 {
+		t.Fatalf("Retry-After %q", rec.Header().Get("Retry-After"))
+	}
+	if rec := authFrom(t, h, "198.51.100.8:4000", "Bearer right-key"); rec.Code != http.StatusOK {
+		t.Fatalf("another address: %d", rec.Code)
+	}
+	for i := range 5 {
+		if rec := authFrom(t, h, "198.51.100.9:4000", "Bearer right-key"); rec.Code != http.StatusOK {
+			t.Fatalf("successes spend no failures: request %d answered %d", i+1, rec.Code)
+		}
+	}
+}
+
+func TestFailureBudgetStaysBounded(t *testing.T) {
+	b := newFailureBudget(1, 2)
+	for i := range 3 * maxFailingClients {
+		b.spend("client-" + strconv.Itoa(i))
+	}
+	if n := len(b.clients); n > maxFailingClients {
+		t.Fatalf("remembers %d addresses, bound %d", n, maxFailingClients)
+	}
+	if _, ok := b.left("client-" + strconv.Itoa(3*maxFailingClients-1)); !ok {
+		t.Fatal("one failure of two used up the budget")
+	}
+	b.spend("client-x")
+	b.spend("client-x")
+	if _, ok := b.left("client-x"); ok {
+		t.Fatal("an address with no failures left may still fail")
+	}
+}

@@ -156,14 +156,16 @@ func (e *oaEnv) resources(t testing.TB, js jetstream.JetStream, model *readmodel
 	}
 }
 
-// oaAuth accepts key alone, rate limited when rate is not 0.
+// oaAuth accepts key alone, rate limited when rate is not 0. Its budget of
+// failed authentications outlasts the cases, which all come from one
+// address.
 func oaAuth(t testing.TB, key string, rate float64) *api.Auth {
 	t.Helper()
 	burst := 0
 	if rate != 0 {
 		burst = 1
 	}
-	a, err := api.NewAuth([]string{key}, api.AuthConfig{RateLimit: rate, RateBurst: burst})
+	a, err := api.NewAuth([]string{key}, api.AuthConfig{RateLimit: rate, RateBurst: burst, FailureBurst: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,13 +9,13 @@ import (
 )
 
 func TestIdempotencyKeysAreScopedPerAPIKey(t *testing.T) {
-	svc := startService(t, serveConfig(t, "", "--api-keys", "alpha-key,beta-key"))
+	svc := startService(t, serveConfig(t, "", "--api-keys", "alpha-key-0123456789abcdef0123456789,beta-key-0123456789abcdef0123456789"))
 	base := "http://" + svc.Addr()
 	post := func(apiKey string) answer {
 		return call(t, http.MethodPost, base+"/invoices", journeyBody,
 			"Content-Type", "application/json", "Idempotency-Key", "inv-001", "Authorization", "Bearer "+apiKey)
 	}
-	a1, b1, a2 := post("alpha-key"), post("beta-key"), post("alpha-key")
+	a1, b1, a2 := post("alpha-key-0123456789abcdef0123456789"), post("beta-key-0123456789abcdef0123456789"), post("alpha-key-0123456789abcdef0123456789")
 	for _, a := range []answer{a1, b1, a2} {
 		if a.status != http.StatusCreated {
 			t.Fatalf("%d %s", a.status, a.body)
@@ -34,28 +34,28 @@ func TestIdempotencyKeysAreScopedPerAPIKey(t *testing.T) {
 
 func TestKeysFileIsReadAgainOnReload(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "keys")
-	if err := os.WriteFile(file, []byte("first-key\n"), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte("first-key-0123456789abcdef0123456789\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	svc := startService(t, serveConfig(t, "", "--api-keys-file", file))
 	url := "http://" + svc.Addr() + "/webhooks/subscriptions"
 	status := func(key string) int { return call(t, http.MethodGet, url, "", "Authorization", "Bearer "+key).status }
-	if status("first-key") != 200 || status("second-key") != 401 {
+	if status("first-key-0123456789abcdef0123456789") != 200 || status("second-key-0123456789abcdef0123456789") != 401 {
 		t.Fatal("keys from the file at start")
 	}
-	if err := os.WriteFile(file, []byte("# rotated\nsecond-key\n"), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte("# rotated\nsecond-key-0123456789abcdef0123456789\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := svc.ReloadKeys(); err != nil || n != 1 {
 		t.Fatalf("reload: %d %v", n, err)
 	}
-	if status("first-key") != 401 || status("second-key") != 200 {
+	if status("first-key-0123456789abcdef0123456789") != 401 || status("second-key-0123456789abcdef0123456789") != 200 {
 		t.Fatal("keys after reload")
 	}
 	if err := os.WriteFile(file, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.ReloadKeys(); err == nil || status("second-key") != 200 {
+	if _, err := svc.ReloadKeys(); err == nil || status("second-key-0123456789abcdef0123456789") != 200 {
 		t.Fatal("an empty file must be refused and the old keys kept")
 	}
 }

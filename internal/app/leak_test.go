@@ -37,7 +37,7 @@ func (b *syncBuffer) String() string {
 // succeeding deliveries — with debug logging, then scans the log and every
 // listing for the secrets.
 func TestNoSecretLeaks(t *testing.T) {
-	const goodKey, wrongKey = "good-api-key-7f3a9c", "wrong-api-key-51d2e8"
+	const goodKey, wrongKey = "good-api-key-7f3a9c-0123456789abcdef0123456789", "wrong-api-key-51d2e8-0123456789abcdef0123456789"
 	var fails sync.Map
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, seen := fails.LoadOrStore(r.Header.Get("X-Delivery-ID"), true); !seen {

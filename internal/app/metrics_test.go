@@ -114,11 +114,11 @@ func awaitMetrics(t *testing.T, url string, want map[string]float64, headers ...
 }
 
 func TestMetricsWhereTheyAreAsked(t *testing.T) {
-	keyed := startService(t, serveConfig(t, "", "--api-keys", "metrics-key"))
+	keyed := startService(t, serveConfig(t, "", "--api-keys", "metrics-key-0123456789abcdef0123456789"))
 	if status, _ := scrape(t, "http://"+keyed.Addr()+"/metrics"); status != http.StatusUnauthorized {
 		t.Errorf("metrics without the API key: %d, want 401", status)
 	}
-	if status, got := scrape(t, "http://"+keyed.Addr()+"/metrics", "Authorization", "Bearer metrics-key"); status != http.StatusOK || len(got) == 0 {
+	if status, got := scrape(t, "http://"+keyed.Addr()+"/metrics", "Authorization", "Bearer metrics-key-0123456789abcdef0123456789"); status != http.StatusOK || len(got) == 0 {
 		t.Errorf("metrics with the API key: %d, %d series", status, len(got))
 	}
 

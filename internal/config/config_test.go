@@ -82,10 +82,10 @@ func TestParseServe(t *testing.T) {
 		},
 		{
 			name: "INVOICED_ADDR sets addr",
-			env:  map[string]string{"INVOICED_ADDR": "0.0.0.0:9000", "INVOICED_API_KEYS": "k1, k2"},
+			env:  map[string]string{"INVOICED_ADDR": "0.0.0.0:9000", "INVOICED_API_KEYS": "k1-0123456789abcdef0123456789abcdef, k2-0123456789abcdef0123456789abcdef"},
 			want: func(s *config.Serve) {
 				s.Addr = "0.0.0.0:9000"
-				s.APIKeys = []string{"k1", "k2"}
+				s.APIKeys = []string{"k1-0123456789abcdef0123456789abcdef", "k2-0123456789abcdef0123456789abcdef"}
 				s.WebhookAllowPrivate = false
 			},
 		},

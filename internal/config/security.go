@@ -67,6 +67,9 @@ func (s *Security) resolve(fs *flag.FlagSet, f *securityFlags, addr string, loca
 			s.APIKeys = append(s.APIKeys, k)
 		}
 	}
+	if err := checkKeys(s.APIKeys, "--api-keys"); err != nil {
+		return err
+	}
 	given := false
 	fs.Visit(func(fl *flag.Flag) { given = given || fl.Name == "webhook-allow-private" })
 	if !given {
@@ -128,5 +131,23 @@ func ReadKeysFile(path string) ([]string, error) {
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("API keys file %s holds no key", path)
 	}
+	if err := checkKeys(keys, "API keys file "+path); err != nil {
+		return nil, err
+	}
 	return keys, nil
+}
+
+// MinKeyLen is the fewest characters an API key may have: 32 random hex
+// digits are 128 bits, beyond guessing at any rate a network allows.
+const MinKeyLen = 32
+
+// checkKeys fails, naming where the key came from but not the key, when
+// one of keys is shorter than MinKeyLen.
+func checkKeys(keys []string, from string) error {
+	for i, k := range keys {
+		if len(k) < MinKeyLen {
+			return fmt.Errorf("%s: key %d has %d characters, fewer than %d; make one with: openssl rand -hex 32", from, i+1, len(k), MinKeyLen)
+		}
+	}
+	return nil
 }

@@ -21,8 +21,8 @@ func TestSecurityDefaultsFollowTheListener(t *testing.T) {
 		{"loopback trusts the machine", []string{"--addr", "127.0.0.1:8080"}, true, 0},
 		{"localhost trusts the machine", []string{"--addr", "localhost:8080"}, true, 0},
 		{"IPv6 loopback trusts the machine", []string{"--addr", "[::1]:8080"}, true, 0},
-		{"exposed is locked down", []string{"--addr", "0.0.0.0:8080", "--api-keys", "k"}, false, 0},
-		{"an explicit choice wins", []string{"--addr", "0.0.0.0:8080", "--api-keys", "k", "--webhook-allow-private"}, true, 0},
+		{"exposed is locked down", []string{"--addr", "0.0.0.0:8080", "--api-keys", strings.Repeat("k", config.MinKeyLen)}, false, 0},
+		{"an explicit choice wins", []string{"--addr", "0.0.0.0:8080", "--api-keys", strings.Repeat("k", config.MinKeyLen), "--webhook-allow-private"}, true, 0},
 		{"loopback can lock down too", []string{"--webhook-allow-private=false"}, false, 0},
 		{"a process of a cluster deployment is locked down", []string{"--nats-url", "nats://n1:4222", "--roles", "dispatcher"}, false, 0},
 		{"burst defaults to twice the rate", []string{"--rate-limit", "5"}, true, 10},
@@ -61,13 +61,23 @@ func TestReadKeysFile(t *testing.T) {
 		}
 		return p
 	}
-	keys, err := config.ReadKeysFile(write("keys", "# ops\nalpha\n\n  beta  \n"))
-	if err != nil || !slices.Equal(keys, []string{"alpha", "beta"}) {
+	alpha, beta := strings.Repeat("a", config.MinKeyLen), strings.Repeat("b", 64)
+	keys, err := config.ReadKeysFile(write("keys", "# ops\n"+alpha+"\n\n  "+beta+"  \n"))
+	if err != nil || !slices.Equal(keys, []string{alpha, beta}) {
 		t.Fatalf("%v %v", keys, err)
 	}
-	for _, p := range []string{write("empty", "# nothing\n\n"), filepath.Join(dir, "missing")} {
+	short := write("short", alpha+"\n"+strings.Repeat("s", config.MinKeyLen-1)+"\n")
+	for _, p := range []string{write("empty", "# nothing\n\n"), filepath.Join(dir, "missing"), short} {
 		if _, err := config.ReadKeysFile(p); err == nil {
 			t.Fatalf("%s accepted", p)
 		}
+	}
+}
+
+func TestShortAPIKeysAreRefused(t *testing.T) {
+	short := strings.Repeat("k", config.MinKeyLen-1)
+	_, err := config.ParseServe([]string{"--api-keys", strings.Repeat("k", config.MinKeyLen) + "," + short}, func(string) string { return "" }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "key 2 has 31 characters") || strings.Contains(err.Error(), short) {
+		t.Fatalf("a 31-character key: %v", err)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-const testKey = "console-test-key-8d1f2a"
+const testKey = "console-test-key-8d1f2a-0123456789abcdef0123456789"
 
 // sessionCookie returns the session cookie p sets, or nil.
 func sessionCookie(p page) *http.Cookie {
@@ -21,7 +21,7 @@ func sessionCookie(p page) *http.Cookie {
 
 func TestLoginIsRequiredWhenTheServiceHasKeys(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, "--api-keys", testKey+",other-key")
+	e := newEnv(t, "--api-keys", testKey+",other-key-0123456789abcdef0123456789")
 	b := e.browser()
 	for _, path := range []string{"/console", "/console/invoices", "/console/deliveries/x", "/console/dead-letters"} {
 		if p := b.get(path); p.status != http.StatusSeeOther || p.header.Get("Location") != "/console/login" {
