@@ -3,8 +3,10 @@ package app
 import (
 	"fmt"
 	"log/slog"
+	"path/filepath"
 
 	"github.com/invoiced/invoiced/api"
+	"github.com/invoiced/invoiced/internal/broker"
 	"github.com/invoiced/invoiced/internal/config"
 )
 
@@ -46,6 +48,48 @@ func (s *Service) ReloadKeys() (int, error) {
 	return len(keys), nil
 }
 
+// brokerUser is the one user a locked embedded NATS server admits.
+type brokerUser struct {
+	public string      // its public nkey; "" leaves the server open
+	auth   broker.Auth // how this process signs in as it
+}
+
+// embeddedUser returns the user the embedded server admits alone, its seed
+// kept in --data (made on first start), when anyone beyond this machine's
+// users might call: API keys are set or --addr is not loopback. With no
+// TCP listener, or a trusted machine, it returns none. It fails when the
+// seed file cannot be read, made, or is readable by others.
+func embeddedUser(cfg config.Serve) (brokerUser, error) {
+	if !brokerLocked(cfg) {
+		return brokerUser{}, nil
+	}
+	seed := filepath.Join(cfg.Data, broker.UserFile)
+	public, err := broker.LoadOrCreateUser(seed)
+	if err != nil {
+		return brokerUser{}, err
+	}
+	return brokerUser{public: public, auth: broker.Auth{NKeySeedFile: seed}}, nil
+}
+
+// brokerLocked reports whether the embedded server's listener demands its
+// user's seed.
+func brokerLocked(cfg config.Serve) bool {
+	return cfg.Embedded() && cfg.NATSListen != broker.ListenOff && (cfg.KeysConfigured() || !config.IsLoopback(cfg.Addr))
+}
+
+// brokerDescription says, for the start-up log, who may reach NATS.
+func brokerDescription(cfg config.Serve) string {
+	switch {
+	case !cfg.Embedded():
+		return "NATS as its server's accounts allow"
+	case cfg.NATSListen == broker.ListenOff:
+		return "embedded NATS in-process only"
+	case brokerLocked(cfg):
+		return "embedded NATS on " + cfg.NATSListen + " admits only the nkey in " + filepath.Join(cfg.Data, broker.UserFile)
+	}
+	return "embedded NATS on " + cfg.NATSListen + " open to anyone on this machine"
+}
+
 // securityDescription says, for the start-up log, how exposed the service
 // is.
 func securityDescription(cfg config.Serve) string {
@@ -66,5 +110,5 @@ func securityDescription(cfg config.Serve) string {
 	if cfg.RateLimit > 0 {
 		callers += fmt.Sprintf(", %g requests/s per key (burst %d)", cfg.RateLimit, cfg.RateBurst)
 	}
-	return callers + "; " + targets
+	return callers + "; " + targets + "; " + brokerDescription(cfg)
 }

@@ -31,30 +31,31 @@ import (
 
 // Service is one running invoiced process.
 type Service struct {
-	cfg         config.Serve
-	log         *slog.Logger
-	embedded    *server.Server
-	nc          *nats.Conn
-	ncClosed    chan struct{}
-	js          jetstream.JetStream
-	grouped     *groupcommit.JetStream // the processor's, the dispatcher's, the compactor's
-	apiGrouped  *groupcommit.JetStream // the API's: grouped unless other roles share the process
-	apiJS       jetstream.JetStream
-	handles     broker.Handles
-	proc        *processor.Processor
-	disp        *dispatcher.Dispatcher
-	compactor   *broker.Compactor
-	auth        *api.Auth
-	model       *readmodel.Store
-	follower    *readmodel.Follower
-	http        *http.Server
-	ln          net.Listener
-	pprof       *side
-	metrics     *metrics.Metrics
-	metricsSide *side
-	served      chan error
-	stopOnce    sync.Once
-	stopErr     error
+	cfg          config.Serve
+	log          *slog.Logger
+	embedded     *server.Server
+	embeddedAuth broker.Auth // how clients sign in to embedded: none, or its user's seed
+	nc           *nats.Conn
+	ncClosed     chan struct{}
+	js           jetstream.JetStream
+	grouped      *groupcommit.JetStream // the processor's, the dispatcher's, the compactor's
+	apiGrouped   *groupcommit.JetStream // the API's: grouped unless other roles share the process
+	apiJS        jetstream.JetStream
+	handles      broker.Handles
+	proc         *processor.Processor
+	disp         *dispatcher.Dispatcher
+	compactor    *broker.Compactor
+	auth         *api.Auth
+	model        *readmodel.Store
+	follower     *readmodel.Follower
+	http         *http.Server
+	ln           net.Listener
+	pprof        *side
+	metrics      *metrics.Metrics
+	metricsSide  *side
+	served       chan error
+	stopOnce     sync.Once
+	stopErr      error
 }
 
 // Start brings up a service as cfg says and returns once it serves HTTP. It
@@ -101,18 +102,27 @@ func (s *Service) connect(ctx context.Context) error {
 		if err := os.MkdirAll(s.cfg.Data, 0o750); err != nil {
 			return fmt.Errorf("data directory: %w", err)
 		}
+		user, err := embeddedUser(s.cfg)
+		if err != nil {
+			return err
+		}
 		srv, err := broker.StartEmbedded(broker.Embedded{
 			StoreDir:   s.cfg.Data,
 			Listen:     s.cfg.NATSListen,
 			SyncAlways: s.cfg.Fsync == config.FsyncAlways,
+			User:       user.public,
 			Logger:     s.log,
 		})
 		if err != nil {
 			return err
 		}
-		s.embedded = srv
+		s.embedded, s.embeddedAuth = srv, user.auth
 	}
-	nc, err := broker.Connect(s.cfg.NATSURL, s.embedded, "invoiced", s.log, brokerAuth(s.cfg.NATSAuth))
+	auth := brokerAuth(s.cfg.NATSAuth)
+	if s.cfg.Embedded() {
+		auth = s.embeddedAuth
+	}
+	nc, err := broker.Connect(s.cfg.NATSURL, s.embedded, "invoiced", s.log, auth)
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,10 @@ type Embedded struct {
 	// segment) every HistorySyncInterval; otherwise it syncs every 2
 	// minutes (NATS's default).
 	SyncAlways bool
+	// User, when set, is the public nkey of the only user the server
+	// admits, every client in this process included; empty admits anyone
+	// who reaches Listen.
+	User string
 	// ReadyTimeout bounds how long StartEmbedded waits for the server;
 	// 0 means 30 seconds.
 	ReadyTimeout time.Duration
@@ -98,6 +102,9 @@ func start(e Embedded) (*server.Server, error) {
 	}
 	if e.SyncAlways {
 		opts.SyncInterval = HistorySyncInterval
+	}
+	if e.User != "" {
+		opts.Nkeys = []*server.NkeyUser{{Nkey: e.User}}
 	}
 	if e.Listen == ListenOff {
 		opts.DontListen = true

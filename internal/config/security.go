@@ -85,11 +85,11 @@ func (s *Security) resolve(fs *flag.FlagSet, f *securityFlags, addr string, loca
 }
 
 // validate refuses an exposed listener without keys, an exposed embedded
-// NATS server (it has no authentication) and bad limits.
+// NATS server and bad limits.
 func (s Security) validate(addr, natsListen string, embedded bool) error {
 	switch {
 	case embedded && natsListen != "off" && !IsLoopback(natsListen):
-		return fmt.Errorf("refusing to expose the embedded NATS server on %s: it has no authentication, and anyone reaching it could read "+
+		return fmt.Errorf("refusing to expose the embedded NATS server on %s: anyone reaching it could read "+
 			"signing secrets and write invoices. Keep --nats-listen on a loopback address or off, or run a secured NATS and use --nats-url", natsListen)
 	case !IsLoopback(addr) && !s.KeysConfigured():
 		return fmt.Errorf("refusing to serve on %s without API keys: anyone who can reach it could create invoices and webhooks. "+
