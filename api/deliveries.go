@@ -119,14 +119,33 @@ func (h *Deliveries) retry(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if len(d.Attempts) >= webhook.MaxAttempts {
-		return fmt.Errorf("%w: delivery %s has %d attempts, the most one keeps", ErrConflict, d.ID, len(d.Attempts))
+	if err := h.retryable(r.Context(), d); err != nil {
+		return err
 	}
 	if err := h.enqueue(r.Context(), d); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, newDeliveryResponse(d, true))
 	return nil
+}
+
+// retryable returns nil when one more attempt at d can be made. It fails
+// with ErrConflict when d's log is full or its subscription is disabled or
+// deleted: the dispatcher would then send nothing, only end d as dead.
+func (h *Deliveries) retryable(ctx context.Context, d webhook.Delivery) error {
+	if len(d.Attempts) >= webhook.MaxAttempts {
+		return fmt.Errorf("%w: delivery %s has %d attempts, the most one keeps", ErrConflict, d.ID, len(d.Attempts))
+	}
+	subID, err := uuid.Parse(d.SubscriptionID)
+	if err != nil {
+		return fmt.Errorf("stored delivery %s names subscription %q: %w", d.ID, d.SubscriptionID, err)
+	}
+	_, err = h.enabledSubscription(ctx, subID, "retrying its deliveries")
+	if errors.Is(err, ErrNotFound) {
+		// The delivery exists; its subscription's absence is its state.
+		return fmt.Errorf("%w: subscription %s of delivery %s was deleted; no attempt can be made", ErrConflict, subID, d.ID)
+	}
+	return err
 }
 
 // load reads one delivery; ErrNotFound when absent or id is no delivery ID.
@@ -200,17 +219,12 @@ func forEach(ctx context.Context, n int, fn func(ctx context.Context, i int) err
 
 // deliveryListParams are the query parameters GET /webhooks/deliveries
 // understands.
-var deliveryListParams = map[string]bool{"status": true, "subscription_id": true, "event_type": true, "limit": true, "cursor": true}
+var deliveryListParams = []string{"status", "subscription_id", "event_type", "limit", "cursor"}
 
 func parseDeliveryQuery(r *http.Request) (readmodel.DeliveryFilter, readmodel.DeliveryCursor, int, error) {
-	q := r.URL.Query()
-	for name, vals := range q {
-		if !deliveryListParams[name] {
-			return readmodel.DeliveryFilter{}, readmodel.DeliveryCursor{}, 0, invalidField(name, "unknown query parameter")
-		}
-		if len(vals) > 1 {
-			return readmodel.DeliveryFilter{}, readmodel.DeliveryCursor{}, 0, invalidField(name, "must be given once")
-		}
+	q, err := queryValues(r, deliveryListParams...)
+	if err != nil {
+		return readmodel.DeliveryFilter{}, readmodel.DeliveryCursor{}, 0, err
 	}
 	v := &ValidationError{}
 	f := readmodel.DeliveryFilter{Status: q.Get("status"), EventType: q.Get("event_type")}

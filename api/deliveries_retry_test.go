@@ -61,7 +61,8 @@ func sameTask(t testing.TB, got, want webhook.Task) {
 
 func TestRetryPublishesOneManualTask(t *testing.T) {
 	e := newDeliveriesEnv(t)
-	d := e.put(t, e.record(uuid.NewString(), 1, webhook.DeliveryDead, webhook.EventInvoiceProcessed))
+	s := e.subscribe(t, `{"url":"https://example.com/hook"}`)
+	d := e.put(t, e.record(s.ID, 1, webhook.DeliveryDead, webhook.EventInvoiceProcessed))
 	retry := func() response { return e.do(t, http.MethodPost, "/webhooks/deliveries/"+d.ID+"/retry", nil) }
 
 	r := retry()

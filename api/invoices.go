@@ -114,24 +114,18 @@ func (h *Invoices) list(w http.ResponseWriter, r *http.Request) error {
 }
 
 // listParams are the query parameters GET /invoices understands.
-var listParams = map[string]bool{"customer_id": true, "status": true, "limit": true, "cursor": true}
+var listParams = []string{"customer_id", "status", "limit", "cursor"}
 
 func parseListQuery(r *http.Request) (readmodel.InvoiceFilter, uint64, int, error) {
-	q := r.URL.Query()
-	for name, vals := range q {
-		if !listParams[name] {
-			return readmodel.InvoiceFilter{}, 0, 0, invalidField(name, "unknown query parameter")
-		}
-		if len(vals) > 1 {
-			return readmodel.InvoiceFilter{}, 0, 0, invalidField(name, "must be given once")
-		}
+	q, err := queryValues(r, listParams...)
+	if err != nil {
+		return readmodel.InvoiceFilter{}, 0, 0, err
 	}
 	v := &ValidationError{}
 	f := readmodel.InvoiceFilter{CustomerID: q.Get("customer_id")}
 	if q.Has("customer_id") {
 		checkID(v, "customer_id", f.CustomerID)
 	}
-	var err error
 	if f.Status, err = parseStatus(q.Get("status")); err != nil {
 		return readmodel.InvoiceFilter{}, 0, 0, err
 	}

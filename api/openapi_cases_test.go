@@ -28,6 +28,8 @@ func oaCases(t testing.TB, f *oaFixtures, etag string) []oaCase {
 		oaTestEventCases(f),
 		oaReadDeliveryCases(f),
 		oaRetryCases(f),
+		oaQueryCases(),
+		oaPortCases(f),
 		oaOpenCases(etag),
 	)
 }

@@ -55,6 +55,9 @@ func oaRetryCases(f *oaFixtures) []oaCase {
 	return []oaCase{
 		retry("202 one more attempt", f.delivered, http.StatusAccepted),
 		retry("409 the most attempts", f.full, http.StatusConflict),
+		retry("409 the subscription is disabled", f.offDelivery, http.StatusConflict),
+		retry("409 the subscription was deleted", f.goneDelivery, http.StatusConflict),
+		oaOn(retry("500 an unreadable subscription", f.badSubDelivery, http.StatusInternalServerError), oaCorrupt),
 		retry("404 unknown", uuid.NewString(), http.StatusNotFound),
 		oaInvalid(retry("404 not a UUID", "dlv_1", http.StatusNotFound), ""),
 		oaOn(retry("404 an unreadable record", f.badDelivery, http.StatusNotFound), oaCorrupt),

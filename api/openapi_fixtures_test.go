@@ -27,11 +27,13 @@ type oaFixtures struct {
 	rotSub, disabledSub, deleteSub, patchSub string
 	created, processed, failed               string // invoice IDs by status
 	delivered, failing, full                 string // delivery IDs; full has the most attempts
+	offDelivery, goneDelivery                string // dead deliveries of disabledSub and deleteSub
 	invoicesCursor, deliveriesCursor         string
 	inFlightKey, inFlightBody                string // its event's ID is known, the event not
 	since                                    string // an hour ago
 	badInvoice, badKey, badSub, badDelivery  string // corrupt records
 	badDeliverySub                           string
+	badSubDelivery                           string // a delivery of badSub
 }
 
 // oaSetupMain makes the records of the main server: subscriptions, the
@@ -50,6 +52,7 @@ func oaSetupMain(t testing.TB, e *oaEnv) *oaFixtures {
 	f.full = oaPutFullDelivery(t, e, f.failing)
 	oaSetupCursors(t, e, f)
 	oaSetupSubscriptions(t, e, f)
+	oaSetupRetryRefusals(t, e, f)
 	oaSetupInFlight(t, e, f)
 	return f
 }
@@ -131,6 +134,7 @@ func oaSetupCorrupt(t testing.TB, e *oaEnv, f *oaFixtures) {
 	if _, err := e.subs.Put(ctx, f.badSub, []byte(garbage)); err != nil {
 		t.Fatal(err)
 	}
+	oaSetupUnreadableSubscription(t, e, f, listed.ID)
 	f.badDelivery, f.badDeliverySub = uuid.NewString(), uuid.NewString()
 	e.putDelivery(t, f.badDelivery, fmt.Appendf(nil,
 		`{"id":%q,"subscription_id":%q,"event_type":"invoice.created","status":"failing","created_at":"2024-05-01T00:00:00Z","attempts":"unreadable"}`,

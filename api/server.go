@@ -33,12 +33,20 @@ func NewHandler(res Resources) http.Handler {
 	}
 	r := chi.NewRouter()
 	r.Use(requestLog(log), secureHeaders, recoverer(log))
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, log, fmt.Errorf("%w: %s %s", ErrNotFound, r.Method, r.URL.Path))
-	})
+	}
+	r.NotFound(notFound)
 	var routes routeTable // the router's, once built below
 	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) {
-		w.Header().Set("Allow", strings.Join(routes.allowed(req.URL.Path), ", "))
+		allow := routes.allowed(req.URL.Path)
+		if len(allow) == 0 {
+			// chi comes here for a method it does not know (the HTTP/2
+			// preface's PRI) whatever the path: where no route is, 404.
+			notFound(w, req)
+			return
+		}
+		w.Header().Set("Allow", strings.Join(allow, ", "))
 		writeError(w, req, log, fmt.Errorf("%w: %s %s", ErrMethodNotAllowed, req.Method, req.URL.Path))
 	})
 	if res.Health != nil {
@@ -66,17 +74,20 @@ func NewHandler(res Resources) http.Handler {
 }
 
 // NewServer returns an HTTP server for handler with timeouts that keep slow
-// or oversized clients from holding it.
+// or oversized clients from holding it. "OPTIONS *" goes to handler too,
+// so that it is answered as every other request is; what net/http still
+// answers itself, before any handler runs, docs/API.md lists.
 func NewServer(handler http.Handler, limits ServerLimits, log *slog.Logger) *http.Server {
 	limits = limits.withDefaults()
 	return &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: limits.ReadHeaderTimeout,
-		ReadTimeout:       limits.ReadTimeout,
-		WriteTimeout:      limits.WriteTimeout,
-		IdleTimeout:       limits.IdleTimeout,
-		MaxHeaderBytes:    limits.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		Handler:                      handler,
+		DisableGeneralOptionsHandler: true,
+		ReadHeaderTimeout:            limits.ReadHeaderTimeout,
+		ReadTimeout:                  limits.ReadTimeout,
+		WriteTimeout:                 limits.WriteTimeout,
+		IdleTimeout:                  limits.IdleTimeout,
+		MaxHeaderBytes:               limits.MaxHeaderBytes,
+		ErrorLog:                     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 }
 

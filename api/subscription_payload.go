@@ -3,6 +3,7 @@ package api
 import (
 	"net/url"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/invoiced/invoiced/internal/netguard"
@@ -72,11 +73,23 @@ func checkURL(v *ValidationError, raw string, rules urlRules) {
 		v.add("url", "must use https on this service")
 	case u.User != nil:
 		v.add("url", "must not carry a user name or password")
+	case !validPort(u.Port()):
+		v.add("url", "must have a port from 1 to 65535, not %q", u.Port())
 	default:
 		if err := rules.targets.CheckURL(raw); err != nil {
 			v.add("url", "is not allowed as a webhook target: %v", err)
 		}
 	}
+}
+
+// validPort reports whether port, the port of a parsed URL ("" or
+// digits), is absent, meaning the scheme's, or from 1 to 65535.
+func validPort(port string) bool {
+	if port == "" {
+		return true
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	return err == nil && n > 0
 }
 
 func checkEventTypes(v *ValidationError, types []string) {

@@ -10,7 +10,9 @@
 // to a forbidden address is refused. [Policy.CheckURL] is an early check
 // for subscription creation: it refuses URLs whose host is written as a
 // forbidden IP address (or is "localhost") and leaves other host names to
-// the dial-time check.
+// the dial-time check. [DescribeError] turns the error of a request made
+// through the transport into a short text to show whoever owns the
+// destination, naming no address of the service's side.
 //
 // # What is forbidden
 //
