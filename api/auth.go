@@ -50,16 +50,27 @@ func (c AuthConfig) Validate() error {
 	return nil
 }
 
+// Key is one accepted API key and whom it stands for.
+type Key struct {
+	// Secret is what a caller presents.
+	Secret string
+	// Account owns what the key creates; empty makes the key an account of
+	// its own, named by KeyAccount.
+	Account string
+	// Operator keys see and manage every account.
+	Operator bool
+}
+
 // keyEntry is one accepted API key, kept only as its hash.
 type keyEntry struct {
 	hash   [sha256.Size]byte
-	caller string
+	caller Caller
 }
 
 // Auth admits requests that carry an accepted API key ("Authorization:
-// Bearer <key>"), holds each caller to its rate limit and each client
+// Bearer <key>"), holds each account to its rate limit and each client
 // address to its budget of failed authentications. With no keys set every
-// request is admitted as DefaultCaller.
+// request is admitted as the DefaultCaller account.
 type Auth struct {
 	keys     atomic.Pointer[[]keyEntry]
 	cfg      AuthConfig
@@ -69,7 +80,7 @@ type Auth struct {
 }
 
 // NewAuth returns an Auth that accepts keys. It fails when cfg is invalid.
-func NewAuth(keys []string, cfg AuthConfig) (*Auth, error) {
+func NewAuth(keys []Key, cfg AuthConfig) (*Auth, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -93,20 +104,22 @@ func NewAuth(keys []string, cfg AuthConfig) (*Auth, error) {
 
 // SetKeys replaces the accepted keys at once; requests under way finish
 // with the keys they were admitted with.
-func (a *Auth) SetKeys(keys []string) {
+func (a *Auth) SetKeys(keys []Key) {
 	entries := make([]keyEntry, 0, len(keys))
 	for _, k := range keys {
-		sum := sha256.Sum256([]byte(k))
-		entries = append(entries, keyEntry{hash: sum, caller: Caller(k)})
+		account := k.Account
+		if account == "" {
+			account = KeyAccount(k.Secret)
+		}
+		entries = append(entries, keyEntry{hash: sha256.Sum256([]byte(k.Secret)), caller: Caller{Account: account, Operator: k.Operator}})
 	}
 	a.keys.Store(&entries)
 }
 
-// Caller returns the caller a key stands for: a name derived from the
-// key's hash, so idempotency keys are scoped per API key without the key
-// itself ever being stored.
-func Caller(key string) string {
-	sum := sha256.Sum256([]byte(key))
+// KeyAccount returns the account of a key that names none: a name derived
+// from the key's hash, so the key itself is never stored.
+func KeyAccount(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
 	return "key_" + hex.EncodeToString(sum[:8])
 }
 
@@ -134,59 +147,59 @@ func (a *Auth) Middleware(next http.Handler) http.Handler {
 // presents a key from an address with no failed authentications left.
 // Only a presented key that is refused spends one: a request without any
 // is a client that has not signed in, not one guessing.
-func (a *Auth) admit(r *http.Request) (string, error) {
+func (a *Auth) admit(r *http.Request) (Caller, error) {
 	client, presented := clientAddress(r), r.Header.Get("Authorization") != ""
 	if wait, ok := a.failures.left(client); presented && !ok {
-		return "", withRetryAfter(fmt.Errorf("%w: too many requests with keys that are not accepted from this address", ErrRateLimited), wait)
+		return Caller{}, withRetryAfter(fmt.Errorf("%w: too many requests with keys that are not accepted from this address", ErrRateLimited), wait)
 	}
 	caller, err := a.authenticate(r)
 	if err != nil {
 		if presented {
 			a.failures.spend(client)
 		}
-		return "", err
+		return Caller{}, err
 	}
-	if wait, ok := a.allow(caller); !ok {
-		return "", withRetryAfter(fmt.Errorf("%w: more than %g requests a second", ErrRateLimited, a.cfg.RateLimit), wait)
+	if wait, ok := a.allow(caller.Account); !ok {
+		return Caller{}, withRetryAfter(fmt.Errorf("%w: more than %g requests a second", ErrRateLimited, a.cfg.RateLimit), wait)
 	}
 	return caller, nil
 }
 
 // authenticate returns the caller of r. It compares the presented key with
 // every accepted one in constant time.
-func (a *Auth) authenticate(r *http.Request) (string, error) {
+func (a *Auth) authenticate(r *http.Request) (Caller, error) {
 	keys := *a.keys.Load()
 	if len(keys) == 0 {
-		return DefaultCaller, nil
+		return Caller{Account: DefaultCaller}, nil
 	}
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-		return "", fmt.Errorf("%w: send \"Authorization: Bearer <API key>\"", ErrUnauthorized)
+		return Caller{}, fmt.Errorf("%w: send \"Authorization: Bearer <API key>\"", ErrUnauthorized)
 	}
 	sum := sha256.Sum256([]byte(strings.TrimSpace(token)))
-	caller := ""
+	var caller Caller
 	for _, k := range keys {
 		if subtle.ConstantTimeCompare(sum[:], k.hash[:]) == 1 {
 			caller = k.caller
 		}
 	}
-	if caller == "" {
-		return "", fmt.Errorf("%w: the API key is not accepted", ErrUnauthorized)
+	if caller.Account == "" {
+		return Caller{}, fmt.Errorf("%w: the API key is not accepted", ErrUnauthorized)
 	}
 	return caller, nil
 }
 
-// allow takes one request from caller's budget; when there is none it
+// allow takes one request from account's budget; when there is none it
 // returns how long until there is.
-func (a *Auth) allow(caller string) (time.Duration, bool) {
+func (a *Auth) allow(account string) (time.Duration, bool) {
 	if a.cfg.RateLimit == 0 {
 		return 0, true
 	}
 	a.mu.Lock()
-	lim, ok := a.limiters[caller]
+	lim, ok := a.limiters[account]
 	if !ok {
 		lim = rate.NewLimiter(rate.Limit(a.cfg.RateLimit), a.cfg.RateBurst)
-		a.limiters[caller] = lim
+		a.limiters[account] = lim
 	}
 	a.mu.Unlock()
 	res := lim.Reserve()

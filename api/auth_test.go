@@ -9,9 +9,14 @@ import (
 	"testing"
 )
 
-// echoCaller answers with the caller the request was admitted as.
+// echoCaller answers with the account the request was admitted as, and
+// "+operator" for an operator.
 var echoCaller = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	_, _ = w.Write([]byte(CallerFrom(r.Context())))
+	c := CallerFrom(r.Context())
+	if c.Operator {
+		c.Account += "+operator"
+	}
+	_, _ = w.Write([]byte(c.Account))
 })
 
 func authDo(t testing.TB, h http.Handler, path, authorization string) *httptest.ResponseRecorder {
@@ -25,9 +30,18 @@ func authDo(t testing.TB, h http.Handler, path, authorization string) *httptest.
 	return rec
 }
 
+// plainKeys returns secrets as keys that name no account.
+func plainKeys(secrets ...string) []Key {
+	keys := make([]Key, len(secrets))
+	for i, s := range secrets {
+		keys[i] = Key{Secret: s}
+	}
+	return keys
+}
+
 func newTestAuth(t testing.TB, keys []string, cfg AuthConfig) *Auth {
 	t.Helper()
-	a, err := NewAuth(keys, cfg)
+	a, err := NewAuth(plainKeys(keys...), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,9 +61,9 @@ func TestAuthKeys(t *testing.T) {
 		{"empty bearer", "Bearer ", 401, ""},
 		{"wrong key", "Bearer gamma-key", 401, ""},
 		{"a prefix of a key", "Bearer alpha", 401, ""},
-		{"first key", "Bearer alpha-key", 200, Caller("alpha-key")},
-		{"second key", "Bearer beta-key", 200, Caller("beta-key")},
-		{"scheme in lower case", "bearer alpha-key", 200, Caller("alpha-key")},
+		{"first key", "Bearer alpha-key", 200, KeyAccount("alpha-key")},
+		{"second key", "Bearer beta-key", 200, KeyAccount("beta-key")},
+		{"scheme in lower case", "bearer alpha-key", 200, KeyAccount("alpha-key")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -69,7 +83,7 @@ func TestAuthKeys(t *testing.T) {
 			}
 		})
 	}
-	if Caller("alpha-key") == Caller("beta-key") || Caller("alpha-key") == "alpha-key" {
+	if KeyAccount("alpha-key") == KeyAccount("beta-key") || KeyAccount("alpha-key") == "alpha-key" {
 		t.Fatal("callers must differ per key and not be the key")
 	}
 }
@@ -84,7 +98,7 @@ func TestAuthWithoutKeysTrustsEveryone(t *testing.T) {
 func TestAuthKeysCanBeReplaced(t *testing.T) {
 	a := newTestAuth(t, []string{"old"}, AuthConfig{})
 	h := a.Middleware(echoCaller)
-	a.SetKeys([]string{"new"})
+	a.SetKeys(plainKeys("new"))
 	if rec := authDo(t, h, "/", "Bearer old"); rec.Code != 401 {
 		t.Fatalf("old key after reload: %d", rec.Code)
 	}
@@ -174,5 +188,29 @@ func TestFailureBudgetStaysBounded(t *testing.T) {
 	b.spend("client-x")
 	if _, ok := b.left("client-x"); ok {
 		t.Fatal("an address with no failures left may still fail")
+	}
+}
+
+func TestKeysNameAccountsAndOperators(t *testing.T) {
+	a, err := NewAuth([]Key{{Secret: "acme-one", Account: "acme"}, {Secret: "acme-two", Account: "acme"},
+		{Secret: "ops-key", Account: "ops", Operator: true}}, AuthConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := a.Middleware(echoCaller)
+	for key, want := range map[string]string{"acme-one": "acme", "acme-two": "acme", "ops-key": "ops+operator"} {
+		if rec := authDo(t, h, "/", "Bearer "+key); rec.Code != 200 || rec.Body.String() != want {
+			t.Errorf("%s: %d %q, want %q", key, rec.Code, rec.Body, want)
+		}
+	}
+}
+
+func TestCallerSees(t *testing.T) {
+	acme, ops := Caller{Account: "acme"}, Caller{Account: "ops", Operator: true}
+	if !acme.Sees("acme") || acme.Sees("globex") || acme.Sees("") || !ops.Sees("globex") {
+		t.Fatal("an account sees its own alone; an operator sees all")
+	}
+	if !(Caller{Account: DefaultCaller}).Sees("") {
+		t.Fatal("what names no account is the default account's")
 	}
 }

@@ -66,7 +66,7 @@ func (h *Invoices) create(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	ctx := r.Context()
-	inv, replayed, err := h.ledger.Create(ctx, CallerFrom(r.Context()), key, req)
+	inv, replayed, err := h.ledger.Create(ctx, CallerFrom(r.Context()).Account, key, req)
 	if err != nil {
 		return err
 	}

@@ -193,7 +193,7 @@ func TestKeysAreScopedPerCaller(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	inner := e.http.Config.Handler
 	e.http.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		inner.ServeHTTP(w, r.WithContext(api.WithCaller(r.Context(), r.Header.Get("X-Caller"))))
+		inner.ServeHTTP(w, r.WithContext(api.WithCaller(r.Context(), api.Caller{Account: r.Header.Get("X-Caller")})))
 	})
 	ids := map[string]bool{}
 	for _, caller := range []string{"alice", "bob", "alice"} {

@@ -86,13 +86,13 @@ func NewLedger(pub Publisher, reader StreamReader, model InvoiceModel, lag Lag, 
 }
 
 // Create stores a new invoice for req, or finds the one an earlier request
-// with the same caller and key created. It returns the invoice as first
+// with the same account and key created. It returns the invoice as first
 // created and whether it existed before. It fails with ErrKeyReused when the
 // key was used for a different request, ErrInFlight when the original is not
 // yet readable, and ErrUnavailable when JetStream cannot be reached in time;
 // in each case nothing was written.
-func (l *Ledger) Create(ctx context.Context, caller, key string, req invoiceRequest) (events.Invoice, bool, error) {
-	ev := requestedEvent(caller, key, req, l.now())
+func (l *Ledger) Create(ctx context.Context, account, key string, req invoiceRequest) (events.Invoice, bool, error) {
+	ev := requestedEvent(account, key, req, l.now())
 	hash := ev.Idempotency.RequestHash
 	if orig, found, err := l.modelled(ctx, ev.Invoice.ID); err != nil || found {
 		if err != nil {
@@ -131,10 +131,11 @@ func (l *Ledger) Create(ctx context.Context, caller, key string, req invoiceRequ
 }
 
 // requestedEvent returns the InvoiceRequested event that creates the
-// invoice req describes, asked for by caller with key at now.
-func requestedEvent(caller, key string, req invoiceRequest, now time.Time) events.Event {
+// invoice req describes, for account with key at now.
+func requestedEvent(account, key string, req invoiceRequest, now time.Time) events.Event {
 	inv := events.Invoice{
-		ID:          events.InvoiceID(caller, endpointCreateInvoice, key),
+		ID:          events.InvoiceID(account, endpointCreateInvoice, key),
+		Account:     account,
 		CustomerID:  req.CustomerID,
 		AmountCents: req.AmountCents,
 		Currency:    req.Currency,
@@ -143,7 +144,7 @@ func requestedEvent(caller, key string, req invoiceRequest, now time.Time) event
 		CreatedAt:   now.UTC().Truncate(time.Microsecond),
 	}
 	return events.NewRequested(inv, events.Idempotency{
-		Caller: caller, Endpoint: endpointCreateInvoice, Key: key, RequestHash: req.hash(),
+		Caller: account, Endpoint: endpointCreateInvoice, Key: key, RequestHash: req.hash(),
 	})
 }
 

@@ -165,7 +165,7 @@ func oaAuth(t testing.TB, key string, rate float64) *api.Auth {
 	if rate != 0 {
 		burst = 1
 	}
-	a, err := api.NewAuth([]string{key}, api.AuthConfig{RateLimit: rate, RateBurst: burst, FailureBurst: 1 << 20})
+	a, err := api.NewAuth([]api.Key{{Secret: key}}, api.AuthConfig{RateLimit: rate, RateBurst: burst, FailureBurst: 1 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}

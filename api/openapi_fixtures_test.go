@@ -112,7 +112,7 @@ func oaSetupSubscriptions(t testing.TB, e *oaEnv, f *oaFixtures) {
 func oaSetupInFlight(t testing.TB, e *oaEnv, f *oaFixtures) {
 	t.Helper()
 	f.inFlightKey, f.inFlightBody = "in-flight", `{"customer_id":"cust-flight","amount_cents":1}`
-	id := events.InvoiceID(api.Caller(oaKey), oaEndpoint, f.inFlightKey)
+	id := events.InvoiceID(api.KeyAccount(oaKey), oaEndpoint, f.inFlightKey)
 	if _, err := e.js.PublishMsg(context.Background(), &nats.Msg{Subject: events.SubjectPrefix + ".in-flight", Data: []byte("{}")},
 		jetstream.WithMsgID(events.EventID(id, events.InvoiceRequested))); err != nil {
 		t.Fatal(err)
@@ -127,7 +127,7 @@ func oaSetupCorrupt(t testing.TB, e *oaEnv, f *oaFixtures) {
 	f.badInvoice = uuid.NewString()
 	e.publishRaw(t, events.Subject(f.badInvoice, events.InvoiceRequested), garbage)
 	f.badKey = "corrupt-key"
-	e.publishRaw(t, events.Subject(events.InvoiceID(api.Caller(oaKey), oaEndpoint, f.badKey), events.InvoiceRequested), garbage)
+	e.publishRaw(t, events.Subject(events.InvoiceID(api.KeyAccount(oaKey), oaEndpoint, f.badKey), events.InvoiceRequested), garbage)
 	listed := e.createInvoice(t, "corrupt-list", `{"customer_id":"cust-corrupt","amount_cents":1}`)
 	e.publishRaw(t, events.Subject(listed.ID, events.InvoiceProcessed), garbage)
 	f.badSub = uuid.NewString()

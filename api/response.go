@@ -12,6 +12,7 @@ import (
 // invoiceResponse is an invoice as the API shows it.
 type invoiceResponse struct {
 	ID            string            `json:"id"`
+	Account       string            `json:"account,omitempty"`
 	Status        events.Status     `json:"status"`
 	CustomerID    string            `json:"customer_id"`
 	AmountCents   int64             `json:"amount_cents"`
@@ -31,6 +32,7 @@ func newInvoiceResponse(inv events.Invoice) invoiceResponse {
 	}
 	return invoiceResponse{
 		ID:            inv.ID,
+		Account:       inv.Account,
 		Status:        inv.Status,
 		CustomerID:    inv.CustomerID,
 		AmountCents:   inv.AmountCents,

@@ -26,7 +26,7 @@ func surfaceHandler(t testing.TB) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth, err := api.NewAuth([]string{"fuzz-key"}, api.AuthConfig{})
+	auth, err := api.NewAuth([]api.Key{{Secret: "fuzz-key"}}, api.AuthConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -89,6 +89,8 @@ func (d *decoder) invoice(inv *Invoice) bool {
 			return seen.first(9) && d.timePtr(&inv.FailedAt)
 		case "failure_reason":
 			return seen.first(10) && d.str(&inv.FailureReason)
+		case "account":
+			return seen.first(11) && d.str(&inv.Account)
 		}
 		return false
 	})

@@ -105,6 +105,10 @@ func appendEvent(b []byte, e *Event) ([]byte, bool) {
 func appendInvoice(b []byte, inv *Invoice) ([]byte, bool) {
 	b = append(b, `{"id":`...)
 	b = appendString(b, inv.ID)
+	if inv.Account != "" {
+		b = append(b, `,"account":`...)
+		b = appendString(b, inv.Account)
+	}
 	b = append(b, `,"status":`...)
 	b = appendString(b, string(inv.Status))
 	b = append(b, `,"customer_id":`...)

@@ -63,6 +63,7 @@ func encodeCases() []encodeCase {
 		{"extreme numbers", events.Event{Schema: -1 << 63, Invoice: events.Invoice{AmountCents: -1 << 63}}},
 		{"max numbers", events.Event{Schema: 1<<63 - 1, Invoice: events.Invoice{AmountCents: 1<<63 - 1}}},
 		{"failure reason only", events.Event{Invoice: events.Invoice{FailureReason: "x"}}},
+		{"account", withInvoice(func(inv *events.Invoice) { inv.Account = "acme" })},
 		{"empty idempotency", events.Event{Idempotency: &events.Idempotency{}}},
 	}
 	for i, s := range trickyStrings {
@@ -115,7 +116,7 @@ func everyString(s string) events.Event {
 	return events.Event{
 		Schema: 1, ID: s, Type: events.Type(s), Time: at,
 		Invoice: events.Invoice{
-			ID: s, Status: events.Status(s), CustomerID: s, Currency: s, Description: s,
+			ID: s, Account: s, Status: events.Status(s), CustomerID: s, Currency: s, Description: s,
 			Metadata: map[string]string{s: s, s + "k": s}, CreatedAt: at, FailureReason: s,
 		},
 		Idempotency: &events.Idempotency{Caller: s, Endpoint: s, Key: s, RequestHash: s},

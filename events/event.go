@@ -69,7 +69,10 @@ const (
 
 // Invoice is an invoice's whole state as of one event.
 type Invoice struct {
-	ID            string            `json:"id"`
+	ID string `json:"id"`
+	// Account owns the invoice; empty on events written before accounts
+	// existed (see Event.Account).
+	Account       string            `json:"account,omitempty"`
 	Status        Status            `json:"status"`
 	CustomerID    string            `json:"customer_id"`
 	AmountCents   int64             `json:"amount_cents"`
@@ -101,6 +104,24 @@ type Event struct {
 	Time        time.Time    `json:"time"`
 	Invoice     Invoice      `json:"invoice"`
 	Idempotency *Idempotency `json:"idempotency,omitempty"`
+}
+
+// DefaultAccount owns what no API key names an account for: every invoice
+// and subscription of a service without keys, and those stored before
+// accounts existed.
+const DefaultAccount = "default"
+
+// Account returns the account that owns the event's invoice: the one it
+// names, else the caller that created it (an API key was its own account
+// before accounts existed), else DefaultAccount.
+func (e Event) Account() string {
+	switch {
+	case e.Invoice.Account != "":
+		return e.Invoice.Account
+	case e.Idempotency != nil && e.Idempotency.Caller != "":
+		return e.Idempotency.Caller
+	}
+	return DefaultAccount
 }
 
 // Subject returns the subject the event is published to.

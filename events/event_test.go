@@ -235,3 +235,24 @@ func TestStatusValid(t *testing.T) {
 		})
 	}
 }
+
+func TestEventAccount(t *testing.T) {
+	requested := events.NewRequested(testInvoice(), testIdempotency())
+	named := requested
+	named.Invoice.Account = "acme"
+	legacyOutcome := events.NewProcessed(testInvoice(), createdAt)
+	for name, tt := range map[string]struct {
+		e    events.Event
+		want string
+	}{
+		"named":                         {named, "acme"},
+		"an outcome inherits it":        {events.NewProcessed(named.Invoice, createdAt), "acme"},
+		"stored before accounts":        {requested, "caller-1"},
+		"an outcome before accounts":    {legacyOutcome, events.DefaultAccount},
+		"requested without idempotency": {events.Event{Type: events.InvoiceRequested}, events.DefaultAccount},
+	} {
+		if got := tt.e.Account(); got != tt.want {
+			t.Errorf("%s: Account() = %q, want %q", name, got, tt.want)
+		}
+	}
+}

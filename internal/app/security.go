@@ -10,16 +10,22 @@ import (
 	"github.com/invoiced/invoiced/internal/config"
 )
 
-// apiKeys returns every configured key: those given as a flag and those in
-// the keys file. It fails when the file cannot be read or holds none.
-func apiKeys(cfg config.Serve) ([]string, error) {
-	keys := append([]string(nil), cfg.APIKeys...)
+// apiKeys returns every configured key: those given as a flag, each an
+// account of its own, and those in the keys file, with the accounts and
+// rights it names. It fails when the file cannot be read or is malformed.
+func apiKeys(cfg config.Serve) ([]api.Key, error) {
+	var keys []api.Key
+	for _, k := range cfg.APIKeys {
+		keys = append(keys, api.Key{Secret: k})
+	}
 	if cfg.APIKeysFile != "" {
 		more, err := config.ReadKeysFile(cfg.APIKeysFile)
 		if err != nil {
 			return nil, err
 		}
-		keys = append(keys, more...)
+		for _, k := range more {
+			keys = append(keys, api.Key{Secret: k.Key, Account: k.Account, Operator: k.Operator})
+		}
 	}
 	return keys, nil
 }

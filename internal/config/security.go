@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/invoiced/invoiced/internal/netguard"
@@ -114,27 +115,73 @@ func IsLoopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// ReadKeysFile returns the keys in the file at path: one a line, blank lines
-// and lines starting with # ignored. It fails when the file cannot be read
-// or holds no key.
-func ReadKeysFile(path string) ([]string, error) {
+// APIKey is one accepted API key and whom it stands for.
+type APIKey struct {
+	// Key is what a caller presents.
+	Key string
+	// Account owns what the key creates and is all it sees; empty makes the
+	// key an account of its own.
+	Account string
+	// Operator keys see and manage every account.
+	Operator bool
+}
+
+// accountName is what an account may be called: it goes into subjects and
+// file names. "key_" starts the names of keys that are accounts of their
+// own.
+var accountName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// ReadKeysFile returns the keys in the file at path: one a line, optionally
+// followed by "account=<name>" and "operator"; blank lines and lines
+// starting with # are ignored. It fails, naming the line but never the
+// key, when the file cannot be read, holds no key, or a line is malformed.
+func ReadKeysFile(path string) ([]APIKey, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("API keys file: %w", err)
 	}
-	var keys []string
-	for _, line := range strings.Split(string(data), "\n") {
-		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
-			keys = append(keys, line)
+	var keys []APIKey
+	for i, line := range strings.Split(string(data), "\n") {
+		if line = strings.TrimSpace(line); line == "" || strings.HasPrefix(line, "#") {
+			continue
 		}
+		k, err := parseKeyLine(line)
+		if err != nil {
+			return nil, fmt.Errorf("API keys file %s, line %d: %w", path, i+1, err)
+		}
+		keys = append(keys, k)
 	}
 	if len(keys) == 0 {
 		return nil, fmt.Errorf("API keys file %s holds no key", path)
 	}
-	if err := checkKeys(keys, "API keys file "+path); err != nil {
+	plain := make([]string, len(keys))
+	for i, k := range keys {
+		plain[i] = k.Key
+	}
+	if err := checkKeys(plain, "API keys file "+path); err != nil {
 		return nil, err
 	}
 	return keys, nil
+}
+
+// parseKeyLine reads "<key> [account=<name>] [operator]".
+func parseKeyLine(line string) (APIKey, error) {
+	fields := strings.Fields(line)
+	k := APIKey{Key: fields[0]}
+	for _, f := range fields[1:] {
+		name, isAccount := strings.CutPrefix(f, "account=")
+		switch {
+		case f == "operator" && !k.Operator:
+			k.Operator = true
+		case isAccount && k.Account == "" && accountName.MatchString(name) && !strings.HasPrefix(name, "key_"):
+			k.Account = name
+		case isAccount:
+			return APIKey{}, fmt.Errorf("an account is named once, with lower-case letters, digits, _ and - (at most 63, not starting with key_)")
+		default:
+			return APIKey{}, fmt.Errorf("after the key, only account=<name> and operator may follow")
+		}
+	}
+	return k, nil
 }
 
 // MinKeyLen is the fewest characters an API key may have: 32 random hex

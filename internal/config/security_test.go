@@ -63,7 +63,7 @@ func TestReadKeysFile(t *testing.T) {
 	}
 	alpha, beta := strings.Repeat("a", config.MinKeyLen), strings.Repeat("b", 64)
 	keys, err := config.ReadKeysFile(write("keys", "# ops\n"+alpha+"\n\n  "+beta+"  \n"))
-	if err != nil || !slices.Equal(keys, []string{alpha, beta}) {
+	if err != nil || !slices.Equal(keys, []config.APIKey{{Key: alpha}, {Key: beta}}) {
 		t.Fatalf("%v %v", keys, err)
 	}
 	short := write("short", alpha+"\n"+strings.Repeat("s", config.MinKeyLen-1)+"\n")
@@ -80,4 +80,58 @@ func TestShortAPIKeysAreRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "key 2 has 31 characters") || strings.Contains(err.Error(), short) {
 		t.Fatalf("a 31-character key: %v", err)
 	}
+}
+
+func TestKeysFileNamesAccountsAndOperators(t *testing.T) {
+	dir := t.TempDir()
+	a, b, c := strings.Repeat("a", 32), strings.Repeat("b", 32), strings.Repeat("c", 32)
+	p := filepath.Join(dir, "keys")
+	text := "# acme's two keys share an account\n" + a + " account=acme\n" + b + "\taccount=acme  \n" + c + " operator account=ops\n"
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := config.ReadKeysFile(p)
+	want := []config.APIKey{{Key: a, Account: "acme"}, {Key: b, Account: "acme"}, {Key: c, Account: "ops", Operator: true}}
+	if err != nil || !slices.Equal(keys, want) {
+		t.Fatalf("%+v %v", keys, err)
+	}
+	for name, line := range map[string]string{
+		"upper case account":  a + " account=Acme",
+		"empty account":       a + " account=",
+		"two accounts":        a + " account=x account=y",
+		"a key's own account": a + " account=key_0123",
+		"a dot in a subject":  a + " account=a.b",
+		"unknown word":        a + " admin",
+		"operator twice":      a + " operator operator",
+	} {
+		if err := os.WriteFile(p, []byte("# first\n"+line+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := config.ReadKeysFile(p)
+		if err == nil || !strings.Contains(err.Error(), "line 2") || strings.Contains(err.Error(), a) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func FuzzReadKeysFile(f *testing.F) {
+	f.Add(strings.Repeat("a", 32) + " account=acme operator\n# c\n")
+	f.Add("short\n")
+	f.Add(strings.Repeat("b", 40) + " account=x account=y")
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, text string) {
+		p := filepath.Join(dir, "keys")
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		keys, err := config.ReadKeysFile(p)
+		if err != nil {
+			return
+		}
+		for _, k := range keys {
+			if len(k.Key) < config.MinKeyLen || strings.ContainsAny(k.Key, " \t\n") || strings.ContainsAny(k.Account, ". *>") {
+				t.Fatalf("accepted %+v", k)
+			}
+		}
+	})
 }
