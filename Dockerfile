@@ -28,7 +28,7 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
     go build -trimpath -ldflags "-s -w -X github.com/invoiced/invoiced/internal/app.Version=${VERSION}" -o /out/invoiced . \
- && mkdir -p /out/data
+ && mkdir -p /out/data /out/keys
 
 # distroless/static: CA certificates, /etc/passwd with nonroot (65532), no shell.
 FROM gcr.io/distroless/static-debian12:nonroot
@@ -37,6 +37,9 @@ COPY --from=build /out/invoiced /invoiced
 # --nats-url is given. A new volume mounted here takes this directory's
 # owner, so the non-root user can write.
 COPY --from=build --chown=65532:65532 /out/data /data
+# Where a deployment keeps the key that seals signing secrets, shared by its
+# api and dispatcher processes (docker-compose.yml mounts a volume here).
+COPY --from=build --chown=65532:65532 /out/keys /keys
 ENV INVOICED_DATA=/data
 VOLUME ["/data"]
 USER 65532:65532

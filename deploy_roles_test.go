@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -286,5 +288,41 @@ func TestComposeGivesEachAPIAReadModelOfItsOwn(t *testing.T) {
 	}
 	if len(owners) != 2 {
 		t.Errorf("%d api services have a read model volume, want 2", len(owners))
+	}
+}
+
+func TestComposeSharesOneKeyForSigningSecrets(t *testing.T) {
+	c := readCompose(t)
+	init, ok := c.Services["secrets"]
+	if !ok {
+		t.Fatal("no secrets service makes the key")
+	}
+	args := composeStrings(t, init.Command)
+	if len(args) < 2 || args[0] != "secrets" || args[1] != config.SecretsInit {
+		t.Fatalf("secrets service runs %q, want invoiced secrets init", args)
+	}
+	sc, err := config.ParseSecrets(args[1:], func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := sc.Key.Path()
+	volume, ok := mountAt(composeMounts(t, init), filepath.Dir(key))
+	if !ok || volume.bind() || volume.ReadOnly {
+		t.Fatalf("secrets init writes %s, not on a writable named volume: %+v", key, volume)
+	}
+	for _, p := range parseDeployed(t, c) {
+		if !p.cfg.NeedsSecretsKey() {
+			continue
+		}
+		if p.cfg.SecretsKey().Path() != key {
+			t.Errorf("%s seals with %s, not the shared %s", p.name, p.cfg.SecretsKey().Path(), key)
+		}
+		m, ok := mountAt(composeMounts(t, p.svc), filepath.Dir(key))
+		if !ok || m.Source != volume.Source || !m.ReadOnly {
+			t.Errorf("%s does not mount volume %s read-only at %s: %+v", p.name, volume.Source, filepath.Dir(key), m)
+		}
+		if d, ok := p.svc.DependsOn["secrets"]; !ok || d.Condition != "service_completed_successfully" {
+			t.Errorf("%s may start before the key is made: %+v", p.name, p.svc.DependsOn)
+		}
 	}
 }

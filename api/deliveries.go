@@ -148,7 +148,8 @@ func (h *Deliveries) retryable(ctx context.Context, d webhook.Delivery) error {
 	return err
 }
 
-// load reads one delivery; ErrNotFound when absent or id is no delivery ID.
+// load reads one delivery; ErrNotFound when absent, another account's than
+// the caller's in ctx, or id is no delivery ID.
 func (h *Deliveries) load(ctx context.Context, id string) (webhook.Delivery, error) {
 	key, err := uuid.Parse(id)
 	if err != nil {
@@ -160,6 +161,8 @@ func (h *Deliveries) load(ctx context.Context, id string) (webhook.Delivery, err
 		return webhook.Delivery{}, fmt.Errorf("%w: no delivery %s", ErrNotFound, key)
 	case err != nil:
 		return webhook.Delivery{}, unavailable("read model", err)
+	case !CallerFrom(ctx).Sees(d.Owner()):
+		return webhook.Delivery{}, fmt.Errorf("%w: no delivery %s", ErrNotFound, key)
 	}
 	return d, nil
 }
@@ -219,7 +222,7 @@ func forEach(ctx context.Context, n int, fn func(ctx context.Context, i int) err
 
 // deliveryListParams are the query parameters GET /webhooks/deliveries
 // understands.
-var deliveryListParams = []string{"status", "subscription_id", "event_type", "limit", "cursor"}
+var deliveryListParams = []string{"account", "status", "subscription_id", "event_type", "limit", "cursor"}
 
 func parseDeliveryQuery(r *http.Request) (readmodel.DeliveryFilter, readmodel.DeliveryCursor, int, error) {
 	q, err := queryValues(r, deliveryListParams...)
@@ -227,7 +230,7 @@ func parseDeliveryQuery(r *http.Request) (readmodel.DeliveryFilter, readmodel.De
 		return readmodel.DeliveryFilter{}, readmodel.DeliveryCursor{}, 0, err
 	}
 	v := &ValidationError{}
-	f := readmodel.DeliveryFilter{Status: q.Get("status"), EventType: q.Get("event_type")}
+	f := readmodel.DeliveryFilter{Account: listedAccount(q, CallerFrom(r.Context()), v), Status: q.Get("status"), EventType: q.Get("event_type")}
 	if q.Has("status") && !slices.Contains(webhook.DeliveryStatuses, f.Status) {
 		v.add("status", "must be one of %s, not %q", strings.Join(webhook.DeliveryStatuses, ", "), f.Status)
 	}
@@ -288,6 +291,7 @@ func addFieldErrors(v *ValidationError, err error) {
 // with the webhook body it sends as payload.
 type deliveryResponse struct {
 	ID             string            `json:"id"`
+	Account        string            `json:"account"`
 	SubscriptionID string            `json:"subscription_id"`
 	EventID        string            `json:"event_id"`
 	EventType      string            `json:"event_type"`
@@ -325,7 +329,7 @@ type deliveryListResponse struct {
 // stored body is JSON.
 func newDeliveryResponse(d webhook.Delivery, withPayload bool) deliveryResponse {
 	out := deliveryResponse{
-		ID: d.ID, SubscriptionID: d.SubscriptionID, EventID: d.EventID, EventType: d.EventType,
+		ID: d.ID, Account: d.Owner(), SubscriptionID: d.SubscriptionID, EventID: d.EventID, EventType: d.EventType,
 		InvoiceID: d.InvoiceID, Status: d.Status, Reason: d.Reason, NextAttemptAt: d.NextAttemptAt,
 		CreatedAt: d.CreatedAt, UpdatedAt: d.UpdatedAt, Attempts: make([]attemptResponse, len(d.Attempts)),
 	}

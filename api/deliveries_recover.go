@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"sync/atomic"
@@ -13,7 +11,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/invoiced/invoiced/internal/readmodel"
 	"github.com/invoiced/invoiced/internal/webhook"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // recoverBody is the payload of POST /webhooks/subscriptions/{id}/recover.
@@ -90,16 +87,9 @@ func (h *Deliveries) all(ctx context.Context, f readmodel.DeliveryFilter) ([]web
 // enabledSubscription reads subscription id. It fails with ErrNotFound when
 // there is none and ErrConflict, naming doing, when it is disabled.
 func (h *Deliveries) enabledSubscription(ctx context.Context, id uuid.UUID, doing string) (webhook.Subscription, error) {
-	entry, err := h.subs.Get(ctx, id.String())
-	switch {
-	case errors.Is(err, jetstream.ErrKeyNotFound):
-		return webhook.Subscription{}, fmt.Errorf("%w: no subscription %s", ErrNotFound, id)
-	case err != nil:
-		return webhook.Subscription{}, unavailable("read subscription", err)
-	}
-	var sub webhook.Subscription
-	if err := json.Unmarshal(entry.Value(), &sub); err != nil {
-		return webhook.Subscription{}, fmt.Errorf("stored subscription %s: %w", id, err)
+	sub, _, err := readSubscription(ctx, h.subs, id.String(), h.cfg.Logger)
+	if err != nil {
+		return webhook.Subscription{}, err
 	}
 	if sub.Status != webhook.StatusEnabled {
 		return webhook.Subscription{}, fmt.Errorf("%w: subscription %s is disabled; enable it before %s", ErrConflict, id, doing)

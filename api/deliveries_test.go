@@ -34,7 +34,7 @@ type deliveriesEnv struct {
 func newDeliveriesEnv(t testing.TB) *deliveriesEnv {
 	t.Helper()
 	e := newEnv(t, envOptions{})
-	subs, err := api.NewSubscriptions(e.subs, e.ending, api.SubscriptionsConfig{Targets: netguard.Policy{AllowPrivate: true}})
+	subs, err := api.NewSubscriptions(e.subs, e.ending, api.SubscriptionsConfig{Targets: netguard.Policy{AllowPrivate: true}, Secrets: e.secrets})
 	if err != nil {
 		t.Fatal(err)
 	}

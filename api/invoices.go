@@ -26,12 +26,16 @@ type Invoices struct {
 }
 
 // NewInvoices returns the resource that stores, reads and lists invoices
-// with ledger. It fails when cfg is invalid.
+// with ledger, which logs what it passes over to cfg.Logger. It fails when
+// cfg is invalid.
 func NewInvoices(ledger *Ledger, cfg InvoicesConfig) (*Invoices, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	if ledger != nil {
+		ledger.log = cfg.Logger
+	}
 	return &Invoices{ledger: ledger, cfg: cfg}, nil
 }
 
@@ -89,6 +93,10 @@ func (h *Invoices) get(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if !CallerFrom(ctx).Sees(inv.Account) {
+		// As absent, so another account learns nothing, not even that it exists.
+		return fmt.Errorf("%w: no invoice %s", ErrNotFound, id)
+	}
 	writeJSON(w, http.StatusOK, newInvoiceResponse(inv))
 	return nil
 }
@@ -114,7 +122,7 @@ func (h *Invoices) list(w http.ResponseWriter, r *http.Request) error {
 }
 
 // listParams are the query parameters GET /invoices understands.
-var listParams = []string{"customer_id", "status", "limit", "cursor"}
+var listParams = []string{"account", "customer_id", "status", "limit", "cursor"}
 
 func parseListQuery(r *http.Request) (readmodel.InvoiceFilter, uint64, int, error) {
 	q, err := queryValues(r, listParams...)
@@ -122,7 +130,7 @@ func parseListQuery(r *http.Request) (readmodel.InvoiceFilter, uint64, int, erro
 		return readmodel.InvoiceFilter{}, 0, 0, err
 	}
 	v := &ValidationError{}
-	f := readmodel.InvoiceFilter{CustomerID: q.Get("customer_id")}
+	f := readmodel.InvoiceFilter{Account: listedAccount(q, CallerFrom(r.Context()), v), CustomerID: q.Get("customer_id")}
 	if q.Has("customer_id") {
 		checkID(v, "customer_id", f.CustomerID)
 	}

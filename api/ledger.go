@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/invoiced/invoiced/events"
@@ -74,6 +75,7 @@ type Ledger struct {
 	maxLag  time.Duration
 	now     func() time.Time
 	attempt time.Duration // publishAttempt, shorter in tests
+	log     *slog.Logger  // what is passed over; the Invoices' logger
 }
 
 // NewLedger returns a ledger that publishes with pub, reads the stream with
@@ -82,7 +84,8 @@ type Ledger struct {
 // with ErrUnavailable: an invoice that left the stream so recently might be
 // missing from both.
 func NewLedger(pub Publisher, reader StreamReader, model InvoiceModel, lag Lag, maxLag time.Duration) *Ledger {
-	return &Ledger{pub: pub, reader: reader, model: model, lag: lag, maxLag: maxLag, now: time.Now, attempt: publishAttempt}
+	return &Ledger{pub: pub, reader: reader, model: model, lag: lag, maxLag: maxLag, now: time.Now, attempt: publishAttempt,
+		log: slog.New(slog.DiscardHandler)}
 }
 
 // Create stores a new invoice for req, or finds the one an earlier request
@@ -211,7 +214,9 @@ func (l *Ledger) replay(ctx context.Context, subject, hash string) (events.Invoi
 	}
 	orig, err := events.DecodeMsg(msg.Subject, msg.Data)
 	if err != nil {
-		return events.Invoice{}, false, fmt.Errorf("stored event %d: %w", msg.Sequence, err)
+		// Not an event, yet it holds the key's subject: the key is spent.
+		l.log.Warn("stored event passed over: it does not decode", "stream", events.StreamInvoices, "seq", msg.Sequence, "subject", msg.Subject, "err", err)
+		return events.Invoice{}, false, fmt.Errorf("%w: the key's invoice is stored as something that cannot be read; use another key", ErrKeyReused)
 	}
 	return replayed(orig, hash)
 }
@@ -289,24 +294,23 @@ func (l *Ledger) left(ctx context.Context, id string) (readmodel.Invoice, bool, 
 	return l.lookup(ctx, id)
 }
 
-// Get returns the current state of invoice id. A decided invoice is
+// Get returns the current state of invoice id, with the account that owns
+// it. A decided invoice is
 // answered by the read model; one still in play by its newest event on the
 // stream. It fails with ErrNotFound when there is no such invoice and
 // ErrUnavailable when JetStream or the read model cannot be read.
 func (l *Ledger) Get(ctx context.Context, id string) (events.Invoice, error) {
 	if inv, found, err := l.lookup(ctx, id); err != nil || (found && inv.Outcome != nil) {
-		return inv.Latest(), err
+		return owned(inv), err
 	}
-	msg, err := l.reader.GetLastMsgForSubject(ctx, events.InvoiceSubjects(id))
-	if err == nil {
-		ev, err := events.DecodeMsg(msg.Subject, msg.Data)
-		if err != nil {
-			return events.Invoice{}, fmt.Errorf("stored event %d: %w", msg.Sequence, err)
-		}
-		return ev.Invoice, nil
+	ev, found, err := l.newest(ctx, id)
+	if err != nil {
+		return events.Invoice{}, err
 	}
-	if !errors.Is(err, jetstream.ErrMsgNotFound) {
-		return events.Invoice{}, unavailable("read invoice", err)
+	if found {
+		inv := ev.Invoice
+		inv.Account = ev.Account()
+		return inv, nil
 	}
 	inv, found, err := l.left(ctx, id)
 	switch {
@@ -315,7 +319,40 @@ func (l *Ledger) Get(ctx context.Context, id string) (events.Invoice, error) {
 	case !found:
 		return events.Invoice{}, fmt.Errorf("%w: no invoice %s", ErrNotFound, id)
 	}
-	return inv.Latest(), nil
+	return owned(inv), nil
+}
+
+// newest returns the newest event of invoice id on the stream that decodes,
+// and whether there is one: what does not decode is passed over (and
+// logged), so a message published there by mistake hides no invoice. It
+// fails with ErrUnavailable when the stream cannot be read.
+func (l *Ledger) newest(ctx context.Context, id string) (events.Event, bool, error) {
+	msg, err := l.reader.GetLastMsgForSubject(ctx, events.InvoiceSubjects(id))
+	for _, t := range []events.Type{"", events.InvoiceFailed, events.InvoiceProcessed, events.InvoiceRequested} {
+		if t != "" {
+			msg, err = l.reader.GetLastMsgForSubject(ctx, events.Subject(id, t))
+		}
+		switch {
+		case errors.Is(err, jetstream.ErrMsgNotFound):
+			continue
+		case err != nil:
+			return events.Event{}, false, unavailable("read invoice", err)
+		}
+		ev, err := events.DecodeMsg(msg.Subject, msg.Data)
+		if err == nil && ev.Invoice.ID == id {
+			return ev, true, nil
+		}
+		l.log.Warn("stored event passed over: it does not decode", "stream", events.StreamInvoices, "seq", msg.Sequence, "subject", msg.Subject, "err", err)
+	}
+	return events.Event{}, false, nil
+}
+
+// owned returns inv's current state with the account that owns it, which
+// invoices stored before accounts existed name only in their request.
+func owned(inv readmodel.Invoice) events.Invoice {
+	latest := inv.Latest()
+	latest.Account = inv.Requested.Account()
+	return latest
 }
 
 // unavailable wraps a JetStream failure as ErrUnavailable.
@@ -343,7 +380,7 @@ func (l *Ledger) List(ctx context.Context, f readmodel.InvoiceFilter, before uin
 	}
 	out := make([]events.Invoice, len(page))
 	for i, inv := range page {
-		out[i] = inv.Latest()
+		out[i] = owned(inv)
 	}
 	return out, next, nil
 }

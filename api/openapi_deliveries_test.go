@@ -57,7 +57,7 @@ func oaRetryCases(f *oaFixtures) []oaCase {
 		retry("409 the most attempts", f.full, http.StatusConflict),
 		retry("409 the subscription is disabled", f.offDelivery, http.StatusConflict),
 		retry("409 the subscription was deleted", f.goneDelivery, http.StatusConflict),
-		oaOn(retry("500 an unreadable subscription", f.badSubDelivery, http.StatusInternalServerError), oaCorrupt),
+		oaOn(retry("409 a subscription whose record does not decode", f.badSubDelivery, http.StatusConflict), oaCorrupt),
 		retry("404 unknown", uuid.NewString(), http.StatusNotFound),
 		oaInvalid(retry("404 not a UUID", "dlv_1", http.StatusNotFound), ""),
 		oaOn(retry("404 an unreadable record", f.badDelivery, http.StatusNotFound), oaCorrupt),

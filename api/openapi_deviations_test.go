@@ -35,11 +35,11 @@ func (b oaSample) invoice(edit string) string {
 }
 
 func (b oaSample) subscription(edit string) string {
-	return fmt.Sprintf(`{"id":%q,"url":"https://example.com/h","event_types":["invoice.created"],"description":"","status":"enabled","created_at":"2024-05-01T00:00:00Z","updated_at":"2024-05-01T00:00:00Z"%s}`, b.id, edit)
+	return fmt.Sprintf(`{"id":%q,"account":"default","url":"https://example.com/h","event_types":["invoice.created"],"description":"","status":"enabled","created_at":"2024-05-01T00:00:00Z","updated_at":"2024-05-01T00:00:00Z"%s}`, b.id, edit)
 }
 
 func (b oaSample) delivery(edit string) string {
-	return fmt.Sprintf(`{"id":%q,"subscription_id":%q,"event_id":%q,"event_type":"invoice.created","invoice_id":%q,"status":"pending","attempts":[],"created_at":"2024-05-01T00:00:00Z","updated_at":"2024-05-01T00:00:00Z"%s}`, b.id, b.id, b.id, b.id, edit)
+	return fmt.Sprintf(`{"id":%q,"account":"default","subscription_id":%q,"event_id":%q,"event_type":"invoice.created","invoice_id":%q,"status":"pending","attempts":[],"created_at":"2024-05-01T00:00:00Z","updated_at":"2024-05-01T00:00:00Z"%s}`, b.id, b.id, b.id, b.id, edit)
 }
 
 // oaNotFoundProblem is a valid 404 problem.
@@ -115,6 +115,7 @@ func oaCreateAndListDeviations(b oaSample) []oaDeviation {
 func oaSubscriptionDeviations(b oaSample) []oaDeviation {
 	return []oaDeviation{
 		{"a subscription", "GET", b.sub, 200, oaJSONHeader(), b.subscription(""), true},
+		{"a subscription without its account", "GET", b.sub, 200, oaJSONHeader(), strings.Replace(b.subscription(""), `"account":"default",`, "", 1), false},
 		{"a subscription with its secret", "GET", b.sub, 200, oaJSONHeader(), b.subscription(`,"secret":"whsec_MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE="`), false},
 		{"a disabled subscription without a reason", "GET", b.sub, 200, oaJSONHeader(), strings.Replace(b.subscription(""), "enabled", "disabled", 1), false},
 		{"a new subscription without its secret", "POST", "/webhooks/subscriptions", 201, oaJSONHeader("Location", b.sub), b.subscription(""), false},

@@ -139,7 +139,7 @@ func (e *oaEnv) resources(t testing.TB, js jetstream.JetStream, model *readmodel
 		t.Fatal(err)
 	}
 	h := broker.Handles{Webhooks: tasks, Deliveries: deliveries, LiveDeliveries: live}
-	sub, err := api.NewSubscriptions(subs, h.Ending(js), api.SubscriptionsConfig{Targets: oaTargets, Logger: discardLog()})
+	sub, err := api.NewSubscriptions(subs, h.Ending(js), api.SubscriptionsConfig{Targets: oaTargets, Secrets: newKeyring(t), Logger: discardLog()})
 	if err != nil {
 		t.Fatal(err)
 	}

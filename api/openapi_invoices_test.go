@@ -148,7 +148,7 @@ func oaInvoiceRefusalCases(f *oaFixtures) []oaCase {
 		oaInvalid(oaHeaders(oaCreateInvoice("415 text/plain", "", oaMinimalInvoice, http.StatusUnsupportedMediaType), "Content-Type", "text/plain", "Idempotency-Key", "k-text"), ""),
 		oaInvalid(oaHeaders(oaCreateInvoice("415 no Content-Type", "", oaMinimalInvoice, http.StatusUnsupportedMediaType), "Idempotency-Key", "k-no-type"), ""),
 		oaCreateInvoice("422 key reused with other parameters", "replay-1", `{"customer_id":"cust_123","amount_cents":2501}`, http.StatusUnprocessableEntity),
-		oaOn(oaCreateInvoice("500 stored event unreadable", f.badKey, oaMinimalInvoice, http.StatusInternalServerError), oaCorrupt),
+		oaOn(oaCreateInvoice("422 the key holds what does not decode", f.badKey, oaMinimalInvoice, http.StatusUnprocessableEntity), oaCorrupt),
 	}
 }
 
@@ -186,6 +186,6 @@ func oaGetInvoiceCases(f *oaFixtures) []oaCase {
 		oaWith(oaGet("200 failed", "getInvoice", "/invoices/"+f.failed, http.StatusOK), oaWant("failure_reason", events.ReasonAmountExceedsLimit)),
 		oaGet("404 unknown", "getInvoice", "/invoices/"+uuid.NewString(), http.StatusNotFound),
 		oaInvalid(oaGet("404 not a UUID", "getInvoice", "/invoices/inv_123", http.StatusNotFound), ""),
-		oaOn(oaGet("500 stored event unreadable", "getInvoice", "/invoices/"+f.badInvoice, http.StatusInternalServerError), oaCorrupt),
+		oaOn(oaGet("404 only what does not decode", "getInvoice", "/invoices/"+f.badInvoice, http.StatusNotFound), oaCorrupt),
 	}
 }

@@ -22,6 +22,6 @@ func oaTestEventCases(f *oaFixtures) []oaCase {
 		send("409 disabled", f.disabledSub, failed, http.StatusConflict),
 		oaLax(send("413 body over the limit", f.failSub, oaPadded(failed), http.StatusRequestEntityTooLarge), ""),
 		oaInvalid(oaHeaders(send("415 no Content-Type", f.failSub, failed, http.StatusUnsupportedMediaType)), ""),
-		oaOn(send("500 stored subscription unreadable", f.badSub, failed, http.StatusInternalServerError), oaCorrupt),
+		oaOn(send("404 stored subscription does not decode", f.badSub, failed, http.StatusNotFound), oaCorrupt),
 	}
 }

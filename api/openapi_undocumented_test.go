@@ -28,7 +28,7 @@ func oaHandler(t testing.TB) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	subs, err := api.NewSubscriptions(nil, nil, api.SubscriptionsConfig{})
+	subs, err := api.NewSubscriptions(nil, nil, api.SubscriptionsConfig{Secrets: newKeyring(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

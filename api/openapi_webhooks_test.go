@@ -53,7 +53,7 @@ func oaDelivery(t testing.TB, ev events.Event, subID, url string, status int) we
 	at := time.Now().UTC()
 	attempt := webhook.Attempt{Number: 1, Trigger: webhook.TriggerScheduled, StartedAt: at, DurationMS: 3, URL: url, HTTPStatus: status}
 	d := webhook.Delivery{
-		ID: task.DeliveryID, SubscriptionID: subID, EventID: ev.ID, EventType: task.EventType, InvoiceID: ev.Invoice.ID,
+		ID: task.DeliveryID, Account: task.Account, SubscriptionID: subID, EventID: ev.ID, EventType: task.EventType, InvoiceID: ev.Invoice.ID,
 		Status: webhook.DeliveryDelivered, Attempts: []webhook.Attempt{attempt}, CreatedAt: at, UpdatedAt: at, Body: task.Body,
 	}
 	if status >= 300 {

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+
+	"github.com/invoiced/invoiced/events"
 )
 
 // queryValues returns the parameters of r's query string, each given once.
@@ -30,4 +32,23 @@ func queryValues(r *http.Request, known ...string) (url.Values, error) {
 		}
 	}
 	return q, nil
+}
+
+// listedAccount returns the account a list is narrowed to: the caller's
+// own, or for an operator the one the account parameter names, "" for
+// every account. A caller who is not an operator naming another account is
+// a problem added to v.
+func listedAccount(q url.Values, c Caller, v *ValidationError) string {
+	name, named := q.Get("account"), q.Has("account")
+	switch {
+	case named && !events.ValidAccount(name):
+		v.add("account", "must be 1 to 63 lower-case letters, digits, _ and -")
+	case named && !c.Sees(name):
+		v.add("account", "only an operator key may list another account's")
+	case named:
+		return name
+	case c.Operator:
+		return ""
+	}
+	return c.Account
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/invoiced/invoiced/internal/natstest"
 	"github.com/invoiced/invoiced/internal/netguard"
 	"github.com/invoiced/invoiced/internal/readmodel"
+	"github.com/invoiced/invoiced/internal/seal"
 	"github.com/invoiced/invoiced/internal/testing/statetest"
 	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/nats-io/nats-server/v2/server"
@@ -31,9 +32,11 @@ type env struct {
 	stream jetstream.Stream
 	subs   jetstream.KeyValue
 	ending webhook.Ending
-	model  *readmodel.Store
-	lag    *readmodel.Follower
-	http   *httptest.Server
+	// secrets seals the subscriptions' secrets in the bucket.
+	secrets *seal.Keyring
+	model   *readmodel.Store
+	lag     *readmodel.Follower
+	http    *httptest.Server
 	// writer is the group-commit writer POST publishes through, if any.
 	writer *groupcommit.Writer
 }
@@ -72,7 +75,9 @@ func newEnv(t testing.TB, o envOptions) *env {
 	if err != nil {
 		t.Fatalf("invoices: %v", err)
 	}
-	subs, err := api.NewSubscriptions(e.subs, e.ending, api.SubscriptionsConfig{SecretOverlap: time.Hour, Targets: netguard.Policy{AllowPrivate: true}})
+	e.secrets = newKeyring(t)
+	subs, err := api.NewSubscriptions(e.subs, e.ending, api.SubscriptionsConfig{SecretOverlap: time.Hour, Targets: netguard.Policy{AllowPrivate: true},
+		Secrets: e.secrets})
 	if err != nil {
 		t.Fatalf("subscriptions: %v", err)
 	}
@@ -166,4 +171,14 @@ func wantProblem(t testing.TB, r response, status int, field string) problem {
 		t.Fatalf("problem names field %q, want %q: %s", p.Field, field, r.body)
 	}
 	return p
+}
+
+// newKeyring returns a keyring of one random key, held in memory only.
+func newKeyring(t testing.TB) *seal.Keyring {
+	t.Helper()
+	kr, err := seal.NewRandom()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr
 }

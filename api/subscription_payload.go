@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/netguard"
 	"github.com/invoiced/invoiced/internal/webhook"
 )
@@ -23,6 +24,7 @@ type subscriptionBody struct {
 	EventTypes  *[]string `json:"event_types"`
 	Description *string   `json:"description"`
 	Status      *string   `json:"status"`
+	Account     *string   `json:"account"`
 }
 
 // urlRules are what a subscription URL must satisfy beyond its syntax.
@@ -54,7 +56,19 @@ func (b subscriptionBody) validate(create bool, rules urlRules) error {
 	case *b.Status != webhook.StatusEnabled && *b.Status != webhook.StatusDisabled:
 		v.add("status", "must be %s or %s, not %q", webhook.StatusEnabled, webhook.StatusDisabled, *b.Status)
 	}
+	if b.Account != nil && !events.ValidAccount(*b.Account) {
+		v.add("account", "must be 1 to 63 lower-case letters, digits, _ and -")
+	}
 	return v.orNil()
+}
+
+// allowedFor returns nil when c may make what b asks: only an operator
+// may put a subscription in an account other than its own.
+func (b subscriptionBody) allowedFor(c Caller) error {
+	if b.Account != nil && *b.Account != c.Account && !c.Operator {
+		return invalidField("account", "only an operator key may place a subscription in another account")
+	}
+	return nil
 }
 
 // checkURL adds a problem unless raw is an absolute http(s) URL that the
@@ -121,6 +135,9 @@ func (b subscriptionBody) apply(s *webhook.Subscription) {
 	if b.Description != nil {
 		s.Description = *b.Description
 	}
+	if b.Account != nil {
+		s.Account = *b.Account
+	}
 	if b.Status != nil && *b.Status != s.Status {
 		s.Status = *b.Status
 		s.DisabledReason, s.FailingSince = "", nil
@@ -134,6 +151,7 @@ func (b subscriptionBody) apply(s *webhook.Subscription) {
 // only when it was just made.
 type subscriptionResponse struct {
 	ID             string    `json:"id"`
+	Account        string    `json:"account"`
 	URL            string    `json:"url"`
 	EventTypes     []string  `json:"event_types"`
 	Description    string    `json:"description"`
@@ -146,7 +164,7 @@ type subscriptionResponse struct {
 
 func newSubscriptionResponse(s webhook.Subscription, newSecret string) subscriptionResponse {
 	return subscriptionResponse{
-		ID: s.ID, URL: s.URL, EventTypes: s.EventTypes, Description: s.Description,
+		ID: s.ID, Account: s.Owner(), URL: s.URL, EventTypes: s.EventTypes, Description: s.Description,
 		Status: s.Status, DisabledReason: s.DisabledReason, Secret: newSecret,
 		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
 	}

@@ -45,6 +45,9 @@ type SubscriptionsConfig struct {
 	Targets netguard.Policy
 	// RequireHTTPS refuses plain-http subscription URLs.
 	RequireHTTPS bool
+	// Secrets seals every signing secret before it is stored: the keyring
+	// of the key file every api and dispatcher process shares. Required.
+	Secrets webhook.SecretSealer
 	// Logger receives server-side failures; nil discards them.
 	Logger *slog.Logger
 }
@@ -53,6 +56,9 @@ type SubscriptionsConfig struct {
 func (c SubscriptionsConfig) Validate() error {
 	if c.SecretOverlap < 0 || c.RequestTimeout < 0 {
 		return errors.New("subscriptions: durations must not be negative")
+	}
+	if c.Secrets == nil {
+		return errors.New("subscriptions: no keyring to seal signing secrets with")
 	}
 	return c.Targets.Validate()
 }
@@ -107,17 +113,24 @@ func (h *Subscriptions) create(w http.ResponseWriter, r *http.Request) error {
 	if err := in.validate(true, h.cfg.urlRules()); err != nil {
 		return err
 	}
+	caller := CallerFrom(r.Context())
+	if err := in.allowedFor(caller); err != nil {
+		return err
+	}
 	secret, err := webhook.NewSecret()
 	if err != nil {
 		return err
 	}
 	now := h.now().UTC().Truncate(time.Microsecond)
 	sub := webhook.Subscription{
-		ID: uuid.NewString(), Status: webhook.StatusEnabled, CreatedAt: now, UpdatedAt: now,
+		ID: uuid.NewString(), Account: caller.Account, Status: webhook.StatusEnabled, CreatedAt: now, UpdatedAt: now,
 		Secrets: []webhook.Secret{{Value: secret, CreatedAt: now}},
 	}
 	in.apply(&sub)
-	data, _ := json.Marshal(sub)
+	data, err := webhook.EncodeSubscription(sub, h.cfg.Secrets)
+	if err != nil {
+		return err
+	}
 	if _, err := h.store.Create(r.Context(), sub.ID, data); err != nil {
 		return unavailable("store subscription", err)
 	}
@@ -146,7 +159,7 @@ func (h *Subscriptions) list(w http.ResponseWriter, r *http.Request) error {
 		for key := range keys.Keys() {
 			sub, _, err := h.load(r.Context(), key)
 			if errors.Is(err, ErrNotFound) {
-				continue // deleted meanwhile
+				continue // deleted meanwhile, or another account's
 			}
 			if err != nil {
 				return err
@@ -165,6 +178,9 @@ func (h *Subscriptions) patch(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := in.validate(false, h.cfg.urlRules()); err != nil {
+		return err
+	}
+	if err := in.allowedFor(CallerFrom(r.Context())); err != nil {
 		return err
 	}
 	sub, err := h.change(r.Context(), chi.URLParam(r, "id"), in.apply)
@@ -215,39 +231,61 @@ func (h *Subscriptions) rotate(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// load reads one subscription and its revision; ErrNotFound when absent.
+// load reads one subscription and its revision for the caller in ctx; see
+// readSubscription.
 func (h *Subscriptions) load(ctx context.Context, id string) (webhook.Subscription, uint64, error) {
-	id, err := subscriptionKey(id)
+	key, err := subscriptionKey(id)
 	if err != nil {
 		return webhook.Subscription{}, 0, err
 	}
-	entry, err := h.store.Get(ctx, id)
+	return readSubscription(ctx, h.store, key, h.cfg.Logger)
+}
+
+// readSubscription reads subscription key and its revision from subs for
+// the caller in ctx. It fails with ErrNotFound when the subscription is
+// absent, another account's (which must not learn even that it exists), or
+// stored as something that does not decode (logged: there is nothing to
+// show or act on), and with ErrUnavailable when the bucket cannot be read.
+func readSubscription(ctx context.Context, subs EntryGetter, key string, log *slog.Logger) (webhook.Subscription, uint64, error) {
+	entry, err := subs.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return webhook.Subscription{}, 0, fmt.Errorf("%w: no subscription %s", ErrNotFound, id)
+		return webhook.Subscription{}, 0, fmt.Errorf("%w: no subscription %s", ErrNotFound, key)
 	}
 	if err != nil {
 		return webhook.Subscription{}, 0, unavailable("read subscription", err)
 	}
 	var sub webhook.Subscription
-	if err := json.Unmarshal(entry.Value(), &sub); err != nil {
-		return webhook.Subscription{}, 0, fmt.Errorf("stored subscription %s: %w", id, err)
+	if err := json.Unmarshal(entry.Value(), &sub); err != nil || sub.ID != key {
+		log.Warn("stored subscription passed over: it does not decode", "subscription", key, "revision", entry.Revision(), "err", err)
+		return webhook.Subscription{}, 0, fmt.Errorf("%w: no subscription %s", ErrNotFound, key)
+	}
+	if !CallerFrom(ctx).Sees(sub.Owner()) {
+		return webhook.Subscription{}, 0, fmt.Errorf("%w: no subscription %s", ErrNotFound, key)
 	}
 	return sub, entry.Revision(), nil
 }
 
-// change applies edit to a subscription with compare-and-set.
+// change applies edit to a subscription with compare-and-set, storing its
+// secrets sealed.
 func (h *Subscriptions) change(ctx context.Context, id string, edit func(*webhook.Subscription)) (webhook.Subscription, error) {
-	key, err := subscriptionKey(id)
+	// Reading first answers as load does for what cannot be changed; the
+	// check inside edit holds should the account change meanwhile.
+	current, _, err := h.load(ctx, id)
 	if err != nil {
 		return webhook.Subscription{}, err
 	}
-	sub, err := webhook.Modify(ctx, h.store, key, func(s *webhook.Subscription) bool {
+	key := current.ID
+	caller, hidden := CallerFrom(ctx), false
+	sub, err := webhook.ModifySubscription(ctx, h.store, key, h.cfg.Secrets, func(s *webhook.Subscription) bool {
+		if hidden = !caller.Sees(s.Owner()); hidden {
+			return false
+		}
 		edit(s)
 		s.UpdatedAt = h.now().UTC().Truncate(time.Microsecond)
 		return true
 	})
 	switch {
-	case errors.Is(err, jetstream.ErrKeyNotFound):
+	case hidden, errors.Is(err, jetstream.ErrKeyNotFound):
 		return webhook.Subscription{}, fmt.Errorf("%w: no subscription %s", ErrNotFound, key)
 	case err != nil:
 		return webhook.Subscription{}, unavailable("update subscription", err)

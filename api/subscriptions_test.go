@@ -56,6 +56,17 @@ func (e *env) stored(t testing.TB, id string) webhook.Subscription {
 	return s
 }
 
+// activeSecrets returns the stored subscription's secrets that sign at at,
+// opened with the resource's keyring.
+func (e *env) activeSecrets(t testing.TB, id string, at time.Time) []string {
+	t.Helper()
+	got, err := e.stored(t, id).ActiveSecrets(at, e.secrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
 func TestSubscribeShowsTheSecretOnce(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	s := e.subscribe(t, `{"url":"http://127.0.0.1:9000/webhook"}`)
@@ -65,7 +76,7 @@ func TestSubscribeShowsTheSecretOnce(t *testing.T) {
 	if !slices.Equal(s.EventTypes, webhook.EventTypes) {
 		t.Fatalf("default event types %v", s.EventTypes)
 	}
-	if got := e.stored(t, s.ID).ActiveSecrets(time.Now()); !slices.Equal(got, []string{s.Secret}) {
+	if got := e.activeSecrets(t, s.ID, time.Now()); !slices.Equal(got, []string{s.Secret}) {
 		t.Fatalf("stored secrets %v", got)
 	}
 	get := e.do(t, http.MethodGet, "/webhooks/subscriptions/"+s.ID, nil)
@@ -151,12 +162,11 @@ func TestPatchDeleteAndRotate(t *testing.T) {
 	if r.status != http.StatusOK || rotated.Secret == "" || rotated.Secret == s.Secret {
 		t.Fatalf("rotate: %d %s", r.status, r.body)
 	}
-	rec := e.stored(t, s.ID)
-	if now := time.Now(); !slices.Equal(rec.ActiveSecrets(now), []string{rotated.Secret, s.Secret}) {
-		t.Fatalf("during the overlap: %v", rec.ActiveSecrets(now))
+	if got := e.activeSecrets(t, s.ID, time.Now()); !slices.Equal(got, []string{rotated.Secret, s.Secret}) {
+		t.Fatalf("during the overlap: %v", got)
 	}
-	if later := time.Now().Add(time.Hour + time.Minute); !slices.Equal(rec.ActiveSecrets(later), []string{rotated.Secret}) {
-		t.Fatalf("after the overlap: %v", rec.ActiveSecrets(later))
+	if got := e.activeSecrets(t, s.ID, time.Now().Add(time.Hour+time.Minute)); !slices.Equal(got, []string{rotated.Secret}) {
+		t.Fatalf("after the overlap: %v", got)
 	}
 
 	if r := e.do(t, http.MethodDelete, path, nil); r.status != http.StatusNoContent {

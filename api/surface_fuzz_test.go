@@ -18,7 +18,7 @@ import (
 func surfaceHandler(t testing.TB) http.Handler {
 	t.Helper()
 	e := newDeliveriesEnv(t)
-	subs, err := api.NewSubscriptions(e.subs, e.ending, api.SubscriptionsConfig{Targets: netguard.Policy{AllowPrivate: true}})
+	subs, err := api.NewSubscriptions(e.subs, e.ending, api.SubscriptionsConfig{Targets: netguard.Policy{AllowPrivate: true}, Secrets: e.secrets})
 	if err != nil {
 		t.Fatal(err)
 	}

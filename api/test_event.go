@@ -54,7 +54,7 @@ func (h *Deliveries) sendTestEvent(w http.ResponseWriter, r *http.Request) error
 	if in.EventType != nil {
 		eventType = *in.EventType
 	}
-	task, err := h.testTask(r.Context(), sub.ID, eventType)
+	task, err := h.testTask(r.Context(), sub, eventType)
 	if err != nil {
 		return err
 	}
@@ -62,12 +62,13 @@ func (h *Deliveries) sendTestEvent(w http.ResponseWriter, r *http.Request) error
 	return nil
 }
 
-// testTask publishes the first task of a new delivery of a made-up event of
-// eventType, about a made-up invoice marked as a test, and returns it.
-func (h *Deliveries) testTask(ctx context.Context, subID, eventType string) (webhook.Task, error) {
-	now := h.now().UTC().Truncate(time.Microsecond)
+// testTask publishes the first task of a new delivery to sub of a made-up
+// event of eventType, about a made-up invoice of sub's account marked as a
+// test, and returns it.
+func (h *Deliveries) testTask(ctx context.Context, sub webhook.Subscription, eventType string) (webhook.Task, error) {
+	subID, now := sub.ID, h.now().UTC().Truncate(time.Microsecond)
 	inv := events.Invoice{
-		ID: uuid.NewString(), Status: testStatus[eventType], CustomerID: "cust_test", AmountCents: 2500, Currency: "USD",
+		ID: uuid.NewString(), Account: sub.Owner(), Status: testStatus[eventType], CustomerID: "cust_test", AmountCents: 2500, Currency: "USD",
 		Description: "A test event sent from invoiced; no such invoice exists.", Metadata: map[string]string{"test": "true"},
 		CreatedAt: now,
 	}

@@ -21,10 +21,12 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
 	ctx = withRequestID(ctx, msg)
 	subID, _, manual, err := webhook.ParseTaskSubject(msg.Subject())
 	if err != nil {
+		d.skipped.Add(1)
 		return consume.Permanent(err)
 	}
 	var task webhook.Task
 	if err := json.Unmarshal(msg.Data(), &task); err != nil || task.DeliveryID == "" {
+		d.skipped.Add(1)
 		return consume.Permanent(fmt.Errorf("task on %s: %w", msg.Subject(), err))
 	}
 	task.Attempt = max(task.Attempt, 1)
@@ -142,7 +144,7 @@ func (d *Dispatcher) loadDelivery(ctx context.Context, task webhook.Task, settle
 func (d *Dispatcher) pendingRecord(task webhook.Task) webhook.Delivery {
 	now := d.cfg.Now().UTC()
 	return webhook.Delivery{
-		ID: task.DeliveryID, SubscriptionID: task.SubscriptionID, EventID: task.EventID,
+		ID: task.DeliveryID, Account: task.Account, SubscriptionID: task.SubscriptionID, EventID: task.EventID,
 		EventType: task.EventType, InvoiceID: task.InvoiceID, Status: webhook.DeliveryPending,
 		Attempts: []webhook.Attempt{}, CreatedAt: now, UpdatedAt: now, Body: task.Body,
 	}

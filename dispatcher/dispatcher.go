@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/invoiced/invoiced/events"
@@ -59,6 +60,10 @@ type Config struct {
 	Targets netguard.Policy
 	// RequireHTTPS refuses to send to a plain-http URL.
 	RequireHTTPS bool
+	// Secrets opens the subscriptions' signing secrets for each attempt,
+	// and seals them when the dispatcher writes a subscription. Required:
+	// the keyring of the service's key file.
+	Secrets webhook.SecretKeys
 	// Client sends the attempts; nil means a client that follows no
 	// redirects and dials only what Targets allows.
 	Client *http.Client
@@ -76,6 +81,9 @@ type Config struct {
 func (c Config) Validate() error {
 	if err := c.Targets.Validate(); err != nil {
 		return fmt.Errorf("dispatcher: %w", err)
+	}
+	if c.Secrets == nil {
+		return errors.New("dispatcher: Secrets is required: the keyring that opens the signing secrets")
 	}
 	if c.Workers < 0 || c.Timeout < 0 || c.DisableAfter < 0 || c.MaxInFlightPerSubscription < 0 || c.MaxPending < 0 {
 		return errors.New("dispatcher: options must not be negative")
@@ -165,6 +173,8 @@ type Dispatcher struct {
 	inFlight      *limiter
 	pools         []*consume.Pool
 	stopSweep     func()
+	// skipped counts the events and tasks terminated as not valid ones.
+	skipped atomic.Uint64
 
 	// afterEnqueue, when set, runs after each task of a fan-out is
 	// published: tests use it to crash in the middle of one.
@@ -185,6 +195,10 @@ func New(js JetStream, subscriptions SubscriptionStore, deliveries Store, ending
 		ending: ending, inFlight: newLimiter(cfg.MaxInFlightPerSubscription),
 	}, nil
 }
+
+// Skipped returns how many events and tasks the dispatcher has terminated
+// as not valid ones.
+func (d *Dispatcher) Skipped() uint64 { return d.skipped.Load() }
 
 // fanOutWorkers is how many events one process fans out at once. A fan-out
 // is a few publishes, each waiting for its group commit (a batch's disk

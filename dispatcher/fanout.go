@@ -14,7 +14,7 @@ import (
 )
 
 // fanOut turns one invoice event into one delivery per matching
-// subscription: a task on the WEBHOOKS stream, keyed by the derived
+// subscription of the invoice's account: a task on the WEBHOOKS stream, keyed by the derived
 // delivery ID and written only if absent (under its own subject with
 // expected sequence 0), so a fan-out repeated after a crash neither loses
 // nor doubles a delivery. The delivery's record is written by its first
@@ -24,13 +24,14 @@ func (d *Dispatcher) fanOut(ctx context.Context, msg jetstream.Msg) error {
 	ctx = withRequestID(ctx, msg)
 	ev, err := events.DecodeMsg(msg.Subject(), msg.Data())
 	if err != nil {
+		d.skipped.Add(1)
 		return consume.Permanent(err)
 	}
 	eventType := webhook.EventTypeFor(ev.Type)
 	if eventType == "" {
 		return nil
 	}
-	subs := d.subs.matching(eventType, ev.Time)
+	subs := d.subs.matching(ev.Account(), eventType, ev.Time)
 	for _, sub := range subs {
 		task, err := webhook.NewTask(ev, eventType, sub.ID)
 		if err != nil {
@@ -43,7 +44,7 @@ func (d *Dispatcher) fanOut(ctx context.Context, msg jetstream.Msg) error {
 			d.afterEnqueue()
 		}
 	}
-	d.cfg.Logger.Debug("event fanned out", "request_id", requestID(ctx), "invoice", ev.Invoice.ID,
+	d.cfg.Logger.Debug("event fanned out", "request_id", requestID(ctx), "invoice", ev.Invoice.ID, "account", ev.Account(),
 		"event", ev.ID, "type", eventType, "deliveries", len(subs))
 	return nil
 }

@@ -142,7 +142,7 @@ func TestCrashMidFanOutNeitherLosesNorDoubles(t *testing.T) {
 	subA := f.subscribe(t, rcA.URL, webhook.EventInvoiceCreated)
 	subB := f.subscribe(t, rcB.URL, webhook.EventInvoiceCreated)
 	var crashes atomic.Int32
-	d, err := New(f.js, f.subs, f.deliveries, f.h.Ending(f.js), Config{Schedule: testSchedule, Targets: netguard.Policy{AllowPrivate: true}})
+	d, err := New(f.js, f.subs, f.deliveries, f.h.Ending(f.js), Config{Schedule: testSchedule, Targets: netguard.Policy{AllowPrivate: true}, Secrets: f.keys})
 	if err != nil {
 		t.Fatal(err)
 	}

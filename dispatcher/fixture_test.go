@@ -15,6 +15,7 @@ import (
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/broker"
 	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/seal"
 	"github.com/invoiced/invoiced/internal/testing/statetest"
 	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/nats-io/nats.go/jetstream"
@@ -28,6 +29,9 @@ type fixture struct {
 	tasks      jetstream.Stream
 	subs       jetstream.KeyValue
 	deliveries jetstream.KeyValue
+	// keys seals the subscriptions' secrets, as the service's key file
+	// does.
+	keys *seal.Keyring
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -35,7 +39,11 @@ func newFixture(t testing.TB) *fixture {
 	srv := natstest.Start(t, natstest.Options{})
 	_, js := natstest.Connect(t, srv)
 	h := statetest.Streams(t, js, broker.Streams{DedupWindow: 100 * time.Millisecond})
-	return &fixture{js: js, h: h, tasks: h.Webhooks, subs: h.Subscriptions, deliveries: h.Deliveries}
+	keys, err := seal.NewRandom()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{js: js, h: h, tasks: h.Webhooks, subs: h.Subscriptions, deliveries: h.Deliveries, keys: keys}
 }
 
 // testSchedule retries fast: a test waits milliseconds, not minutes.
@@ -53,6 +61,9 @@ func (f *fixture) start(t testing.TB, cfg Config) *Dispatcher {
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	cfg.Targets.AllowPrivate = true // the receivers are on loopback
 	cfg.UserAgent = "invoiced/test"
+	if cfg.Secrets == nil {
+		cfg.Secrets = f.keys
+	}
 	d, err := New(f.js, f.subs, f.deliveries, f.h.Ending(f.js), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +79,8 @@ func (f *fixture) start(t testing.TB, cfg Config) *Dispatcher {
 	return d
 }
 
-// subscribe stores an enabled subscription to url for types (all when none).
+// subscribe stores an enabled subscription to url for types (all when
+// none), its secret sealed, and returns it with the secret in the clear.
 func (f *fixture) subscribe(t testing.TB, url string, types ...string) webhook.Subscription {
 	t.Helper()
 	secret, err := webhook.NewSecret()
@@ -87,9 +99,13 @@ func (f *fixture) subscribe(t testing.TB, url string, types ...string) webhook.S
 	return s
 }
 
+// putSubscription stores s with its secrets sealed, as the API does.
 func (f *fixture) putSubscription(t testing.TB, s webhook.Subscription) {
 	t.Helper()
-	data, _ := json.Marshal(s)
+	data, err := webhook.EncodeSubscription(s, f.keys)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := f.subs.Put(context.Background(), s.ID, data); err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +130,7 @@ func (f *fixture) invoiceEvents(t testing.TB) []events.Event {
 	t.Helper()
 	id := uuid.NewString()
 	req := events.NewRequested(events.Invoice{ID: id, CustomerID: "cust", AmountCents: 2500, Currency: "USD", CreatedAt: time.Now()},
-		events.Idempotency{Caller: "t", Endpoint: "POST /invoices", Key: id, RequestHash: "h"})
+		events.Idempotency{Caller: events.DefaultAccount, Endpoint: "POST /invoices", Key: id, RequestHash: "h"})
 	out := []events.Event{req, events.NewProcessed(req.Invoice, time.Now())}
 	for _, ev := range out {
 		statetest.Publish(t, f.js, ev)

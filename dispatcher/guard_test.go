@@ -12,7 +12,7 @@ func TestABlockedTargetIsAFailedAttemptWithTheReason(t *testing.T) {
 	f := newFixture(t)
 	rc := newReceiver(t, nil) // on loopback, which the strict policy refuses
 	sub := f.subscribe(t, rc.URL, webhook.EventInvoiceCreated)
-	d, err := New(f.js, f.subs, f.deliveries, f.h.Ending(f.js), Config{Schedule: testSchedule, Targets: netguard.Policy{}})
+	d, err := New(f.js, f.subs, f.deliveries, f.h.Ending(f.js), Config{Schedule: testSchedule, Targets: netguard.Policy{}, Secrets: f.keys})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,10 +75,10 @@ func disable(reason string, now time.Time) func(*webhook.Subscription) bool {
 }
 
 // changeSubscription applies edit to the stored subscription with
-// compare-and-set; edit reports whether it changed anything. A subscription
-// deleted meanwhile is left alone.
+// compare-and-set, storing its secrets sealed; edit reports whether it
+// changed anything. A subscription deleted meanwhile is left alone.
 func (d *Dispatcher) changeSubscription(ctx context.Context, id string, edit func(*webhook.Subscription) bool) error {
-	_, err := webhook.Modify(ctx, d.subscriptions, id, edit)
+	_, err := webhook.ModifySubscription(ctx, d.subscriptions, id, d.cfg.Secrets, edit)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil
 	}

@@ -44,7 +44,7 @@ func TestWebhooksMatchTheDocument(t *testing.T) {
 	f.invoiceEvents(t) // invoice.created, invoice.processed
 	req := events.NewRequested(events.Invoice{ID: uuid.NewString(), CustomerID: "cust", AmountCents: 999999,
 		Currency: "EUR", Description: "too much", Metadata: map[string]string{"order": "A-1"}, CreatedAt: time.Now()},
-		events.Idempotency{Caller: "t", Endpoint: "POST /invoices", Key: "k", RequestHash: "h"})
+		events.Idempotency{Caller: events.DefaultAccount, Endpoint: "POST /invoices", Key: "k", RequestHash: "h"})
 	for _, ev := range []events.Event{req, events.NewFailed(req.Invoice, time.Now(), events.ReasonAmountExceedsLimit)} {
 		statetest.Publish(t, f.js, ev)
 	}

@@ -3,11 +3,9 @@ package dispatcher
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -40,7 +38,7 @@ func (d *Dispatcher) send(ctx context.Context, sub webhook.Subscription, task we
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sub.URL, bytes.NewReader(task.Body))
 	if err != nil {
-		res.attempt.Error = err.Error()
+		res.attempt.Error = netguard.DescribeError(err, d.cfg.Timeout)
 		return res
 	}
 	req.Header.Set("Content-Type", "application/json")
@@ -48,13 +46,22 @@ func (d *Dispatcher) send(ctx context.Context, sub webhook.Subscription, task we
 	req.Header.Set("X-Event-Type", task.EventType)
 	req.Header.Set("X-Delivery-ID", task.DeliveryID)
 	req.Header.Set("X-Attempt", strconv.Itoa(number))
-	if err := webhook.SetHeaders(req.Header, task.EventID, start, task.Body, sub.ActiveSecrets(start)...); err != nil {
+	secrets, err := sub.ActiveSecrets(start, d.cfg.Secrets)
+	if err != nil {
+		// Nothing is sent unsigned: the attempt fails and is retried, and
+		// succeeds once the process has the key (a reload or restart).
+		d.cfg.Logger.Error("webhook not sent: a signing secret does not open; every api and dispatcher process needs the same secrets key file",
+			"subscription", sub.ID, "delivery", task.DeliveryID, "err", err)
+		res.attempt.Error = "the signing secret cannot be opened: " + err.Error()
+		return res
+	}
+	if err := webhook.SetHeaders(req.Header, task.EventID, start, task.Body, secrets...); err != nil {
 		res.attempt.Error = err.Error()
 		return res
 	}
 	answer, err := d.cfg.Client.Do(req)
 	if err != nil {
-		res.attempt.Error = attemptError(err)
+		res.attempt.Error = netguard.DescribeError(err, d.cfg.Timeout)
 		return res
 	}
 	defer answer.Body.Close()
@@ -64,27 +71,12 @@ func (d *Dispatcher) send(ctx context.Context, sub webhook.Subscription, task we
 	case answer.StatusCode < 200 || answer.StatusCode > 299:
 		res.attempt.Error = fmt.Sprintf("receiver answered %s", answer.Status)
 	case err != nil:
-		res.attempt.Error = "reading the answer: " + err.Error()
+		res.attempt.Error = "reading the answer: " + netguard.DescribeError(err, d.cfg.Timeout)
 	}
 	if answer.StatusCode == http.StatusTooManyRequests || answer.StatusCode == http.StatusServiceUnavailable {
 		res.retryAfter = parseRetryAfter(answer.Header.Get("Retry-After"), start)
 	}
 	return res
-}
-
-// attemptError describes a failed request for the delivery log: without
-// the URL (it is in the attempt already, and its query may hold a token),
-// and, for a blocked target, without the address it resolved to.
-func attemptError(err error) string {
-	var blocked *netguard.ForbiddenError
-	if errors.As(err, &blocked) {
-		return "blocked: the target is " + blocked.Reason
-	}
-	var urlErr *url.Error
-	if errors.As(err, &urlErr) {
-		err = urlErr.Err
-	}
-	return err.Error()
 }
 
 // parseRetryAfter reads a Retry-After of seconds or an HTTP date; 0 when

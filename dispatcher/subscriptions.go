@@ -78,14 +78,14 @@ func (c *subscriptionCache) get(id string) (webhook.Subscription, bool) {
 	return s, ok
 }
 
-// matching returns the enabled subscriptions that want eventType and
-// existed when the event happened at t.
-func (c *subscriptionCache) matching(eventType string, t time.Time) []webhook.Subscription {
+// matching returns the enabled subscriptions of account that want
+// eventType and existed when the event happened at t.
+func (c *subscriptionCache) matching(account, eventType string, t time.Time) []webhook.Subscription {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	var out []webhook.Subscription
 	for _, s := range c.subs {
-		if s.Wants(eventType) && !s.CreatedAt.After(t) {
+		if s.Wants(account, eventType) && !s.CreatedAt.After(t) {
 			out = append(out, s)
 		}
 	}

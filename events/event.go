@@ -111,6 +111,22 @@ type Event struct {
 // accounts existed.
 const DefaultAccount = "default"
 
+// ValidAccount reports whether name may name an account: 1 to 63 lower-case
+// letters, digits, _ and -, starting with a letter or digit, so it fits a
+// subject token and a file name.
+func ValidAccount(name string) bool {
+	if len(name) == 0 || len(name) > 63 || name[0] == '_' || name[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
 // Account returns the account that owns the event's invoice: the one it
 // names, else the caller that created it (an API key was its own account
 // before accounts existed), else DefaultAccount.

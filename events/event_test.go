@@ -256,3 +256,15 @@ func TestEventAccount(t *testing.T) {
 		}
 	}
 }
+
+func TestValidAccount(t *testing.T) {
+	for name, want := range map[string]bool{
+		"acme": true, "a": true, "key_0123abcd": true, "acme-eu_2": true, strings.Repeat("a", 63): true,
+		"": false, "Acme": false, "_a": false, "-a": false, "a.b": false, "a b": false, "a*": false, "a>": false,
+		strings.Repeat("a", 64): false, "é": false,
+	} {
+		if got := events.ValidAccount(name); got != want {
+			t.Errorf("ValidAccount(%q) = %v", name, got)
+		}
+	}
+}

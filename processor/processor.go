@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/invoiced/invoiced/events"
@@ -107,6 +108,9 @@ type Processor struct {
 	stream LastReader
 	cfg    Config
 	pool   *consume.Pool
+	// skipped counts the messages terminated as not valid requested
+	// events.
+	skipped atomic.Uint64
 
 	// Test hooks. work, when set, stands in for the simulated delay;
 	// afterPublish runs after an outcome is stored and before the handler
@@ -157,6 +161,10 @@ func (p *Processor) Start(ctx context.Context) error {
 	return nil
 }
 
+// Skipped returns how many messages the processor has terminated as not
+// valid requested events.
+func (p *Processor) Skipped() uint64 { return p.skipped.Load() }
+
 // Stop stops pulling and waits for the invoices in hand, or until ctx ends.
 func (p *Processor) Stop(ctx context.Context) error {
 	if p.pool == nil {
@@ -175,11 +183,12 @@ func (p *Processor) Handle(ctx context.Context, msg jetstream.Msg) error {
 		return consume.Permanent(fmt.Errorf("metadata: %w", err))
 	}
 	ev, err := events.DecodeMsg(msg.Subject(), msg.Data())
-	if err != nil {
-		return consume.Permanent(err)
+	if err == nil && ev.Type != events.InvoiceRequested {
+		err = fmt.Errorf("processor got %s, wants %s", ev.Type, events.InvoiceRequested)
 	}
-	if ev.Type != events.InvoiceRequested {
-		return consume.Permanent(fmt.Errorf("processor got %s, wants %s", ev.Type, events.InvoiceRequested))
+	if err != nil {
+		p.skipped.Add(1)
+		return consume.Permanent(err)
 	}
 	if md.NumDelivered > 1 {
 		done, err := p.hasOutcome(ctx, ev.Invoice.ID, md.Sequence.Stream)

@@ -39,6 +39,7 @@ func (s *Service) apiResources(res *api.Resources) error {
 		Targets:        s.cfg.WebhookTargets(),
 		RequireHTTPS:   s.cfg.WebhookRequireHTTPS,
 		RequestTimeout: s.cfg.RequestTimeout,
+		Secrets:        s.secrets,
 		Logger:         s.log,
 	})
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/config"
 	"github.com/invoiced/invoiced/internal/console"
+	"github.com/invoiced/invoiced/internal/history"
+	"github.com/invoiced/invoiced/internal/metrics"
 	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/invoiced/invoiced/processor"
 )
@@ -27,10 +29,15 @@ func (s *Service) withConsole(apiHandler http.Handler) (http.Handler, error) {
 	if !s.cfg.Has(config.RoleAPI) {
 		return apiHandler, nil
 	}
+	log := s.log.With("role", "console")
 	src := s.consoleSource()
+	src.Skips = history.NewSkips("console", log)
+	if err := s.metrics.WatchUndecodable(metrics.ReaderConsole, src.Skips.Count); err != nil {
+		return nil, err
+	}
 	c, err := console.New(apiHandler, console.Sources{History: src, Health: src}, console.Config{
 		RequireLogin: s.cfg.KeysConfigured(),
-		Logger:       s.log.With("role", "console"),
+		Logger:       log,
 	})
 	if err != nil {
 		return nil, err

@@ -11,8 +11,26 @@ import (
 	"github.com/invoiced/invoiced/internal/broker"
 	"github.com/invoiced/invoiced/internal/config"
 	"github.com/invoiced/invoiced/internal/replay"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
+
+// connectCommand connects a command that works on the streams (replay,
+// secrets reseal) to NATS: at url, or to srv in this process. It fails
+// when NATS cannot be reached or JetStream used.
+func connectCommand(url string, srv *server.Server, name string, auth config.NATSAuth) (*nats.Conn, jetstream.JetStream, error) {
+	nc, err := broker.Connect(url, srv, name, nil, brokerAuth(auth))
+	if err != nil {
+		return nil, nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, fmt.Errorf("jetstream: %w", err)
+	}
+	return nc, js, nil
+}
 
 // runReplay runs invoiced replay and prints its summary to stdout.
 func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -23,15 +41,11 @@ func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
-	nc, err := broker.Connect(cfg.NATSURL, nil, "invoiced-replay", nil, brokerAuth(cfg.NATSAuth))
+	nc, js, err := connectCommand(cfg.NATSURL, nil, "invoiced-replay", cfg.NATSAuth)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
-	}
 	return replay.Run(ctx, js, replay.Options{Since: cfg.Since, Subscription: cfg.Subscription, EventType: cfg.EventType, DryRun: cfg.DryRun},
 		stdout, stderr)
 }

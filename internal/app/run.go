@@ -42,6 +42,8 @@ Commands:
   replay    re-send the webhooks of stored events (invoiced replay --help)
   rebuild   build the read model again from the history (invoiced rebuild --help)
   listen    forward webhooks to an app on this machine (invoiced listen --help)
+  secrets   make the secrets key file, add a key to it, or seal every stored
+            webhook secret again under its first key (invoiced secrets --help)
   version   print the version
   help      print this help
 
@@ -88,6 +90,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 			return nil
 		}
 		return err
+	case "secrets":
+		err := runSecrets(ctx, args, stdout, stderr, getenv)
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
 	case "version":
 		fmt.Fprintln(stdout, "invoiced", version())
 		return nil
@@ -121,7 +129,7 @@ func runServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 	}
 	attrs := []any{"version", version(), "addr", "http://" + svc.Addr(), "roles", cfg.Roles,
 		"nats", natsDescription(svc, cfg), "fsync", fsyncDescription(cfg), "data", cfg.Data,
-		"security", securityDescription(cfg)}
+		"security", securityDescription(cfg), "secrets_key", svc.secretsDescription()}
 	if addr := svc.PprofAddr(); addr != "" {
 		attrs = append(attrs, "pprof", "http://"+addr+"/debug/pprof/")
 	}
@@ -139,7 +147,8 @@ func runServe(ctx context.Context, args []string, stderr io.Writer, getenv func(
 }
 
 // waitForStop serves until ctx ends or the HTTP server fails, reloading the
-// API keys on every SIGHUP; it returns the server's failure, if any.
+// API keys and the secrets key file on every SIGHUP; it returns the
+// server's failure, if any.
 func waitForStop(ctx context.Context, svc *Service, hup <-chan os.Signal, log *slog.Logger) error {
 	for {
 		select {
@@ -155,7 +164,19 @@ func waitForStop(ctx context.Context, svc *Service, hup <-chan os.Signal, log *s
 			} else {
 				log.Info("API keys reloaded", "keys", n)
 			}
+			reloadSecretsKeys(svc, log)
 		}
+	}
+}
+
+// reloadSecretsKeys reads the secrets key file again and logs the outcome.
+func reloadSecretsKeys(svc *Service, log *slog.Logger) {
+	ids, err := svc.ReloadSecretsKeys()
+	switch {
+	case err != nil:
+		log.Error("secrets key file not reloaded; the old keys stay", "err", err)
+	case len(ids) > 0:
+		log.Info("secrets key file reloaded", "sealing_key", ids[0], "keys", len(ids))
 	}
 }
 

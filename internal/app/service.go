@@ -22,6 +22,7 @@ import (
 	"github.com/invoiced/invoiced/internal/jserr"
 	"github.com/invoiced/invoiced/internal/metrics"
 	"github.com/invoiced/invoiced/internal/readmodel"
+	"github.com/invoiced/invoiced/internal/seal"
 	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/invoiced/invoiced/processor"
 	"github.com/nats-io/nats-server/v2/server"
@@ -46,6 +47,7 @@ type Service struct {
 	disp         *dispatcher.Dispatcher
 	compactor    *broker.Compactor
 	auth         *api.Auth
+	secrets      *seal.Keyring // seals and opens webhook signing secrets; nil without the api or dispatcher role
 	model        *readmodel.Store
 	follower     *readmodel.Follower
 	http         *http.Server
@@ -73,11 +75,21 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *Service,
 			_ = s.shutdown(stopCtx)
 		}
 	}()
+	if cfg.NeedsSecretsKey() {
+		if s.secrets, err = openSecretsKeys(cfg, log); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.connect(ctx); err != nil {
 		return nil, err
 	}
 	if err := s.setup(ctx); err != nil {
 		return nil, err
+	}
+	if cfg.Has(config.RoleAPI) {
+		if err := s.sealStoredSecrets(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.startRoles(ctx); err != nil {
 		return nil, err
@@ -219,6 +231,7 @@ func (s *Service) startRoles(ctx context.Context) error {
 			MaxInFlightPerSubscription: s.cfg.WebhookMaxInFlight,
 			Targets:                    s.cfg.WebhookTargets(),
 			RequireHTTPS:               s.cfg.WebhookRequireHTTPS,
+			Secrets:                    s.secrets,
 			UserAgent:                  "invoiced/" + version(),
 			Logger:                     s.log.With("role", config.RoleDispatcher),
 			Observer:                   s.metrics,

@@ -65,6 +65,7 @@ type Serve struct {
 	LogFormat            string
 	PprofAddr            string
 	MetricsAddr          string
+	SecretsKeyFile       string
 	NATSAuth             NATSAuth
 	Security
 }
@@ -111,6 +112,11 @@ func (s Serve) Validate() error {
 	}
 	if (s.Embedded() || s.Has(RoleAPI)) && s.Data == "" {
 		return errors.New("--data must name a directory: the embedded server's store, and the api role's read model")
+	}
+	if s.NeedsSecretsKey() {
+		if err := s.SecretsKey().validate(); err != nil {
+			return err
+		}
 	}
 	if s.Embedded() && s.Replicas > 1 {
 		return fmt.Errorf("--replicas %d needs a NATS cluster (--nats-url); the embedded server is a single node", s.Replicas)
@@ -201,6 +207,7 @@ func ParseServe(args []string, getenv func(string) string, out io.Writer) (Serve
 	fs.StringVar(&s.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&s.PprofAddr, "pprof-addr", "", "serve net/http/pprof on this address, apart from the API (keep it private); empty = off")
 	fs.StringVar(&s.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address; empty = on the API listener (behind the API keys, if any); off = nowhere")
+	fs.StringVar(&s.SecretsKeyFile, "secrets-key-file", "", secretsKeyFileUsage)
 	s.NATSAuth.register(fs)
 	secFlags := s.Security.register(fs)
 	fs.Usage = func() { usage(fs, out) }

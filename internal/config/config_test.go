@@ -139,11 +139,25 @@ func TestParseServe(t *testing.T) {
 		},
 		{
 			name: "external NATS needs no data directory without the api role",
-			args: []string{"--nats-url", "nats://c:4222", "--data", "", "--roles", "processor,dispatcher"},
+			args: []string{"--nats-url", "nats://c:4222", "--data", "", "--roles", "processor,dispatcher", "--secrets-key-file", "/etc/invoiced/secrets.key"},
 			want: func(s *config.Serve) {
 				s.NATSURL, s.Data, s.WebhookAllowPrivate = "nats://c:4222", "", false
 				s.Roles = []string{config.RoleProcessor, config.RoleDispatcher}
+				s.SecretsKeyFile = "/etc/invoiced/secrets.key"
 			},
+		},
+		{
+			name: "a processor needs no secrets key",
+			args: []string{"--nats-url", "nats://c:4222", "--data", "", "--roles", "processor"},
+			want: func(s *config.Serve) {
+				s.NATSURL, s.Data, s.WebhookAllowPrivate = "nats://c:4222", "", false
+				s.Roles = []string{config.RoleProcessor}
+			},
+		},
+		{
+			name: "secrets key file from the environment",
+			env:  map[string]string{"INVOICED_SECRETS_KEY_FILE": "/run/secrets/invoiced.key"},
+			want: func(s *config.Serve) { s.SecretsKeyFile = "/run/secrets/invoiced.key" },
 		},
 		{
 			name: "roles api,processor,dispatcher",
@@ -322,6 +336,8 @@ func TestParseServeErrors(t *testing.T) {
 		{name: "missing CA from environment", env: map[string]string{"INVOICED_NATS_URL": "nats://n:4222", "INVOICED_NATS_TLS_CA": "no/ca.pem"}, want: []string{"--nats-tls-ca", "no/ca.pem"}},
 		{name: "bad log level", args: []string{"--log-level", "loud"}, want: []string{"--log-level"}},
 		{name: "embedded without data", args: []string{"--data", ""}, want: []string{"--data"}},
+		{name: "dispatcher without a secrets key", args: []string{"--nats-url", "nats://c:4222", "--roles", "dispatcher", "--data", ""},
+			want: []string{"--secrets-key-file", "--data"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

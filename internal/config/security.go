@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"regexp"
 	"strings"
 
+	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/netguard"
 )
 
@@ -126,11 +126,6 @@ type APIKey struct {
 	Operator bool
 }
 
-// accountName is what an account may be called: it goes into subjects and
-// file names. "key_" starts the names of keys that are accounts of their
-// own.
-var accountName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
-
 // ReadKeysFile returns the keys in the file at path: one a line, optionally
 // followed by "account=<name>" and "operator"; blank lines and lines
 // starting with # are ignored. It fails, naming the line but never the
@@ -173,7 +168,8 @@ func parseKeyLine(line string) (APIKey, error) {
 		switch {
 		case f == "operator" && !k.Operator:
 			k.Operator = true
-		case isAccount && k.Account == "" && accountName.MatchString(name) && !strings.HasPrefix(name, "key_"):
+		// "key_" starts the names of keys that are accounts of their own.
+		case isAccount && k.Account == "" && events.ValidAccount(name) && !strings.HasPrefix(name, "key_"):
 			k.Account = name
 		case isAccount:
 			return APIKey{}, fmt.Errorf("an account is named once, with lower-case letters, digits, _ and - (at most 63, not starting with key_)")

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/invoiced/invoiced/events"
+	"github.com/invoiced/invoiced/internal/history"
 	"github.com/invoiced/invoiced/internal/readmodel"
 	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/nats-io/nats.go/jetstream"
@@ -24,11 +25,16 @@ type Stored struct {
 	Invoices  jetstream.Stream
 	JS        jetstream.JetStream
 	Consumers []Consumer // whose lag Health reports
+	// Skips logs and counts the events History passes over as not valid
+	// events; nil passes them over unrecorded.
+	Skips *history.Skips
 }
 
 // History returns the events of invoice invoiceID in the order they
 // happened: those the read model holds, and any newer one still on its way
-// there from the INVOICES stream.
+// there from the INVOICES stream, less any stored there that is not a
+// valid event of the invoice. It fails when the read model or the stream
+// cannot be read.
 func (c Stored) History(ctx context.Context, invoiceID string) ([]events.Event, error) {
 	id, err := uuid.Parse(invoiceID)
 	if err != nil {
@@ -57,7 +63,8 @@ func (c Stored) History(ctx context.Context, invoiceID string) ([]events.Event, 
 		}
 		ev, err := events.DecodeMsg(msg.Subject, msg.Data)
 		if err != nil {
-			return nil, fmt.Errorf("history of %s: event %d: %w", id, msg.Sequence, err)
+			c.Skips.Skip(history.Skipped{Stream: events.StreamInvoices, Seq: msg.Sequence, Subject: msg.Subject, Err: err})
+			continue
 		}
 		out = append(out, ev)
 	}

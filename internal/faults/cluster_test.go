@@ -6,12 +6,14 @@ import (
 	"maps"
 	"math/rand/v2"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/invoiced/invoiced/internal/faults"
+	"github.com/invoiced/invoiced/internal/seal"
 )
 
 // TestClusterNodeAndRoleFailures runs invoiced as two processes of each
@@ -24,10 +26,15 @@ func TestClusterNodeAndRoleFailures(t *testing.T) {
 	c := faults.StartCluster(t, natsServerBin)
 	started := map[string]*faults.Proc{}
 	dumpOnFailure(t, c, started)
+	secrets := filepath.Join(t.TempDir(), "secrets.key") // every api and dispatcher seals and opens with it
+	if _, err := seal.CreateKeyFile(secrets); err != nil {
+		t.Fatal(err)
+	}
 	start := func(role string, n int) *faults.Proc {
 		name := fmt.Sprintf("%s-%d", role, n)
 		started[name] = faults.StartProc(t, name, faults.Serving, invoicedBin,
 			"serve", "--roles", role, "--nats-url", c.URLs(), "--replicas", "3", "--addr", "127.0.0.1:0", "--data", t.TempDir(),
+			"--secrets-key-file", secrets,
 			"--webhook-retry-schedule", fastSchedule, "--webhook-timeout", "2s", "--webhook-allow-private")
 		return started[name]
 	}

@@ -4,35 +4,37 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/history"
 	"github.com/invoiced/invoiced/internal/webhook"
 )
 
 // change is one message to apply: message historySeq of history segment
-// segment (historySeq > 0), or a live delivery record from its bucket.
+// segment (historySeq > 0), a live delivery record from its bucket, or a
+// message of a stream the history copies from that the history will never
+// copy (historySeq 0, origin set, bad set).
 type change struct {
 	segment    int
 	historySeq uint64
 	stored     time.Time // when the history stored it
 	origin     history.Origin
 	data       []byte
-}
-
-// skipped is a message that was applied as nothing, and why.
-type skipped struct {
-	at  string
-	err error
+	key        string // a live record's key, and its revision
+	rev        uint64
+	bad        error // why it is known to be none of ours before it is read
 }
 
 // apply applies changes in one transaction, with the positions they reach,
-// and returns those positions and the messages it could not read. It fails
+// and returns those positions and the messages it passed over. It fails
 // only when the database cannot be written; then nothing is applied.
-func (s *Store) apply(ctx context.Context, changes []change) (map[string]uint64, []skipped, error) {
+func (s *Store) apply(ctx context.Context, changes []change) (map[string]uint64, []history.Skipped, error) {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read model: %w", err)
@@ -41,21 +43,27 @@ func (s *Store) apply(ctx context.Context, changes []change) (map[string]uint64,
 	w := s.writer.in(ctx, tx)
 	defer w.close()
 	moved := map[string]uint64{}
-	var skips []skipped
+	var skips []history.Skipped
 	for _, c := range changes {
-		if c.historySeq > 0 && c.origin.Seq <= max(moved[c.origin.Stream], s.Position(c.origin.Stream)) {
-			moved[HistoryPosition] = HistoryAt(c.segment, c.historySeq)
-			continue // the end of the segment before, copied again
-		}
-		err := w.change(ctx, c)
-		if isSkip(err) {
-			skips = append(skips, skipped{at: c.describe(), err: err})
-		} else if err != nil {
-			return nil, nil, err
-		}
 		if c.historySeq > 0 {
 			moved[HistoryPosition] = HistoryAt(c.segment, c.historySeq)
-			moved[c.origin.Stream] = c.origin.Seq
+		}
+		if c.origin.Stream != "" && c.origin.Seq <= max(moved[c.origin.Stream], s.Position(c.origin.Stream)) {
+			continue // the end of the segment before copied again, or passed before
+		}
+		err := c.bad
+		if err == nil {
+			err = w.change(ctx, c)
+		}
+		var skip skipError
+		switch {
+		case c.bad != nil || errors.As(err, &skip):
+			skips = append(skips, c.skipped(err))
+		case err != nil:
+			return nil, nil, err
+		}
+		if c.origin.Stream != "" {
+			moved[c.origin.Stream] = max(moved[c.origin.Stream], c.origin.Seq)
 		}
 	}
 	s.markSynced(changes, moved)
@@ -96,11 +104,16 @@ func (s *Store) markSynced(changes []change, moved map[string]uint64) {
 	s.recent = append(s.recent[:0], s.recent[n:]...)
 }
 
-func (c change) describe() string {
-	if c.historySeq > 0 {
-		return fmt.Sprintf("%s %d (%s %d)", history.SegmentName(c.segment), c.historySeq, c.origin.Stream, c.origin.Seq)
+// skipped returns c, passed over for err, as its readers' log names it: by
+// its origin, or by where the history or the bucket holds it.
+func (c change) skipped(err error) history.Skipped {
+	switch {
+	case c.origin.Stream != "":
+		return history.Skipped{Stream: c.origin.Stream, Seq: c.origin.Seq, Subject: c.origin.Subject, Err: err}
+	case c.historySeq > 0:
+		return history.Skipped{Stream: history.SegmentName(c.segment), Seq: c.historySeq, Err: err}
 	}
-	return "live delivery record"
+	return history.Skipped{Stream: webhook.LiveStream, Seq: c.rev, Subject: webhook.LiveSubject(c.key), Err: err}
 }
 
 // skipError marks a message that cannot be read as what it claims to be.
@@ -108,11 +121,6 @@ type skipError struct{ err error }
 
 func (e skipError) Error() string { return e.err.Error() }
 func (e skipError) Unwrap() error { return e.err }
-
-func isSkip(err error) bool {
-	_, ok := err.(skipError)
-	return ok
-}
 
 // writer holds the statements that apply changes: prepared once on the
 // writing connection, since parsing them for every transaction cost a
@@ -129,11 +137,11 @@ func prepareWriter(ctx context.Context, db *sql.DB) (*writer, error) {
 		dst  **sql.Stmt
 		text string
 	}{
-		{&w.request, `INSERT INTO invoices(seq, id, customer_id, status, requested) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`},
+		{&w.request, `INSERT INTO invoices(seq, id, account, customer_id, status, requested) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`},
 		{&w.outcome, `UPDATE invoices SET status = ?, outcome = ? WHERE id = ? AND outcome IS NULL`},
-		{&w.delivery, `INSERT INTO deliveries(id, created_at, subscription_id, event_type, status, version, record)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT(id) DO UPDATE SET created_at = excluded.created_at, subscription_id = excluded.subscription_id,
+		{&w.delivery, `INSERT INTO deliveries(id, account, created_at, subscription_id, event_type, status, version, record)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT(id) DO UPDATE SET account = excluded.account, created_at = excluded.created_at, subscription_id = excluded.subscription_id,
 				event_type = excluded.event_type, status = excluded.status, version = excluded.version, record = excluded.record
 			WHERE excluded.version > deliveries.version`},
 		{&w.position, `INSERT INTO positions(name, seq) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET seq = max(seq, excluded.seq)`},
@@ -168,7 +176,7 @@ func (w *writer) change(ctx context.Context, c change) error {
 	if c.historySeq > 0 && c.origin.Stream == events.StreamInvoices {
 		return w.event(ctx, c)
 	}
-	return w.record(ctx, c.data)
+	return w.record(ctx, c)
 }
 
 // event applies one invoice event: a request adds the invoice, once; an
@@ -180,7 +188,7 @@ func (w *writer) event(ctx context.Context, c change) error {
 	}
 	inv := ev.Invoice
 	if ev.Type == events.InvoiceRequested {
-		_, err = w.request.ExecContext(ctx, int64(c.origin.Seq), inv.ID, inv.CustomerID, string(inv.Status), c.data)
+		_, err = w.request.ExecContext(ctx, int64(c.origin.Seq), inv.ID, ev.Account(), inv.CustomerID, string(inv.Status), c.data)
 	} else {
 		_, err = w.outcome.ExecContext(ctx, string(inv.Status), c.data, inv.ID)
 	}
@@ -192,19 +200,40 @@ func (w *writer) event(ctx context.Context, c change) error {
 
 // record applies one version of a delivery record, unless a later version
 // is stored.
-func (w *writer) record(ctx context.Context, data []byte) error {
-	var d webhook.Delivery
-	if err := json.Unmarshal(data, &d); err != nil {
-		return skipError{fmt.Errorf("delivery record: %w", err)}
+func (w *writer) record(ctx context.Context, c change) error {
+	d, err := c.delivery()
+	if err != nil {
+		return skipError{err}
 	}
-	if d.ID == "" {
-		return skipError{fmt.Errorf("delivery record without an ID")}
-	}
-	_, err := w.delivery.ExecContext(ctx, d.ID, unixNanos(d.CreatedAt), d.SubscriptionID, d.EventType, d.Status, d.Version(), data)
+	_, err = w.delivery.ExecContext(ctx, d.ID, d.Owner(), unixNanos(d.CreatedAt), d.SubscriptionID, d.EventType, d.Status, d.Version(), c.data)
 	if err != nil {
 		return fmt.Errorf("read model: delivery %s: %w", d.ID, err)
 	}
 	return nil
+}
+
+// delivery decodes the delivery record c carries. It fails when c is none:
+// not a record, one without a delivery ID (a UUID, the only IDs the API
+// can name) or a known status, or one stored where another delivery's
+// belongs.
+func (c change) delivery() (webhook.Delivery, error) {
+	var d webhook.Delivery
+	if err := json.Unmarshal(c.data, &d); err != nil {
+		return d, fmt.Errorf("delivery record: %w", err)
+	}
+	if id, err := uuid.Parse(d.ID); err != nil || id.String() != d.ID {
+		return d, fmt.Errorf("delivery record with ID %.40q", d.ID)
+	}
+	if !slices.Contains(webhook.DeliveryStatuses, d.Status) {
+		return d, fmt.Errorf("delivery record %s with status %.40q", d.ID, d.Status)
+	}
+	if c.historySeq == 0 && c.key != d.ID {
+		return d, fmt.Errorf("delivery record %s under key %.40q", d.ID, c.key)
+	}
+	if c.historySeq > 0 && c.origin.Subject != webhook.DoneSubject(d.SubscriptionID, d.ID) {
+		return d, fmt.Errorf("delivery record %s of subscription %.40q on another's subject", d.ID, d.SubscriptionID)
+	}
+	return d, nil
 }
 
 // unixNanos returns t in unix nanoseconds, clamped to what an int64 holds.

@@ -29,6 +29,8 @@ func (s *Store) Delivery(ctx context.Context, id string) (webhook.Delivery, erro
 
 // DeliveryFilter selects deliveries; empty fields match all.
 type DeliveryFilter struct {
+	// Account keeps the deliveries one account owns.
+	Account        string
 	Status         string
 	SubscriptionID string
 	EventType      string
@@ -98,6 +100,9 @@ func (f DeliveryFilter) where() ([]string, []any) {
 	}
 	if f.SubscriptionID != "" {
 		where, args = append(where, "subscription_id = ?"), append(args, f.SubscriptionID)
+	}
+	if f.Account != "" {
+		where, args = append(where, "account = ?"), append(args, f.Account)
 	}
 	if f.EventType != "" {
 		where, args = append(where, "event_type = ?"), append(args, f.EventType)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"testing"
 	"time"
@@ -27,7 +28,8 @@ type fixture struct {
 	path  string
 	store *readmodel.Store
 	f     *readmodel.Follower
-	n     int // invoices requested so far
+	n     int       // invoices requested so far
+	logs  *captured // what the follower logs
 }
 
 func newFixture(t testing.TB) *fixture {
@@ -39,7 +41,8 @@ func newFixture(t testing.TB) *fixture {
 func newFixtureWith(t testing.TB, streams broker.Streams) *fixture {
 	t.Helper()
 	_, js := natstest.Connect(t, natstest.Start(t, natstest.Options{}))
-	fx := &fixture{t: t, js: js, h: statetest.Streams(t, js, streams), path: filepath.Join(t.TempDir(), readmodel.FileName)}
+	fx := &fixture{t: t, js: js, h: statetest.Streams(t, js, streams), path: filepath.Join(t.TempDir(), readmodel.FileName),
+		logs: &captured{}}
 	fx.open()
 	return fx
 }
@@ -51,7 +54,7 @@ func (fx *fixture) open() {
 	if err != nil {
 		fx.t.Fatal(err)
 	}
-	f, err := store.Follow(context.Background(), fx.js, fx.h.Deliveries, nil)
+	f, err := store.Follow(context.Background(), fx.js, fx.h.Deliveries, slog.New(fx.logs))
 	if err != nil {
 		fx.t.Fatal(err)
 	}

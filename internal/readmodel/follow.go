@@ -41,6 +41,7 @@ type Follower struct {
 	store   *Store
 	streams Streams
 	log     *slog.Logger
+	skips   *history.Skips
 	in      chan item
 	target  uint64 // the history's end when following began, as HistoryAt packs it
 	newest  atomic.Pointer[newestSeen]
@@ -66,14 +67,14 @@ type item struct {
 }
 
 // Follow starts applying the history and the live delivery records to s and
-// returns the Follower; Stop ends it. log receives messages that could not
-// be applied; nil discards them. It fails when the history or the bucket
-// cannot be read.
+// returns the Follower; Stop ends it. log receives, once each, the messages
+// passed over as none of ours (Skipped counts them); nil discards them. It
+// fails when the history or the bucket cannot be read.
 func (s *Store) Follow(ctx context.Context, streams Streams, live LiveRecords, log *slog.Logger) (*Follower, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	f := &Follower{store: s, streams: streams, log: log, in: make(chan item, 4096),
+	f := &Follower{store: s, streams: streams, log: log, skips: history.NewSkips("read model", log), in: make(chan item, 4096),
 		ended: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
 	asked := time.Now()
 	segment, err := f.enter(ctx)
@@ -131,7 +132,7 @@ func (f *Follower) followLive(ctx context.Context, live LiveRecords) error {
 				continue
 			}
 			if entry.Operation() == jetstream.KeyValuePut {
-				f.send(item{change: change{data: entry.Value()}})
+				f.send(item{change: change{data: entry.Value(), key: entry.Key(), rev: entry.Revision()}})
 			}
 		}
 	}()
@@ -210,7 +211,7 @@ func (f *Follower) applyBatch(ctx context.Context, batch []item) {
 		moved, skips, err := f.store.apply(ctx, changes)
 		if err == nil {
 			for _, s := range skips {
-				f.log.Warn("read model: message skipped", "at", s.at, "err", s.err)
+				f.skips.Skip(s)
 			}
 			f.store.advance(moved)
 			break
@@ -274,7 +275,8 @@ func (f *Follower) advanceMark(at time.Time) {
 }
 
 // check confirms, while the history is quiet, that everything it holds is
-// applied, so the catch-up mark keeps up with the clock.
+// applied, so the catch-up mark keeps up with the clock, and then passes
+// what INVOICES holds beyond it that the history never copies.
 func (f *Follower) check(ctx context.Context) {
 	t := time.NewTicker(checkEvery)
 	defer t.Stop()
@@ -287,12 +289,18 @@ func (f *Follower) check(ctx context.Context) {
 		asked := time.Now()
 		endCtx, cancel := context.WithTimeout(ctx, checkEvery)
 		end, err := f.newestEnd(endCtx)
-		cancel()
 		if err == nil && f.store.Position(HistoryPosition) >= end {
 			f.advanceMark(asked)
+			f.passUncopied(endCtx)
 		}
+		cancel()
 	}
 }
+
+// Skipped returns how many messages the Follower has passed over as none
+// of ours: not an event or delivery record, an invalid one, or one on a
+// subject that does not parse.
+func (f *Follower) Skipped() uint64 { return f.skips.Count() }
 
 // Behind returns how long ago the store last had everything the history
 // held: every message the history stored earlier than that long ago is

@@ -57,6 +57,8 @@ func (s *Store) Invoice(ctx context.Context, id string) (Invoice, error) {
 
 // InvoiceFilter selects invoices; empty fields match all.
 type InvoiceFilter struct {
+	// Account keeps the invoices one account owns.
+	Account    string
 	CustomerID string
 	Status     events.Status
 }
@@ -69,6 +71,9 @@ func (s *Store) Invoices(ctx context.Context, f InvoiceFilter, before uint64, li
 	limit = max(limit, 1)
 	var where []string
 	var args []any
+	if f.Account != "" {
+		where, args = append(where, "account = ?"), append(args, f.Account)
+	}
 	if f.CustomerID != "" {
 		where, args = append(where, "customer_id = ?"), append(args, f.CustomerID)
 	}

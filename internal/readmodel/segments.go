@@ -152,11 +152,10 @@ func (f *Follower) historyMsg(n int, msg jetstream.Msg) {
 		f.log.Warn("read model: history message without metadata", "subject", msg.Subject(), "err", err)
 		return
 	}
+	// One without an origin was not copied by the history: it is passed
+	// over when applied, after those before it.
 	origin, err := history.OriginOf(msg.Headers())
-	if err != nil {
-		f.log.Warn("read model: history message skipped", "segment", history.SegmentName(n), "seq", md.Sequence.Stream, "err", err)
-	}
-	f.send(item{change: change{segment: n, historySeq: md.Sequence.Stream, stored: md.Timestamp, origin: origin, data: msg.Data()},
+	f.send(item{change: change{segment: n, historySeq: md.Sequence.Stream, stored: md.Timestamp, origin: origin, data: msg.Data(), bad: err},
 		pending: md.NumPending, received: time.Now()})
 }
 

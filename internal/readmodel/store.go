@@ -32,7 +32,7 @@ const FileName = "readmodel.db"
 
 // schemaVersion is the layout this package writes; a file of another
 // version is rebuilt.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // schema creates the tables and indexes. Sequences are the ones of the
 // streams the history copies from, so a list page is an index range and
@@ -40,10 +40,12 @@ const schemaVersion = 2
 var schema = []string{
 	`CREATE TABLE IF NOT EXISTS positions (name TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID`,
 	// One row per invoice: seq is its InvoiceRequested's sequence on
-	// INVOICES, requested and outcome the events as stored there.
+	// INVOICES, account the one that owns it, requested and outcome the
+	// events as stored there.
 	`CREATE TABLE IF NOT EXISTS invoices (
 		seq INTEGER PRIMARY KEY,
 		id TEXT NOT NULL,
+		account TEXT NOT NULL,
 		customer_id TEXT NOT NULL,
 		status TEXT NOT NULL,
 		requested BLOB NOT NULL,
@@ -51,6 +53,7 @@ var schema = []string{
 	)`,
 	`CREATE UNIQUE INDEX IF NOT EXISTS invoices_id ON invoices(id)`,
 	`CREATE INDEX IF NOT EXISTS invoices_customer ON invoices(customer_id, seq)`,
+	`CREATE INDEX IF NOT EXISTS invoices_account ON invoices(account, seq)`,
 	// Processed invoices are nearly all of them: a list of those scans the
 	// table, and the index holds only the rest.
 	`CREATE INDEX IF NOT EXISTS invoices_open ON invoices(status, seq) WHERE status <> 'processed'`,
@@ -58,6 +61,7 @@ var schema = []string{
 	// webhook.Delivery as JSON, version its webhook.Delivery.Version.
 	`CREATE TABLE IF NOT EXISTS deliveries (
 		id TEXT NOT NULL,
+		account TEXT NOT NULL,
 		created_at INTEGER NOT NULL,
 		subscription_id TEXT NOT NULL,
 		event_type TEXT NOT NULL,
@@ -67,6 +71,7 @@ var schema = []string{
 	)`,
 	`CREATE UNIQUE INDEX IF NOT EXISTS deliveries_id ON deliveries(id)`,
 	`CREATE INDEX IF NOT EXISTS deliveries_created ON deliveries(created_at, id)`,
+	`CREATE INDEX IF NOT EXISTS deliveries_account ON deliveries(account, created_at, id)`,
 	`CREATE INDEX IF NOT EXISTS deliveries_subscription ON deliveries(subscription_id, created_at, id)`,
 	`CREATE INDEX IF NOT EXISTS deliveries_open ON deliveries(status, created_at, id) WHERE status <> 'delivered'`,
 }

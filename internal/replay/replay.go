@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -43,28 +44,33 @@ type replayer struct {
 	done       webhook.Settler // reads settled records not yet in the history
 	subs       []webhook.Subscription
 	settled    map[string]webhook.Delivery // settled records since --since, by delivery ID
+	skips      *history.Skips              // stored messages passed over as none of ours
 
 	scanned, queued atomic.Int64
 }
 
 // Run re-sends the webhooks of the events the history holds since
 // opts.Since, as opts selects, and prints a summary to stdout and progress
-// to stderr. It fails when NATS, the buckets or the history cannot be read,
-// opts.Subscription names no subscription, or a task cannot be queued.
+// to stderr, where it also logs, once each, the stored messages it passes
+// over as not valid events or records. It fails when NATS, the buckets or
+// the history cannot be read, opts.Subscription names no subscription or
+// one that cannot be read, or a task cannot be queued.
 func Run(ctx context.Context, js jetstream.JetStream, opts Options, stdout, stderr io.Writer) error {
-	r, err := newReplayer(ctx, js, opts)
+	skips := history.NewSkips("replay", slog.New(slog.NewTextHandler(stderr, nil)))
+	r, err := newReplayer(ctx, js, opts, skips)
 	if err != nil {
 		return err
 	}
 	return r.run(ctx, stdout, stderr)
 }
 
-// newReplayer reads the subscriptions replay sends to. It fails when NATS
-// or the buckets cannot be read, or opts.Subscription names none.
-func newReplayer(ctx context.Context, js jetstream.JetStream, opts Options) (*replayer, error) {
+// newReplayer reads the subscriptions replay sends to, passing over to
+// skips those that cannot be read. It fails when NATS or the buckets cannot
+// be read, or opts.Subscription names none or one that cannot be read.
+func newReplayer(ctx context.Context, js jetstream.JetStream, opts Options, skips *history.Skips) (*replayer, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	r := &replayer{opts: opts, js: js}
+	r := &replayer{opts: opts, js: js, skips: skips}
 	var err error
 	if r.deliveries, err = js.KeyValue(ctx, webhook.BucketDeliveries); err != nil {
 		return nil, fmt.Errorf("bucket %s: %w", webhook.BucketDeliveries, err)
@@ -72,15 +78,16 @@ func newReplayer(ctx context.Context, js jetstream.JetStream, opts Options) (*re
 	if r.done.Tasks, err = js.Stream(ctx, webhook.StreamWebhooks); err != nil {
 		return nil, fmt.Errorf("stream %s: %w", webhook.StreamWebhooks, err)
 	}
-	if r.subs, err = readSubscriptions(ctx, js, opts.Subscription); err != nil {
+	if r.subs, err = readSubscriptions(ctx, js, opts.Subscription, skips); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
 // readSubscriptions returns every enabled subscription, or only the one
-// named by id.
-func readSubscriptions(ctx context.Context, js jetstream.JetStream, id string) ([]webhook.Subscription, error) {
+// named by id; one that cannot be read is passed over to skips, unless it
+// is the one named.
+func readSubscriptions(ctx context.Context, js jetstream.JetStream, id string, skips *history.Skips) ([]webhook.Subscription, error) {
 	kv, err := js.KeyValue(ctx, webhook.BucketSubscriptions)
 	if err != nil {
 		return nil, fmt.Errorf("bucket %s: %w", webhook.BucketSubscriptions, err)
@@ -103,8 +110,13 @@ func readSubscriptions(ctx context.Context, js jetstream.JetStream, id string) (
 			return nil, fmt.Errorf("subscription %s: %w", key, err)
 		}
 		var sub webhook.Subscription
-		if err := json.Unmarshal(entry.Value(), &sub); err != nil {
+		err = json.Unmarshal(entry.Value(), &sub)
+		switch {
+		case err != nil && id != "":
 			return nil, fmt.Errorf("subscription %s: %w", key, err)
+		case err != nil:
+			skips.Skip(kvSkip(entry, err))
+			continue
 		}
 		subs = append(subs, sub)
 	}
@@ -143,43 +155,26 @@ func (r *replayer) run(ctx context.Context, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "replay: %d events since %s, %s %d webhooks to %d subscriptions\n",
 		r.scanned.Load(), r.opts.Since.UTC().Format(time.RFC3339), verb, r.queued.Load(), len(r.subs))
+	if n := r.skips.Count(); n > 0 {
+		fmt.Fprintf(stdout, "replay: passed over %d stored messages that are not valid events or records (logged on stderr)\n", n)
+	}
 	return err
 }
 
-// readSettled reads the settled delivery records the history holds since
-// --since, the newest version of each: a webhook replayed for an event
-// whose delivery has settled carries its record, so the attempt is added
-// to its log.
-func (r *replayer) readSettled(ctx context.Context) error {
-	records, err := history.NewReader(ctx, r.js, history.Deliveries, r.opts.Since)
-	if err != nil {
-		return err
-	}
-	r.settled = map[string]webhook.Delivery{}
-	return records.Each(ctx, func(m history.Message) error {
-		var d webhook.Delivery
-		if json.Unmarshal(m.Data, &d) != nil {
-			return nil // not a record: nothing to carry
-		}
-		if old, ok := r.settled[d.ID]; !ok || d.Newer(old) {
-			r.settled[d.ID] = d
-		}
-		return nil
-	})
-}
-
-// event queues one manual task per subscription that wants m's event.
+// event queues one manual task per subscription that wants m's event: of
+// its invoice's account.
 func (r *replayer) event(ctx context.Context, m history.Message) error {
 	ev, err := m.Event()
 	if err != nil {
-		return fmt.Errorf("event %s: %w", m.Origin.Subject, err)
+		r.skips.Skip(history.Skipped{Stream: m.Origin.Stream, Seq: m.Origin.Seq, Subject: m.Origin.Subject, Err: err})
+		return nil
 	}
 	eventType := webhook.EventTypeFor(ev.Type)
 	if r.opts.EventType != "" && eventType != r.opts.EventType {
 		return nil
 	}
 	for _, sub := range r.subs {
-		if !sub.Wants(eventType) {
+		if !sub.Wants(ev.Account(), eventType) {
 			continue
 		}
 		if !r.opts.DryRun {
@@ -210,34 +205,4 @@ func (r *replayer) enqueue(ctx context.Context, ev events.Event, eventType, subI
 		return fmt.Errorf("queue delivery %s: %w", d.ID, err)
 	}
 	return nil
-}
-
-// delivery returns the record of ev's delivery to subID: live, settled
-// since the history was read, settled before, or one made from the event
-// when none is stored.
-func (r *replayer) delivery(ctx context.Context, ev events.Event, eventType, subID string) (webhook.Delivery, error) {
-	id := webhook.DeliveryID(ev.ID, subID)
-	entry, err := r.deliveries.Get(ctx, id)
-	switch {
-	case errors.Is(err, jetstream.ErrKeyNotFound):
-		if d, ok, err := r.done.Settled(ctx, subID, id); err != nil || ok {
-			return d, err
-		}
-		if d, ok := r.settled[id]; ok {
-			return d, nil
-		}
-		task, err := webhook.NewTask(ev, eventType, subID)
-		if err != nil {
-			return webhook.Delivery{}, err
-		}
-		return webhook.Delivery{ID: id, SubscriptionID: subID, EventID: ev.ID, EventType: eventType,
-			InvoiceID: ev.Invoice.ID, Body: task.Body}, nil
-	case err != nil:
-		return webhook.Delivery{}, fmt.Errorf("delivery %s: %w", id, err)
-	}
-	var d webhook.Delivery
-	if err := json.Unmarshal(entry.Value(), &d); err != nil {
-		return webhook.Delivery{}, fmt.Errorf("delivery %s: %w", id, err)
-	}
-	return d, nil
 }

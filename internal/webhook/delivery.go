@@ -67,7 +67,10 @@ type Attempt struct {
 // Delivery is one event to one subscription and every attempt at it, as
 // stored in BucketDeliveries.
 type Delivery struct {
-	ID             string     `json:"id"`
+	ID string `json:"id"`
+	// Account owns the delivery: its subscription's. Empty on deliveries
+	// made before accounts existed (see Owner).
+	Account        string     `json:"account,omitempty"`
 	SubscriptionID string     `json:"subscription_id"`
 	EventID        string     `json:"event_id"`
 	EventType      string     `json:"event_type"`
@@ -82,6 +85,15 @@ type Delivery struct {
 	Body json.RawMessage `json:"body"`
 }
 
+// Owner returns the account that owns the delivery: the one it names, or
+// the default account for a delivery made before accounts existed.
+func (d Delivery) Owner() string {
+	if d.Account == "" {
+		return events.DefaultAccount
+	}
+	return d.Account
+}
+
 // ManualTask returns the task that asks for one attempt at d now. It
 // carries d as the asker saw it, so an attempt at a delivery that has left
 // the live log starts from its whole record.
@@ -89,7 +101,7 @@ func (d Delivery) ManualTask() Task {
 	rec := d
 	rec.Body = nil // the task carries it once
 	return Task{
-		DeliveryID: d.ID, SubscriptionID: d.SubscriptionID, EventID: d.EventID,
+		DeliveryID: d.ID, Account: d.Account, SubscriptionID: d.SubscriptionID, EventID: d.EventID,
 		EventType: d.EventType, InvoiceID: d.InvoiceID, Trigger: TriggerManual, Body: d.Body,
 		AttemptsBefore: len(d.Attempts), Record: &rec,
 	}
@@ -203,7 +215,9 @@ const AllDone = "webhooks.*.*.done"
 // webhook body, fixed when the event is fanned out, so every attempt sends
 // the same bytes under the same webhook-id.
 type Task struct {
-	DeliveryID     string          `json:"delivery_id"`
+	DeliveryID string `json:"delivery_id"`
+	// Account owns the delivery: the invoice's, its subscription's.
+	Account        string          `json:"account,omitempty"`
 	SubscriptionID string          `json:"subscription_id"`
 	EventID        string          `json:"event_id"`
 	EventType      string          `json:"event_type"`
@@ -257,7 +271,7 @@ func NewTask(ev events.Event, eventType, subID string) (Task, error) {
 		return Task{}, fmt.Errorf("webhook body: %w", err)
 	}
 	return Task{
-		DeliveryID: DeliveryID(ev.ID, subID), SubscriptionID: subID, EventID: ev.ID,
+		DeliveryID: DeliveryID(ev.ID, subID), Account: ev.Account(), SubscriptionID: subID, EventID: ev.ID,
 		EventType: eventType, InvoiceID: ev.Invoice.ID, Trigger: TriggerScheduled, Body: body, Attempt: 1,
 	}, nil
 }

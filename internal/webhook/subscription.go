@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"encoding/json"
 	"slices"
 	"time"
 
@@ -44,17 +45,37 @@ const (
 )
 
 // Secret is one signing secret of a subscription; an old one keeps signing
-// until ExpiresAt after a rotation.
+// until ExpiresAt after a rotation. A stored secret is sealed (Sealed); a
+// record written before secrets were sealed holds it in the clear (Value)
+// until it is sealed at the next start of an api process or its next write.
 type Secret struct {
-	Value     string     `json:"value"`
+	// Value is the whsec_ secret in the clear: set only for a secret not
+	// sealed yet, never written beside Sealed.
+	Value string `json:"value,omitempty"`
+	// Sealed is the secret sealed under the secrets key, bound to the
+	// subscription's ID (see Subscription.Sealed).
+	Sealed    string     `json:"sealed,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+// MarshalJSON writes a sealed secret without its clear value, whatever the
+// caller holds in memory, so no write can store both.
+func (s Secret) MarshalJSON() ([]byte, error) {
+	type stored Secret // without this method
+	if s.Sealed != "" {
+		s.Value = ""
+	}
+	return json.Marshal(stored(s))
 }
 
 // Subscription is a webhook endpoint and what it wants, as stored in
 // BucketSubscriptions.
 type Subscription struct {
-	ID             string     `json:"id"`
+	ID string `json:"id"`
+	// Account owns the subscription and the invoices it hears of; empty on
+	// subscriptions made before accounts existed (see Owner).
+	Account        string     `json:"account,omitempty"`
 	URL            string     `json:"url"`
 	EventTypes     []string   `json:"event_types"`
 	Description    string     `json:"description"`
@@ -66,21 +87,39 @@ type Subscription struct {
 	FailingSince   *time.Time `json:"failing_since,omitempty"`
 }
 
-// Wants reports whether the subscription is enabled and asks for eventType.
-func (s Subscription) Wants(eventType string) bool {
-	return s.Status == StatusEnabled && slices.Contains(s.EventTypes, eventType)
+// Owner returns the account that owns the subscription: the one it names,
+// or the default account for a subscription made before accounts existed.
+func (s Subscription) Owner() string {
+	if s.Account == "" {
+		return events.DefaultAccount
+	}
+	return s.Account
+}
+
+// Wants reports whether the subscription is enabled and asks for eventType
+// about an invoice of account: an account hears of its own invoices alone.
+func (s Subscription) Wants(account, eventType string) bool {
+	return s.Status == StatusEnabled && s.Owner() == account && slices.Contains(s.EventTypes, eventType)
 }
 
 // ActiveSecrets returns the secrets that sign a delivery at now, newest
-// first: the current one and any older one still inside its overlap.
-func (s Subscription) ActiveSecrets(now time.Time) []string {
+// first: the current one and any older one still inside its overlap,
+// opened with keys. It fails when one of them does not open (its key is
+// not among keys, or it does not authenticate); the error names the key,
+// never a secret.
+func (s Subscription) ActiveSecrets(now time.Time, keys SecretOpener) ([]string, error) {
 	var out []string
 	for _, sec := range s.Secrets {
-		if sec.ExpiresAt == nil || now.Before(*sec.ExpiresAt) {
-			out = append(out, sec.Value)
+		if sec.ExpiresAt != nil && !now.Before(*sec.ExpiresAt) {
+			continue
 		}
+		v, err := s.open(sec, keys)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
 	}
-	return out
+	return out, nil
 }
 
 // Rotate makes secret the current one. The previous secrets keep signing

@@ -21,8 +21,8 @@ func TestRotateKeepsOldSecretForTheOverlap(t *testing.T) {
 		{t0.Add(25 * time.Hour), []string{"whsec_b"}},
 	}
 	for _, tt := range tests {
-		if got := s.ActiveSecrets(tt.at); !slices.Equal(got, tt.want) {
-			t.Fatalf("at %s: %v, want %v", tt.at, got, tt.want)
+		if got, err := s.ActiveSecrets(tt.at, nil); err != nil || !slices.Equal(got, tt.want) {
+			t.Fatalf("at %s: %v %v, want %v", tt.at, got, err, tt.want)
 		}
 	}
 	// A second rotation long after drops the expired secret and shortens
@@ -35,11 +35,18 @@ func TestRotateKeepsOldSecretForTheOverlap(t *testing.T) {
 
 func TestWantsAndEventTypes(t *testing.T) {
 	s := Subscription{Status: StatusEnabled, EventTypes: []string{EventInvoiceProcessed}}
-	if !s.Wants(EventInvoiceProcessed) || s.Wants(EventInvoiceCreated) {
+	if !s.Wants(events.DefaultAccount, EventInvoiceProcessed) || s.Wants(events.DefaultAccount, EventInvoiceCreated) {
 		t.Fatal("filter by event type")
 	}
+	if s.Wants("acme", EventInvoiceProcessed) {
+		t.Fatal("a subscription made before accounts hears of another account's invoices")
+	}
+	s.Account = "acme"
+	if !s.Wants("acme", EventInvoiceProcessed) || s.Wants(events.DefaultAccount, EventInvoiceProcessed) {
+		t.Fatal("filter by account")
+	}
 	s.Status = StatusDisabled
-	if s.Wants(EventInvoiceProcessed) {
+	if s.Wants("acme", EventInvoiceProcessed) {
 		t.Fatal("a disabled subscription wants nothing")
 	}
 	for typ, want := range map[events.Type]string{

@@ -1,0 +1,146 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+)
+
+// SecretsKeyFileName is the key file's name in --data when
+// --secrets-key-file is not given.
+const SecretsKeyFileName = "secrets.key"
+
+// secretsKeyFileUsage describes --secrets-key-file wherever it is taken.
+const secretsKeyFileUsage = "file of the keys that seal webhook signing secrets at rest: one a line (64 hex digits or base64 of 32 bytes, # comments), " +
+	"the first sealing, mode 0600; empty = " + SecretsKeyFileName + " in --data, made on first start"
+
+// SecretsKey says where the key file that seals webhook signing secrets
+// is.
+type SecretsKey struct {
+	// KeyFile is --secrets-key-file; empty means SecretsKeyFileName in
+	// Data.
+	KeyFile string
+	// Data is --data.
+	Data string
+}
+
+// Path returns the key file: --secrets-key-file, or secrets.key in --data.
+func (k SecretsKey) Path() string {
+	if k.KeyFile != "" {
+		return k.KeyFile
+	}
+	return filepath.Join(k.Data, SecretsKeyFileName)
+}
+
+// MayCreate reports whether a missing key file is made with a new key: only
+// the default one in --data, never a file named on purpose.
+func (k SecretsKey) MayCreate() bool { return k.KeyFile == "" }
+
+// validate refuses a configuration that names no key file.
+func (k SecretsKey) validate() error {
+	if k.KeyFile == "" && k.Data == "" {
+		return errors.New("--secrets-key-file, or --data to keep it in, must be set: the key that seals webhook signing secrets")
+	}
+	return nil
+}
+
+// SecretsKey returns where the key file of a serve configuration is.
+func (s Serve) SecretsKey() SecretsKey { return SecretsKey{KeyFile: s.SecretsKeyFile, Data: s.Data} }
+
+// NeedsSecretsKey reports whether the process reads or writes signing
+// secrets: it runs the api or the dispatcher role.
+func (s Serve) NeedsSecretsKey() bool { return s.Has(RoleAPI) || s.Has(RoleDispatcher) }
+
+// Commands of invoiced secrets.
+const (
+	SecretsInit   = "init"
+	SecretsAddKey = "add-key"
+	SecretsReseal = "reseal"
+)
+
+// Secrets is the configuration of invoiced secrets.
+type Secrets struct {
+	// Command is SecretsInit, SecretsAddKey or SecretsReseal.
+	Command  string
+	Key      SecretsKey
+	NATSURL  string
+	NATSAuth NATSAuth
+}
+
+// Embedded reports whether reseal reads the embedded server's store in
+// --data rather than --nats-url.
+func (s Secrets) Embedded() bool { return s.NATSURL == "" }
+
+const secretsUsage = `Usage: invoiced secrets <command> [flags]
+
+Manages the key file that seals webhook signing secrets at rest
+(docs/SECURITY.md, "Secrets at rest").
+
+Commands:
+  init      make the key file with one new key unless it exists; an
+            existing one is checked and left as it is (for deployment
+            scripts and init containers)
+  add-key   put a new key at the top of the key file (made if missing); it
+            seals once the service reloads the file (SIGHUP or restart),
+            and the older keys still open
+  reseal    seal every stored secret again under the file's first key and
+            remove the earlier revisions of each record; then older keys
+            can leave the file. Reads the embedded server's store in --data
+            (with the service stopped), or the NATS at --nats-url (a
+            running service: nats://127.0.0.1:4222 for the embedded one)
+
+Every flag can also be set with the environment variable INVOICED_<FLAG>.
+
+Flags:
+`
+
+// ParseSecrets reads invoiced secrets <command> and its flags from args,
+// each flag defaulting to its INVOICED_<NAME> environment variable as in
+// serve (but for NATS_URL, which the nats CLI uses too). It returns
+// flag.ErrHelp after printing usage to out when asked for help, and an
+// error naming the bad command or flag otherwise.
+func ParseSecrets(args []string, getenv func(string) string, out io.Writer) (Secrets, error) {
+	var s Secrets
+	fs := flag.NewFlagSet("invoiced secrets", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&s.Key.Data, "data", "./data", "data directory: where the key file is by default, and the embedded server's store")
+	fs.StringVar(&s.Key.KeyFile, "secrets-key-file", "", secretsKeyFileUsage)
+	fs.StringVar(&s.NATSURL, "nats-url", "", "reseal: URL of the NATS server or cluster holding the subscriptions; empty reads the embedded server's store in --data")
+	s.NATSAuth.register(fs)
+	fs.Usage = func() {
+		fmt.Fprint(out, secretsUsage)
+		fs.PrintDefaults()
+	}
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+		fs.Usage()
+		return Secrets{}, flag.ErrHelp
+	}
+	s.Command = args[0]
+	if !slices.Contains([]string{SecretsInit, SecretsAddKey, SecretsReseal}, s.Command) {
+		return Secrets{}, fmt.Errorf("unknown command %q: want %s, %s or %s", s.Command, SecretsInit, SecretsAddKey, SecretsReseal)
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return Secrets{}, err
+	}
+	if fs.NArg() > 0 {
+		return Secrets{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := applyEnv(fs, func(name string) string {
+		if name == "NATS_URL" {
+			return ""
+		}
+		return getenv(name)
+	}); err != nil {
+		return Secrets{}, err
+	}
+	if err := s.Key.validate(); err != nil {
+		return Secrets{}, err
+	}
+	if s.Command != SecretsReseal && s.NATSURL != "" {
+		return Secrets{}, fmt.Errorf("--nats-url: %s works on the key file only", s.Command)
+	}
+	return s, s.NATSAuth.validate(s.Embedded())
+}
