@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/internal/netguard"
+	"github.com/invoiced/invoiced/internal/testing/rawtcp"
 	"github.com/invoiced/invoiced/internal/webhook"
 )
 
@@ -74,23 +75,5 @@ func unreachableResolverClient(t *testing.T) *http.Client {
 // resettingReceiver returns the URL of a receiver on loopback that reads
 // each request and resets the connection instead of answering.
 func resettingReceiver(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				_, _ = c.Read(make([]byte, 64<<10))
-				_ = c.(*net.TCPConn).SetLinger(0)
-				c.Close()
-			}()
-		}
-	}()
-	return "http://" + ln.Addr().String() + "/hook"
+	return rawtcp.Server(t, rawtcp.Reset) + "/hook"
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/internal/netguard"
+	"github.com/invoiced/invoiced/internal/testing/rawtcp"
 )
 
 // anyAddress matches an IPv4 address, a bracketed IPv6 one, or the DNS port,
@@ -77,28 +78,9 @@ func resolvingClient(p netguard.Policy, dnsAddr string) *http.Client {
 	return &http.Client{Transport: tr}
 }
 
-// rawServer accepts connections on loopback and hands each, its request
-// read, to serve.
+// rawServer hands each connection to serve once its request is read.
 func rawServer(t *testing.T, serve func(c *net.TCPConn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				_, _ = c.Read(make([]byte, 4096))
-				serve(c.(*net.TCPConn))
-			}()
-		}
-	}()
-	return "http://" + ln.Addr().String() + "/hook?token=s3cret"
+	return rawtcp.Server(t, serve) + "/hook?token=s3cret"
 }
 
 // closedTCP returns a URL on a loopback port nothing listens on.
@@ -138,7 +120,7 @@ func TestDescribeErrorOfRealFailures(t *testing.T) {
 		{"the resolver unreachable", resolvingClient(private, closedUDP(t)), "http://hooks.example.test/in", "DNS lookup of hooks.example.test failed", true},
 		{"the resolver silent", resolvingClient(private, fakeDNS(t, false)), "http://hooks.example.test/in", "timed out after 300ms", false},
 		{"connection refused", plain, closedTCP(t), "connection refused", false},
-		{"connection reset", plain, rawServer(t, func(c *net.TCPConn) { _ = c.SetLinger(0); c.Close() }), "connection reset by the receiver", true},
+		{"connection reset", plain, rawServer(t, rawtcp.Reset), "connection reset by the receiver", true},
 		{"closed without an answer", plain, rawServer(t, func(c *net.TCPConn) { c.Close() }), "the receiver closed the connection before a whole answer", false},
 		{"no answer in time", plain, rawServer(t, func(c *net.TCPConn) { <-hang; c.Close() }), "timed out after 300ms", false},
 		{"an untrusted certificate", plain, tlsSrv.URL, "TLS: the certificate is signed by an unknown authority", false},
