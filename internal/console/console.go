@@ -124,7 +124,7 @@ func (c *Console) routes() http.Handler {
 	r.MethodNotAllowed(c.withKnownSession(c.methodNotAllowed))
 	r.Handle(Prefix+"/static/*", staticHandler())
 	r.Group(func(r chi.Router) {
-		r.Use(c.withSession, c.guardForms)
+		r.Use(c.withSession, c.guardForms, c.strictQuery)
 		r.Get(Prefix+"/login", c.loginPage)
 		r.Post(Prefix+"/login", c.login)
 		r.Post(Prefix+"/logout", c.logout)

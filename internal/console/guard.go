@@ -180,3 +180,18 @@ func (c *Console) requireLogin(next http.Handler) http.Handler {
 		http.Redirect(w, r, Prefix+"/login", http.StatusSeeOther)
 	})
 }
+
+// strictQuery refuses, with 400, a request whose query string does not
+// parse: the pages pass their filters on to the API, and what the standard
+// library would drop unsaid would make a page answer another question than
+// the one asked.
+func (c *Console) strictQuery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+			c.showError(w, r, errorView{Status: http.StatusBadRequest, Title: "Address not understood",
+				Detail: "Its query string does not parse: " + err.Error()})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -93,6 +93,8 @@ func TestPagesShowTheAPIsProblems(t *testing.T) {
 		want   string
 	}{
 		{"/console/invoices?status=bogus", http.StatusBadRequest, "must be created, processed or failed"},
+		{"/console/invoices?status=failed;status=processed", http.StatusBadRequest, "does not parse"},
+		{"/console/deliveries?status=%zz", http.StatusBadRequest, "does not parse"},
 		{"/console/invoices/not-an-id", http.StatusNotFound, "no invoice"},
 		{"/console/deliveries/00000000-0000-0000-0000-000000000000", http.StatusNotFound, "no delivery"},
 		{"/console/subscriptions/x%2F..%2Finvoices", http.StatusNotFound, "no subscription"},
