@@ -127,6 +127,9 @@ func TestDescribeErrorOfRealFailures(t *testing.T) {
 		{"TLS to a plain server", plain, strings.Replace(plainSrv.URL, "http:", "https:", 1), "http: server gave HTTP response to HTTPS client", false},
 		{"a forbidden target", &http.Client{Transport: netguard.Transport(netguard.Policy{}, time.Second)}, plainSrv.URL, "blocked: the target is a loopback address", false},
 	}
+	// Whether a closed port's refusal reaches the resolver, or it waits in
+	// vain, depends on the machine's network.
+	alternative := map[string]string{"the resolver unreachable": "DNS lookup of hooks.example.test timed out"}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			// Only the cases that time out wait so little; a busy machine
@@ -148,10 +151,10 @@ func TestDescribeErrorOfRealFailures(t *testing.T) {
 			}
 			got := netguard.DescribeError(err, 300*time.Millisecond)
 			t.Logf("%v: %q", err, got)
-			if got != tt.want {
+			if got != tt.want && got != alternative[tt.name] {
 				t.Fatalf("DescribeError(%v) = %q, want %q", err, got, tt.want)
 			}
-			if tt.leaks && !anyAddress.MatchString(strings.ReplaceAll(err.Error(), tt.url, "")) {
+			if tt.leaks && got == tt.want && !anyAddress.MatchString(strings.ReplaceAll(err.Error(), tt.url, "")) {
 				t.Fatalf("the error %q names no address but the destination's: the case shows nothing", err)
 			}
 		})
