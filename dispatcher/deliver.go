@@ -128,6 +128,13 @@ func (d *Dispatcher) loadDelivery(ctx context.Context, task webhook.Task, settle
 	}
 	if settledToo {
 		rec, ok, err := d.ending.Settler.Settled(ctx, task.SubscriptionID, task.DeliveryID)
+		if errors.Is(err, webhook.ErrUndecodable) {
+			// Passed over: the delivery goes on as if it had none, so at
+			// worst one more attempt, never one retried for ever.
+			d.skipped.Add(1)
+			d.cfg.Logger.Warn("settled record passed over", "delivery", task.DeliveryID, "err", err)
+			err = nil
+		}
 		if err != nil || ok {
 			return rec, nil, err
 		}

@@ -1,6 +1,7 @@
 package dispatcher
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/natstest"
 	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 func TestDeliversSignedWebhooksToMatchingSubscriptions(t *testing.T) {
@@ -186,5 +188,28 @@ func TestDisabledAfterALongFailureStreak(t *testing.T) {
 	f.invoiceEvents(t)
 	natstest.Eventually(t, 15*time.Second, "subscription disabled", func() bool {
 		return f.subscription(t, sub.ID).Status == webhook.StatusDisabled
+	})
+}
+
+func TestAGarbledSettledRecordHoldsNoRetryBack(t *testing.T) {
+	f := newFixture(t)
+	recv := newReceiver(t, nil)
+	sub := f.subscribe(t, recv.URL+"/hook", webhook.EventInvoiceCreated)
+	disp := f.start(t, Config{})
+	req := f.invoiceEvents(t)[0]
+	d := f.awaitDelivery(t, req.ID, sub.ID, webhook.DeliveryDelivered)
+	// Garbage now stands where the settled record is read from.
+	if _, err := f.js.Publish(context.Background(), webhook.DoneSubject(sub.ID, d.ID), []byte(`{"garbage":true`)); err != nil {
+		t.Fatal(err)
+	}
+	data, err := json.Marshal(d.ManualTask())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.js.Publish(context.Background(), webhook.ManualTaskSubject(sub.ID, d.ID), data, jetstream.WithMsgID(d.ManualMsgID())); err != nil {
+		t.Fatal(err)
+	}
+	natstest.Eventually(t, 15*time.Second, "the manual retry sent despite the garbled record", func() bool {
+		return len(recv.requests()) == 2 && disp.Skipped() > 0
 	})
 }

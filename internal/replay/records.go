@@ -46,12 +46,10 @@ func (r *replayer) delivery(ctx context.Context, ev events.Event, eventType, sub
 	}
 	d, ok, err := r.done.Settled(ctx, subID, id)
 	switch {
-	case err != nil && !isDecodeError(err):
+	case err != nil && !errors.Is(err, webhook.ErrUndecodable):
 		return webhook.Delivery{}, err
 	case err == nil && ok:
-		if err = errOtherID(d, id); err == nil {
-			return d, nil
-		}
+		return d, nil
 	}
 	if err != nil {
 		r.skips.Skip(history.Skipped{Stream: webhook.StreamWebhooks, Subject: webhook.DoneSubject(subID, id), Err: err})
@@ -93,25 +91,9 @@ func decodeRecord(data []byte, id string) (webhook.Delivery, error) {
 		return d, fmt.Errorf("delivery record: %w", err)
 	}
 	if d.ID == "" || (id != "" && d.ID != id) {
-		return d, errOtherID(d, id)
+		return d, fmt.Errorf("delivery record of %.40q, not of %s", d.ID, id)
 	}
 	return d, nil
-}
-
-// errOtherID says that d is not a record of delivery id, when it is not.
-func errOtherID(d webhook.Delivery, id string) error {
-	if d.ID == "" || (id != "" && d.ID != id) {
-		return fmt.Errorf("delivery record of %.40q, not of %s", d.ID, id)
-	}
-	return nil
-}
-
-// isDecodeError reports whether err says stored bytes are not JSON of a
-// record's shape, rather than that they could not be read.
-func isDecodeError(err error) bool {
-	var syntax *json.SyntaxError
-	var kind *json.UnmarshalTypeError
-	return errors.As(err, &syntax) || errors.As(err, &kind)
 }
 
 // kvSkip returns entry, passed over for err, as a skip.

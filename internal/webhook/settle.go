@@ -42,9 +42,14 @@ type Settler struct {
 	LiveStream Purger
 }
 
+// ErrUndecodable is a stored record that does not decode as what its
+// subject says it is: something published there by hand.
+var ErrUndecodable = errors.New("stored record does not decode")
+
 // Settled returns the newest settled record of delivery id to subscription
 // subID while the WEBHOOKS stream holds it, and whether there was one. It
-// fails when the stream cannot be read.
+// fails when the stream cannot be read, and with ErrUndecodable when what
+// is stored there is not that delivery's record.
 func (s Settler) Settled(ctx context.Context, subID, id string) (Delivery, bool, error) {
 	msg, err := s.Tasks.GetLastMsgForSubject(ctx, DoneSubject(subID, id))
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
@@ -55,7 +60,10 @@ func (s Settler) Settled(ctx context.Context, subID, id string) (Delivery, bool,
 	}
 	var d Delivery
 	if err := json.Unmarshal(msg.Data, &d); err != nil {
-		return Delivery{}, false, fmt.Errorf("settled delivery %s (message %d): %w", id, msg.Sequence, err)
+		return Delivery{}, false, fmt.Errorf("%w: settled delivery %s (message %d): %w", ErrUndecodable, id, msg.Sequence, err)
+	}
+	if d.ID != id {
+		return Delivery{}, false, fmt.Errorf("%w: settled delivery %s (message %d) holds delivery %q", ErrUndecodable, id, msg.Sequence, d.ID)
 	}
 	return d, true, nil
 }
