@@ -190,37 +190,66 @@ func (p *Processor) Handle(ctx context.Context, msg jetstream.Msg) error {
 		p.skipped.Add(1)
 		return consume.Permanent(err)
 	}
+	expect := md.Sequence.Stream
 	if md.NumDelivered > 1 {
-		done, err := p.hasOutcome(ctx, ev.Invoice.ID, md.Sequence.Stream)
+		done, after, err := p.outcome(ctx, ev.Invoice.ID, md.Sequence.Stream)
 		if err != nil || done {
 			return err
 		}
+		expect = after
 	}
 	out, err := p.decide(ctx, ev.Invoice)
 	if err != nil {
 		return err
 	}
 	requestID := msg.Headers().Get(events.HeaderRequestID)
-	if err := p.publish(ctx, out, md.Sequence.Stream, requestID); err != nil {
+	if err := p.publish(ctx, out, md.Sequence.Stream, expect, requestID); err != nil {
 		return err
 	}
 	p.cfg.Logger.Debug("invoice decided", "request_id", requestID, "invoice", out.Invoice.ID, "outcome", out.Type)
 	return nil
 }
 
-// hasOutcome reports whether anything follows the requested event at seq.
-func (p *Processor) hasOutcome(ctx context.Context, id string, seq uint64) (bool, error) {
+// outcome reports whether the invoice requested at seq has an outcome, and
+// if not, the sequence its outcome must follow: seq, or the newest of what
+// was published under the invoice's subjects by hand since (what is not
+// an outcome is stepped over, so it holds no invoice back). A message on
+// an outcome's subject after seq that does not decode counts as an outcome:
+// it may hide a real one, and one outcome too few is mended by hand, one
+// too many never. It fails when the stream cannot be read.
+func (p *Processor) outcome(ctx context.Context, id string, seq uint64) (bool, uint64, error) {
 	last, err := p.stream.GetLastMsgForSubject(ctx, events.InvoiceSubjects(id))
 	if err != nil {
-		return false, fmt.Errorf("read state of %s: %w", id, err)
+		return false, 0, fmt.Errorf("read state of %s: %w", id, err)
 	}
-	return last.Sequence > seq, nil
+	if last.Sequence <= seq {
+		return false, seq, nil
+	}
+	for _, t := range []events.Type{events.InvoiceProcessed, events.InvoiceFailed} {
+		msg, err := p.stream.GetLastMsgForSubject(ctx, events.Subject(id, t))
+		switch {
+		case errors.Is(err, jetstream.ErrMsgNotFound):
+			continue
+		case err != nil:
+			return false, 0, fmt.Errorf("read state of %s: %w", id, err)
+		case msg.Sequence > seq:
+			if _, err := events.DecodeMsg(msg.Subject, msg.Data); err != nil {
+				p.skipped.Add(1)
+				p.cfg.Logger.Error("an outcome's subject holds what does not decode; the invoice is left as it is",
+					"invoice", id, "seq", msg.Sequence, "err", err)
+			}
+			return true, 0, nil
+		}
+	}
+	p.skipped.Add(1)
+	p.cfg.Logger.Warn("stepping over what follows a request and is no outcome", "invoice", id, "seq", last.Sequence, "subject", last.Subject)
+	return false, last.Sequence, nil
 }
 
 // settled returns nil when the invoice requested at seq has an outcome,
 // and errNoOutcomeYet when it has none or JetStream cannot tell yet.
 func (p *Processor) settled(ctx context.Context, id string, seq uint64) error {
-	done, err := p.hasOutcome(ctx, id, seq)
+	done, _, err := p.outcome(ctx, id, seq)
 	if err == nil && !done {
 		err = errNoOutcomeYet
 	}
@@ -257,9 +286,10 @@ func (p *Processor) simulateWork(ctx context.Context) error {
 	}
 }
 
-// publish stores the outcome unless the invoice already has one, carrying
-// on the ID of the request that asked for the invoice, if any.
-func (p *Processor) publish(ctx context.Context, out events.Event, requestedSeq uint64, requestID string) error {
+// publish stores the outcome of the invoice requested at requestedSeq
+// unless anything was stored under its subjects after expect, carrying on
+// the ID of the request that asked for the invoice, if any.
+func (p *Processor) publish(ctx context.Context, out events.Event, requestedSeq, expect uint64, requestID string) error {
 	data, err := events.Encode(out)
 	if err != nil {
 		return consume.Permanent(err)
@@ -268,7 +298,7 @@ func (p *Processor) publish(ctx context.Context, out events.Event, requestedSeq 
 	msg.Data = data
 	// Conditions travel as headers, so outcomes can share a batch.
 	msg.Header.Set(jetstream.MsgIDHeader, out.ID)
-	msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(requestedSeq, 10))
+	msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(expect, 10))
 	msg.Header.Set(jetstream.ExpectedLastSubjSeqSubjHeader, events.InvoiceSubjects(out.Invoice.ID))
 	if requestID != "" {
 		msg.Header.Set(events.HeaderRequestID, requestID)
