@@ -148,14 +148,16 @@ func (a *Auth) Middleware(next http.Handler) http.Handler {
 // Only a presented key that is refused spends one: a request without any
 // is a client that has not signed in, not one guessing.
 func (a *Auth) admit(r *http.Request) (Caller, error) {
-	client, presented := clientAddress(r), r.Header.Get("Authorization") != ""
-	if wait, ok := a.failures.left(client); presented && !ok {
-		return Caller{}, withRetryAfter(fmt.Errorf("%w: too many requests with keys that are not accepted from this address", ErrRateLimited), wait)
+	presented := r.Header.Get("Authorization") != ""
+	if presented {
+		if wait, ok := a.failures.left(clientAddress(r)); !ok {
+			return Caller{}, withRetryAfter(fmt.Errorf("%w: too many requests with keys that are not accepted from this address", ErrRateLimited), wait)
+		}
 	}
 	caller, err := a.authenticate(r)
 	if err != nil {
 		if presented {
-			a.failures.spend(client)
+			a.failures.spend(clientAddress(r))
 		}
 		return Caller{}, err
 	}
