@@ -73,6 +73,10 @@ func TestAccountsAreApartEndToEnd(t *testing.T) {
 	if a := call(t, http.MethodGet, base+"/invoices/"+globexID, "", as(ops)...); a.status != http.StatusOK {
 		t.Errorf("the operator reads globex's invoice: %d %s", a.status, a.body)
 	}
+	natstest.Eventually(t, 20*time.Second, "both deliveries recorded and listed", func() bool {
+		body := string(call(t, http.MethodGet, base+"/webhooks/deliveries", "", as(ops)...).body)
+		return strings.Contains(body, acmeID) && strings.Contains(body, globexID)
+	})
 	lists := []struct {
 		key, path string
 		status    int
