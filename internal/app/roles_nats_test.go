@@ -62,12 +62,20 @@ func TestRolesRunWithLeastPrivilege(t *testing.T) {
 	if a := call(t, http.MethodPost, base+"/webhooks/subscriptions", `{"url":"`+recv.URL+`"}`, "Content-Type", "application/json"); a.status != http.StatusCreated {
 		t.Fatalf("subscribe: %d %s", a.status, a.body)
 	}
-	inv := call(t, http.MethodPost, base+"/invoices", journeyBody, "Content-Type", "application/json", "Idempotency-Key", "least-1")
+	inv := call(t, http.MethodPost, base+"/invoices", journeyBody, "Content-Type", "application/json", "Idempotency-Key", "least-0")
 	if inv.status != http.StatusCreated {
 		t.Fatalf("create: %d %s", inv.status, inv.body)
 	}
-	natstest.Eventually(t, 20*time.Second, "the invoice processed and both its webhooks delivered", func() bool {
-		return got.Load() == 2 && strings.Contains(string(call(t, http.MethodGet, base+"/invoices/"+field(t, inv.body, "id"), "").body), `"processed"`)
+	natstest.Eventually(t, 20*time.Second, "the invoice processed", func() bool {
+		return strings.Contains(string(call(t, http.MethodGet, base+"/invoices/"+field(t, inv.body, "id"), "").body), `"processed"`)
+	})
+	// The dispatcher hears of a new subscription through a watch of its
+	// bucket, a moment after it is made: events before that go to nobody.
+	n := 0
+	natstest.Eventually(t, 30*time.Second, "webhooks delivered", func() bool {
+		n++
+		call(t, http.MethodPost, base+"/invoices", journeyBody, "Content-Type", "application/json", "Idempotency-Key", fmt.Sprint("least-", n))
+		return got.Load() >= 2
 	})
 
 	for role, forged := range map[string]string{
