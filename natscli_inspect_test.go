@@ -36,10 +36,10 @@ func checkSubjectCounts(tb testing.TB, s *natscliService) {
 	var counts map[string]int
 	decode(tb, s.cli.run(tb, recipeSubjects, nil), &counts)
 	want := map[string]int{
-		"invoices." + s.paid + ".requested":  1,
-		"invoices." + s.paid + ".processed":  1,
-		"invoices." + s.large + ".requested": 1,
-		"invoices." + s.large + ".failed":    1,
+		"invoices." + s.paid + ".requested.default":  1,
+		"invoices." + s.paid + ".processed.default":  1,
+		"invoices." + s.large + ".requested.default": 1,
+		"invoices." + s.large + ".failed.default":    1,
 	}
 	if !mapsEqual(counts, want) {
 		tb.Fatalf("subjects %v, want %v", counts, want)
@@ -69,6 +69,28 @@ func checkHistory(tb testing.TB, cli *natsCLI, inv natscliInvoice) {
 	}
 	if evs[0].Invoice.Status != events.StatusCreated || evs[1].Invoice.Status != inv.status {
 		tb.Fatalf("statuses %s, %s", evs[0].Invoice.Status, evs[1].Invoice.Status)
+	}
+}
+
+// checkAccount checks that the account recipe shows every event of the
+// default account's invoices, which without API keys are all there are.
+func checkAccount(tb testing.TB, s *natscliService) {
+	tb.Helper()
+	evs := parseEvents(tb, s.cli.run(tb, recipeAccount, map[string]string{"<account>": events.DefaultAccount}))
+	var got []string
+	for _, ev := range evs {
+		got = append(got, ev.Invoice.ID+" "+string(ev.Type))
+	}
+	var want []string
+	for _, inv := range s.settled() {
+		for _, typ := range inv.history {
+			want = append(want, inv.id+" "+string(typ))
+		}
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		tb.Fatalf("account default shows %q, want %q", got, want)
 	}
 }
 
@@ -104,7 +126,7 @@ func checkNewestEvent(tb testing.TB, cli *natsCLI, inv natscliInvoice) streamPos
 		tb.Fatalf("newest event: %v\n%s", err, msg.Data)
 	}
 	last := inv.history[len(inv.history)-1]
-	if want := events.Subject(inv.id, last); msg.Subject != want {
+	if want := events.Subject(events.DefaultAccount, inv.id, last); msg.Subject != want {
 		tb.Fatalf("subject %s, want %s", msg.Subject, want)
 	}
 	if ev.Type != last || ev.Invoice.ID != inv.id || ev.Invoice.Status != inv.status {

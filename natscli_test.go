@@ -25,8 +25,9 @@ const (
 	recipeStreams         = `nats stream ls --all --json`
 	recipeSubjects        = `nats stream subjects INVOICES --json`
 	recipeHistorySubjects = `nats stream subjects <segment> --json`
-	recipeHistory         = `nats sub 'invoices.<id>.*' --all -T --raw`
-	recipeCurrent         = `nats stream get INVOICES --last-for 'invoices.<id>.*' --json`
+	recipeHistory         = `nats sub 'invoices.<id>.>' --all -T --raw`
+	recipeCurrent         = `nats stream get INVOICES --last-for 'invoices.<id>.>' --json`
+	recipeAccount         = `nats sub 'invoices.*.*.<account>' --all -T --raw`
 	recipeDeliveryKeys    = `nats kv ls webhook_deliveries`
 	recipeDelivery        = `nats kv get webhook_deliveries <delivery id> --raw`
 	recipeModelCounts     = `sqlite3 -readonly data/readmodel.db 'SELECT status, count(*) FROM invoices GROUP BY status'`
@@ -45,7 +46,7 @@ const (
 )
 
 var natscliRecipes = []string{
-	recipeStreams, recipeSubjects, recipeHistorySubjects, recipeHistory, recipeCurrent,
+	recipeStreams, recipeSubjects, recipeHistorySubjects, recipeHistory, recipeCurrent, recipeAccount,
 	recipeDeliveryKeys, recipeDelivery,
 	recipeModelCounts, recipeModelInvoice, recipeModelDelivery,
 	recipeProcessorLag, recipeFanoutLag, recipeDispatcherLag, recipeHistoryLag,
@@ -71,6 +72,7 @@ func TestNATSCLIRecipes(t *testing.T) {
 	t.Run("streams", func(t *testing.T) { checkStreamList(t, s) })
 	t.Run("subjects", func(t *testing.T) { checkSubjectCounts(t, s) })
 	t.Run("history", func(t *testing.T) { checkHistories(t, s) })
+	t.Run("account", func(t *testing.T) { checkAccount(t, s) })
 	// newestLive is the position on INVOICES of the newest invoice event.
 	var newestLive streamPosition
 	t.Run("newest event", func(t *testing.T) { newestLive = checkNewestEvents(t, s) })

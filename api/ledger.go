@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/events"
+	"github.com/invoiced/invoiced/internal/invoicestream"
 	"github.com/invoiced/invoiced/internal/jserr"
 	"github.com/invoiced/invoiced/internal/readmodel"
 	"github.com/nats-io/nats.go"
@@ -59,10 +60,11 @@ const publishAttempt = 2 * time.Second
 // that have left it in the read model.
 //
 // Creating an invoice is one publish of InvoiceRequested to
-// invoices.<id>.requested, where the ID is derived from the scoped
-// idempotency key, with Nats-Msg-Id and Nats-Expected-Last-Subject-Sequence
-// 0. While the invoice's events are on the stream the subject can hold one
-// message only, so the stream is the unique constraint on the key; once
+// invoices.<id>.requested.<account>, where the ID is derived from the
+// scoped idempotency key, with Nats-Msg-Id and
+// Nats-Expected-Last-Subject-Sequence 0 on invoices.<id>.>. While the
+// invoice's events are on the stream they hold one request only, so the
+// stream is the unique constraint on the key; once
 // they have left it (compaction removes them only after the history has
 // copied them and some time has passed), the read model holds the invoice
 // and is asked first. Either way a repeat is answered from the stored
@@ -112,7 +114,9 @@ func (l *Ledger) Create(ctx context.Context, account, key string, req invoiceReq
 	// Conditions travel as headers, so concurrent requests can share a
 	// batch (see internal/groupcommit).
 	msg.Header.Set(jetstream.MsgIDHeader, ev.ID)
+	// No event of the invoice in either subject form (see events.Subject).
 	msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0")
+	msg.Header.Set(jetstream.ExpectedLastSubjSeqSubjHeader, events.InvoiceSubjects(ev.Invoice.ID))
 	if id := RequestID(ctx); id != "" {
 		msg.Header.Set(events.HeaderRequestID, id)
 	}
@@ -121,7 +125,7 @@ func (l *Ledger) Create(ctx context.Context, account, key string, req invoiceReq
 	case err == nil && !ack.Duplicate:
 		return ev.Invoice, false, nil
 	case err == nil, jserr.IsWrongLastSequence(err), jserr.IsConcurrentPublish(err):
-		orig, existed, err := l.replay(ctx, ev.Subject(), hash)
+		orig, existed, err := l.replay(ctx, ev.Invoice.ID, hash)
 		// An attempt that went unanswered may have stored this very
 		// event: then the invoice is new, not replayed.
 		if err == nil && retried && orig.CreatedAt.Equal(ev.Invoice.CreatedAt) {
@@ -194,15 +198,15 @@ func unanswered(err error) bool {
 		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse)
 }
 
-// replay answers a repeated key from the stored InvoiceRequested event: on
-// the stream, or in the read model once it has left the stream.
-func (l *Ledger) replay(ctx context.Context, subject, hash string) (events.Invoice, bool, error) {
-	msg, err := l.awaitMsg(ctx, subject)
+// replay answers a repeated key from the stored InvoiceRequested event of
+// invoice id: on the stream, or in the read model once it has left the
+// stream.
+func (l *Ledger) replay(ctx context.Context, id, hash string) (events.Invoice, bool, error) {
+	msg, err := l.awaitRequest(ctx, id)
 	if err != nil {
 		return events.Invoice{}, false, err
 	}
 	if msg == nil {
-		id, _, _ := events.ParseSubject(subject)
 		inv, found, err := l.left(ctx, id)
 		switch {
 		case err != nil:
@@ -230,14 +234,14 @@ func replayed(orig events.Event, hash string) (events.Invoice, bool, error) {
 	return orig.Invoice, true, nil
 }
 
-// awaitMsg reads the newest message under subject, waiting a little when
+// awaitRequest reads the request of invoice id, waiting a little when
 // JetStream has reported it as a duplicate before it is readable. It
 // returns nil when the stream holds none after that wait.
-func (l *Ledger) awaitMsg(ctx context.Context, subject string) (*jetstream.RawStreamMsg, error) {
+func (l *Ledger) awaitRequest(ctx context.Context, id string) (*jetstream.RawStreamMsg, error) {
 	deadline := time.Now().Add(inFlightWait)
 	pause := 5 * time.Millisecond
 	for {
-		msg, err := l.reader.GetLastMsgForSubject(ctx, subject)
+		msg, err := invoicestream.LastOfType(ctx, l.reader, id, events.InvoiceRequested)
 		switch {
 		case err == nil:
 			return msg, nil
@@ -330,7 +334,7 @@ func (l *Ledger) newest(ctx context.Context, id string) (events.Event, bool, err
 	msg, err := l.reader.GetLastMsgForSubject(ctx, events.InvoiceSubjects(id))
 	for _, t := range []events.Type{"", events.InvoiceFailed, events.InvoiceProcessed, events.InvoiceRequested} {
 		if t != "" {
-			msg, err = l.reader.GetLastMsgForSubject(ctx, events.Subject(id, t))
+			msg, err = invoicestream.LastOfType(ctx, l.reader, id, t)
 		}
 		switch {
 		case errors.Is(err, jetstream.ErrMsgNotFound):

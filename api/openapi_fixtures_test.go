@@ -125,11 +125,11 @@ func oaSetupCorrupt(t testing.TB, e *oaEnv, f *oaFixtures) {
 	ctx := context.Background()
 	const garbage = `{"schema":1,"unreadable`
 	f.badInvoice = uuid.NewString()
-	e.publishRaw(t, events.Subject(f.badInvoice, events.InvoiceRequested), garbage)
+	e.publishRaw(t, events.Subject(events.DefaultAccount, f.badInvoice, events.InvoiceRequested), garbage)
 	f.badKey = "corrupt-key"
-	e.publishRaw(t, events.Subject(events.InvoiceID(api.KeyAccount(oaKey), oaEndpoint, f.badKey), events.InvoiceRequested), garbage)
+	e.publishRaw(t, events.Subject(api.KeyAccount(oaKey), events.InvoiceID(api.KeyAccount(oaKey), oaEndpoint, f.badKey), events.InvoiceRequested), garbage)
 	listed := e.createInvoice(t, "corrupt-list", `{"customer_id":"cust-corrupt","amount_cents":1}`)
-	e.publishRaw(t, events.Subject(listed.ID, events.InvoiceProcessed), garbage)
+	e.publishRaw(t, events.Subject(events.DefaultAccount, listed.ID, events.InvoiceProcessed), garbage)
 	f.badSub = uuid.NewString()
 	if _, err := e.subs.Put(ctx, f.badSub, []byte(garbage)); err != nil {
 		t.Fatal(err)

@@ -75,7 +75,7 @@ func (e *oaEnv) settleDelivery(t testing.TB, d webhook.Delivery) {
 // requested returns invoice id's InvoiceRequested as INVOICES holds it.
 func (e *oaEnv) requested(t testing.TB, id string) events.Event {
 	t.Helper()
-	msg, err := e.h.Invoices.GetLastMsgForSubject(context.Background(), events.Subject(id, events.InvoiceRequested))
+	msg, err := e.h.Invoices.GetLastMsgForSubject(context.Background(), events.EventSubjects(id, events.InvoiceRequested)[0])
 	if err != nil {
 		t.Fatal(err)
 	}

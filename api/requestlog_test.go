@@ -81,7 +81,7 @@ func TestEveryRequestIsLoggedOnceWithItsID(t *testing.T) {
 			if tt.status == http.StatusCreated {
 				var inv invoice
 				r.json(t, &inv)
-				msg, err := e.stream.GetLastMsgForSubject(context.Background(), events.Subject(inv.ID, events.InvoiceRequested))
+				msg, err := e.stream.GetLastMsgForSubject(context.Background(), events.EventSubjects(inv.ID, events.InvoiceRequested)[0])
 				if err != nil || msg.Header.Get(events.HeaderRequestID) != id {
 					t.Fatalf("the stored event carries request ID %q (%v), want %q", msg.Header.Get(events.HeaderRequestID), err, id)
 				}

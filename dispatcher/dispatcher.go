@@ -142,7 +142,7 @@ func (c Config) withDefaults() Config {
 // JetStream is what the dispatcher needs of a JetStream context.
 type JetStream interface {
 	PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error)
-	CreateOrUpdateConsumer(ctx context.Context, stream string, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error)
+	consume.Ensurer
 }
 
 // Store is the bucket of live deliveries: records created once, changed
@@ -253,7 +253,7 @@ func (d *Dispatcher) Start(ctx context.Context) error {
 		{webhook.StreamWebhooks, d.DeliveryConsumerConfig(), d.deliver, d.cfg.Workers},
 		{events.StreamInvoices, d.FanOutConsumerConfig(), d.fanOut, fanOutWorkers},
 	} {
-		cons, err := d.js.CreateOrUpdateConsumer(ctx, c.stream, c.cfg)
+		cons, err := consume.Ensure(ctx, d.js, c.stream, c.cfg)
 		if err == nil {
 			var pool *consume.Pool
 			pool, err = consume.Start(cons, c.handler, consume.Options{

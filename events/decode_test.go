@@ -124,15 +124,17 @@ func TestDecodeMsgErrors(t *testing.T) {
 		data    []byte // used instead of event when set
 		want    []error
 	}{
-		{"other invoice", events.Subject(otherID, events.InvoiceRequested), requestedEvent(), nil, []error{events.ErrMalformed}},
-		{"requested under processed", events.Subject(id, events.InvoiceProcessed), requestedEvent(), nil, []error{events.ErrMalformed}},
-		{"processed under requested", events.Subject(id, events.InvoiceRequested), processedEvent(), nil, []error{events.ErrMalformed}},
-		{"processed under failed", events.Subject(id, events.InvoiceFailed), processedEvent(), nil, []error{events.ErrMalformed}},
-		{"failed under processed", events.Subject(id, events.InvoiceProcessed), failedEvent(), nil, []error{events.ErrMalformed}},
+		{"other invoice", events.Subject("caller-1", otherID, events.InvoiceRequested), requestedEvent(), nil, []error{events.ErrMalformed}},
+		{"requested under processed", events.Subject("caller-1", id, events.InvoiceProcessed), requestedEvent(), nil, []error{events.ErrMalformed}},
+		{"processed under requested", events.Subject("caller-1", id, events.InvoiceRequested), processedEvent(), nil, []error{events.ErrMalformed}},
+		{"processed under failed", events.Subject("caller-1", id, events.InvoiceFailed), processedEvent(), nil, []error{events.ErrMalformed}},
+		{"failed under processed", events.Subject("caller-1", id, events.InvoiceProcessed), failedEvent(), nil, []error{events.ErrMalformed}},
 		{"bad subject", "orders." + id + ".requested", requestedEvent(), nil, []error{events.ErrMalformed, events.ErrBadSubject}},
 		{"wildcard subject", events.InvoiceSubjects(id), requestedEvent(), nil, []error{events.ErrMalformed, events.ErrBadSubject}},
-		{"bad data under a good subject", events.Subject(id, events.InvoiceRequested), events.Event{}, []byte("{"), []error{events.ErrMalformed}},
-		{"newer schema under a good subject", events.Subject(id, events.InvoiceRequested), events.Event{}, []byte(`{"schema":2}`), []error{events.ErrUnsupportedSchema}},
+		{"another account's subject", events.Subject("acme", id, events.InvoiceRequested), requestedEvent(), nil, []error{events.ErrMalformed}},
+		{"an invalid account", "invoices." + id + ".requested", withCaller(requestedEvent(), "a.b"), nil, []error{events.ErrMalformed}},
+		{"bad data under a good subject", events.Subject("caller-1", id, events.InvoiceRequested), events.Event{}, []byte("{"), []error{events.ErrMalformed}},
+		{"newer schema under a good subject", events.Subject("caller-1", id, events.InvoiceRequested), events.Event{}, []byte(`{"schema":2}`), []error{events.ErrUnsupportedSchema}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -151,6 +153,29 @@ func TestDecodeMsgErrors(t *testing.T) {
 			}
 			if !reflect.DeepEqual(got, events.Event{}) {
 				t.Errorf("DecodeMsg returned %+v with its error, want the zero Event", got)
+			}
+		})
+	}
+}
+
+func TestDecodeMsgTakesBothSubjectForms(t *testing.T) {
+	named := withAccount(requestedEvent(), "acme")
+	id := named.Invoice.ID
+	tests := []struct {
+		name    string
+		subject string
+		event   events.Event
+	}{
+		{"naming its account", events.Subject("acme", id, events.InvoiceRequested), named},
+		{"naming the account of its request's caller", events.Subject("caller-1", id, events.InvoiceRequested), requestedEvent()},
+		{"before accounts, an event naming none", "invoices." + id + ".requested", requestedEvent()},
+		{"before accounts were in subjects, an event naming one", "invoices." + id + ".requested", named},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := events.DecodeMsg(tt.subject, mustEncode(t, tt.event))
+			if err != nil || !reflect.DeepEqual(got, tt.event) {
+				t.Fatalf("DecodeMsg(%q) = %+v, %v; want %+v", tt.subject, got, err, tt.event)
 			}
 		})
 	}

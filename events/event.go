@@ -140,8 +140,9 @@ func (e Event) Account() string {
 	return DefaultAccount
 }
 
-// Subject returns the subject the event is published to.
-func (e Event) Subject() string { return Subject(e.Invoice.ID, e.Type) }
+// Subject returns the subject the event is published to, which names its
+// account.
+func (e Event) Subject() string { return Subject(e.Account(), e.Invoice.ID, e.Type) }
 
 // NewRequested returns the InvoiceRequested event for a new invoice. The
 // invoice's status is set to created and the event's time and ID are derived
@@ -227,10 +228,11 @@ func validate(e Event) (Event, error) {
 }
 
 // DecodeMsg parses the event stored under subject and checks that the
-// subject names the same invoice and type as the event. It fails like Decode,
-// or with ErrMalformed when subject and event disagree.
+// subject names the same invoice and type as the event, and the same
+// account unless it is of the form before accounts were in subjects. It
+// fails like Decode, or with ErrMalformed when subject and event disagree.
 func DecodeMsg(subject string, data []byte) (Event, error) {
-	id, t, err := ParseSubject(subject)
+	at, err := ParseSubject(subject)
 	if err != nil {
 		return Event{}, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
@@ -238,8 +240,11 @@ func DecodeMsg(subject string, data []byte) (Event, error) {
 	if err != nil {
 		return Event{}, err
 	}
-	if e.Invoice.ID != id || e.Type != t {
+	if e.Invoice.ID != at.ID || e.Type != at.Type {
 		return Event{}, fmt.Errorf("%w: subject %q carries %s of %s", ErrMalformed, subject, e.Type, e.Invoice.ID)
+	}
+	if at.Account != "" && at.Account != e.Account() {
+		return Event{}, fmt.Errorf("%w: subject %q carries an invoice of account %q", ErrMalformed, subject, e.Account())
 	}
 	return e, nil
 }
@@ -257,6 +262,8 @@ func (e Event) check() error {
 		return fmt.Errorf("%s with status %q", e.Type, e.Invoice.Status)
 	case e.Type == InvoiceRequested && e.Idempotency == nil:
 		return errors.New("InvoiceRequested without idempotency record")
+	case !ValidAccount(e.Account()):
+		return fmt.Errorf("invalid account %q", e.Account())
 	}
 	return nil
 }

@@ -87,7 +87,7 @@ func TestConstructors(t *testing.T) {
 			if !reflect.DeepEqual(tt.event, tt.want) {
 				t.Errorf("got  %+v\nwant %+v", tt.event, tt.want)
 			}
-			if got, want := tt.event.Subject(), events.Subject(id, tt.want.Type); got != want {
+			if got, want := tt.event.Subject(), events.Subject(tt.want.Account(), id, tt.want.Type); got != want {
 				t.Errorf("Subject() = %q, want %q", got, want)
 			}
 		})

@@ -2,6 +2,7 @@ package events_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,4 +73,24 @@ func assertTimeExact(tb testing.TB, what string, got, want time.Time) {
 	if got.Nanosecond() != want.Nanosecond() {
 		tb.Errorf("%s nanoseconds = %d, want %d", what, got.Nanosecond(), want.Nanosecond())
 	}
+}
+
+func withAccount(e events.Event, account string) events.Event {
+	e.Invoice.Account = account
+	return e
+}
+
+func withCaller(e events.Event, caller string) events.Event {
+	idem := *e.Idempotency
+	idem.Caller = caller
+	e.Idempotency = &idem
+	return e
+}
+
+// subjectOf returns the subject at is parsed from, in either form.
+func subjectOf(at events.Address) string {
+	if at.Account == "" {
+		return strings.TrimSuffix(events.Subject("x", at.ID, at.Type), ".x")
+	}
+	return events.Subject(at.Account, at.ID, at.Type)
 }

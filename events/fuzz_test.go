@@ -116,7 +116,7 @@ func FuzzDecode(f *testing.F) {
 		}
 
 		// Whatever decodes also decodes under its own subject.
-		if _, _, err := events.ParseSubject(e.Subject()); err == nil {
+		if _, err := events.ParseSubject(e.Subject()); err == nil {
 			if _, err := events.DecodeMsg(e.Subject(), data); err != nil {
 				t.Fatalf("DecodeMsg(%q, %q): %v", e.Subject(), data, err)
 			}
@@ -130,6 +130,11 @@ func FuzzParseSubject(f *testing.F) {
 		"invoices." + testInvoiceID + ".processed",
 		"invoices." + testInvoiceID + ".failed",
 		"invoices.a.failed",
+		"invoices." + testInvoiceID + ".requested.acme",
+		"invoices.a.failed.key_0123abcd",
+		"invoices.a.failed.Acme",
+		"invoices.a.failed.",
+		"invoices.a.failed.b.c",
 		"",
 		"invoices",
 		"invoices.",
@@ -145,18 +150,22 @@ func FuzzParseSubject(f *testing.F) {
 	}
 
 	f.Fuzz(func(t *testing.T, subject string) {
-		id, typ, err := events.ParseSubject(subject)
+		at, err := events.ParseSubject(subject)
+		id, typ := at.ID, at.Type
 		if err != nil {
 			if !errors.Is(err, events.ErrBadSubject) {
 				t.Fatalf("ParseSubject(%q) error %v is not ErrBadSubject", subject, err)
 			}
-			if id != "" || typ != "" {
-				t.Fatalf("ParseSubject(%q) = %q, %q with error %v", subject, id, typ, err)
+			if at != (events.Address{}) {
+				t.Fatalf("ParseSubject(%q) = %+v with error %v", subject, at, err)
 			}
 			return
 		}
-		if got := events.Subject(id, typ); got != subject {
-			t.Fatalf("ParseSubject(%q) = %q, %q but Subject gives %q", subject, id, typ, got)
+		if got := subjectOf(at); got != subject {
+			t.Fatalf("ParseSubject(%q) = %+v but it is written %q", subject, at, got)
+		}
+		if at.Account != "" && !events.ValidAccount(at.Account) {
+			t.Fatalf("ParseSubject(%q) gave account %q", subject, at.Account)
 		}
 		if id == "" || strings.Contains(id, ".") {
 			t.Fatalf("ParseSubject(%q) gave id %q", subject, id)

@@ -2,6 +2,7 @@ package events_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/invoiced/invoiced/events"
@@ -11,31 +12,41 @@ const testInvoiceID = "3f1c9a52-8d6e-5b7a-9e41-0c2d7f8b6a13"
 
 func TestSubject(t *testing.T) {
 	tests := []struct {
-		name string
-		id   string
-		typ  events.Type
-		want string
+		name    string
+		account string
+		id      string
+		typ     events.Type
+		want    string
 	}{
-		{"requested", testInvoiceID, events.InvoiceRequested, "invoices." + testInvoiceID + ".requested"},
-		{"processed", testInvoiceID, events.InvoiceProcessed, "invoices." + testInvoiceID + ".processed"},
-		{"failed", testInvoiceID, events.InvoiceFailed, "invoices." + testInvoiceID + ".failed"},
-		{"short id", "x", events.InvoiceFailed, "invoices.x.failed"},
+		{"requested", "acme", testInvoiceID, events.InvoiceRequested, "invoices." + testInvoiceID + ".requested.acme"},
+		{"processed", "default", testInvoiceID, events.InvoiceProcessed, "invoices." + testInvoiceID + ".processed.default"},
+		{"failed", "key_0123abcd", testInvoiceID, events.InvoiceFailed, "invoices." + testInvoiceID + ".failed.key_0123abcd"},
+		{"short id", "a", "x", events.InvoiceFailed, "invoices.x.failed.a"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := events.Subject(tt.id, tt.typ); got != tt.want {
-				t.Errorf("Subject(%q, %s) = %q, want %q", tt.id, tt.typ, got, tt.want)
+			if got := events.Subject(tt.account, tt.id, tt.typ); got != tt.want {
+				t.Errorf("Subject(%q, %q, %s) = %q, want %q", tt.account, tt.id, tt.typ, got, tt.want)
 			}
 		})
 	}
 }
 
-func TestEventSubjectMatchesSubject(t *testing.T) {
-	for _, typ := range events.Types {
-		t.Run(string(typ), func(t *testing.T) {
-			e := events.Event{Type: typ, Invoice: events.Invoice{ID: testInvoiceID}}
-			if got, want := e.Subject(), events.Subject(testInvoiceID, typ); got != want {
-				t.Errorf("Event.Subject() = %q, want %q", got, want)
+func TestEventSubjectNamesItsAccount(t *testing.T) {
+	named := withAccount(requestedEvent(), "acme")
+	tests := map[string]struct {
+		event events.Event
+		want  string
+	}{
+		"named":                  {named, events.Subject("acme", named.Invoice.ID, events.InvoiceRequested)},
+		"stored before accounts": {requestedEvent(), events.Subject("caller-1", named.Invoice.ID, events.InvoiceRequested)},
+		"an outcome":             {events.NewProcessed(named.Invoice, createdAt), events.Subject("acme", named.Invoice.ID, events.InvoiceProcessed)},
+		"no account anywhere":    {processedEvent(), events.Subject(events.DefaultAccount, named.Invoice.ID, events.InvoiceProcessed)},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			if got := tt.event.Subject(); got != tt.want {
+				t.Errorf("Subject() = %q, want %q", got, tt.want)
 			}
 		})
 	}
@@ -46,46 +57,32 @@ func TestSubjectUnknownTypeDoesNotParse(t *testing.T) {
 	// read it back as one of the defined types.
 	for _, typ := range []events.Type{"", "InvoiceCreated", "invoicerequested"} {
 		t.Run(string(typ), func(t *testing.T) {
-			s := events.Subject(testInvoiceID, typ)
-			id, got, err := events.ParseSubject(s)
+			s := events.Subject("acme", testInvoiceID, typ)
+			at, err := events.ParseSubject(s)
 			if !errors.Is(err, events.ErrBadSubject) {
-				t.Fatalf("ParseSubject(%q) = %q, %q, %v; want ErrBadSubject", s, id, got, err)
+				t.Fatalf("ParseSubject(%q) = %+v, %v; want ErrBadSubject", s, at, err)
 			}
 		})
 	}
 }
 
-func TestInvoiceSubjects(t *testing.T) {
+func TestWildcards(t *testing.T) {
+	pre := "invoices." + testInvoiceID
 	tests := []struct {
 		name string
-		id   string
-		want string
+		got  []string
+		want []string
 	}{
-		{"uuid", testInvoiceID, "invoices." + testInvoiceID + ".*"},
-		{"short", "abc", "invoices.abc.*"},
+		{"InvoiceSubjects", []string{events.InvoiceSubjects(testInvoiceID)}, []string{pre + ".>"}},
+		{"EventSubjects", events.EventSubjects(testInvoiceID, events.InvoiceFailed), []string{pre + ".failed.*", pre + ".failed"}},
+		{"KindSubjects requested", events.KindSubjects(events.InvoiceRequested), []string{"invoices.*.requested.*", "invoices.*.requested"}},
+		{"KindSubjects processed", events.KindSubjects(events.InvoiceProcessed), []string{"invoices.*.processed.*", "invoices.*.processed"}},
+		{"AccountSubjects", []string{events.AccountSubjects("acme")}, []string{"invoices.*.*.acme"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := events.InvoiceSubjects(tt.id); got != tt.want {
-				t.Errorf("InvoiceSubjects(%q) = %q, want %q", tt.id, got, tt.want)
-			}
-		})
-	}
-}
-
-func TestKindSubjects(t *testing.T) {
-	tests := []struct {
-		typ  events.Type
-		want string
-	}{
-		{events.InvoiceRequested, "invoices.*.requested"},
-		{events.InvoiceProcessed, "invoices.*.processed"},
-		{events.InvoiceFailed, "invoices.*.failed"},
-	}
-	for _, tt := range tests {
-		t.Run(string(tt.typ), func(t *testing.T) {
-			if got := events.KindSubjects(tt.typ); got != tt.want {
-				t.Errorf("KindSubjects(%s) = %q, want %q", tt.typ, got, tt.want)
+			if !slices.Equal(tt.got, tt.want) {
+				t.Errorf("got %q, want %q", tt.got, tt.want)
 			}
 		})
 	}
@@ -101,57 +98,65 @@ func TestAllSubjectsCoversEverySubject(t *testing.T) {
 }
 
 func TestParseSubject(t *testing.T) {
+	pre := "invoices." + testInvoiceID
 	tests := []struct {
 		name    string
 		subject string
-		wantID  string
-		wantTyp events.Type
+		want    events.Address
 		wantErr bool
 	}{
-		{name: "requested", subject: "invoices." + testInvoiceID + ".requested", wantID: testInvoiceID, wantTyp: events.InvoiceRequested},
-		{name: "processed", subject: "invoices." + testInvoiceID + ".processed", wantID: testInvoiceID, wantTyp: events.InvoiceProcessed},
-		{name: "failed", subject: "invoices." + testInvoiceID + ".failed", wantID: testInvoiceID, wantTyp: events.InvoiceFailed},
-		{name: "short id", subject: "invoices.a.failed", wantID: "a", wantTyp: events.InvoiceFailed},
+		{name: "requested", subject: pre + ".requested.acme", want: events.Address{ID: testInvoiceID, Type: events.InvoiceRequested, Account: "acme"}},
+		{name: "processed", subject: pre + ".processed.default", want: events.Address{ID: testInvoiceID, Type: events.InvoiceProcessed, Account: "default"}},
+		{name: "failed", subject: pre + ".failed.key_0123abcd", want: events.Address{ID: testInvoiceID, Type: events.InvoiceFailed, Account: "key_0123abcd"}},
+		{name: "before accounts, requested", subject: pre + ".requested", want: events.Address{ID: testInvoiceID, Type: events.InvoiceRequested}},
+		{name: "before accounts, processed", subject: pre + ".processed", want: events.Address{ID: testInvoiceID, Type: events.InvoiceProcessed}},
+		{name: "before accounts, failed", subject: pre + ".failed", want: events.Address{ID: testInvoiceID, Type: events.InvoiceFailed}},
+		{name: "short id", subject: "invoices.a.failed.b", want: events.Address{ID: "a", Type: events.InvoiceFailed, Account: "b"}},
 
 		{name: "empty", subject: "", wantErr: true},
 		{name: "prefix only", subject: "invoices", wantErr: true},
 		{name: "prefix and dot", subject: "invoices.", wantErr: true},
-		{name: "wrong prefix", subject: "orders." + testInvoiceID + ".requested", wantErr: true},
+		{name: "wrong prefix", subject: "orders." + testInvoiceID + ".requested.acme", wantErr: true},
 		{name: "singular prefix", subject: "invoice." + testInvoiceID + ".requested", wantErr: true},
 		{name: "upper case prefix", subject: "INVOICES." + testInvoiceID + ".requested", wantErr: true},
 		{name: "prefix glued to more", subject: "invoicesx." + testInvoiceID + ".requested", wantErr: true},
 		{name: "leading dot", subject: ".invoices." + testInvoiceID + ".requested", wantErr: true},
-		{name: "missing id", subject: "invoices..requested", wantErr: true},
+		{name: "missing id", subject: "invoices..requested.acme", wantErr: true},
 		{name: "missing id and dot", subject: "invoices.requested", wantErr: true},
-		{name: "missing kind", subject: "invoices." + testInvoiceID, wantErr: true},
-		{name: "empty kind", subject: "invoices." + testInvoiceID + ".", wantErr: true},
-		{name: "extra token after kind", subject: "invoices." + testInvoiceID + ".requested.x", wantErr: true},
-		{name: "extra token before kind", subject: "invoices." + testInvoiceID + ".x.requested", wantErr: true},
-		{name: "trailing dot", subject: "invoices." + testInvoiceID + ".requested.", wantErr: true},
-		{name: "unknown kind", subject: "invoices." + testInvoiceID + ".created", wantErr: true},
-		{name: "kind of unknown type", subject: "invoices." + testInvoiceID + ".unknown", wantErr: true},
-		{name: "kind in wrong case", subject: "invoices." + testInvoiceID + ".Requested", wantErr: true},
-		{name: "type name as kind", subject: "invoices." + testInvoiceID + ".InvoiceRequested", wantErr: true},
-		{name: "wildcard kind", subject: "invoices." + testInvoiceID + ".*", wantErr: true},
+		{name: "missing kind", subject: pre, wantErr: true},
+		{name: "empty kind", subject: pre + ".", wantErr: true},
+		{name: "empty kind with account", subject: pre + "..acme", wantErr: true},
+		{name: "empty account", subject: pre + ".requested.", wantErr: true},
+		{name: "account in capitals", subject: pre + ".requested.Acme", wantErr: true},
+		{name: "wildcard account", subject: pre + ".requested.*", wantErr: true},
+		{name: "tail wildcard account", subject: pre + ".requested.>", wantErr: true},
+		{name: "token after account", subject: pre + ".requested.acme.x", wantErr: true},
+		{name: "account before kind", subject: pre + ".acme.requested", wantErr: true},
+		{name: "unknown kind", subject: pre + ".created.acme", wantErr: true},
+		{name: "kind in wrong case", subject: pre + ".Requested", wantErr: true},
+		{name: "type name as kind", subject: pre + ".InvoiceRequested.acme", wantErr: true},
+		{name: "wildcard kind", subject: pre + ".*", wantErr: true},
+		{name: "wildcard id", subject: "invoices.*.requested.acme", wantErr: true},
 		{name: "all subjects filter", subject: events.AllSubjects, wantErr: true},
+		{name: "invoice filter", subject: events.InvoiceSubjects(testInvoiceID), wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			id, typ, err := events.ParseSubject(tt.subject)
+			got, err := events.ParseSubject(tt.subject)
 			if tt.wantErr {
 				if !errors.Is(err, events.ErrBadSubject) {
 					t.Fatalf("ParseSubject(%q) error = %v, want ErrBadSubject", tt.subject, err)
 				}
-				if id != "" || typ != "" {
-					t.Errorf("ParseSubject(%q) = %q, %q with an error, want empty results", tt.subject, id, typ)
+				if got != (events.Address{}) {
+					t.Errorf("ParseSubject(%q) = %+v with an error, want nothing", tt.subject, got)
 				}
 				return
 			}
 			if err != nil {
 				t.Fatalf("ParseSubject(%q): %v", tt.subject, err)
 			}
-			if id != tt.wantID || typ != tt.wantTyp {
-				t.Errorf("ParseSubject(%q) = %q, %q; want %q, %q", tt.subject, id, typ, tt.wantID, tt.wantTyp)
+			if got != tt.want {
+				t.Errorf("ParseSubject(%q) = %+v; want %+v", tt.subject, got, tt.want)
 			}
 		})
 	}
@@ -161,13 +166,13 @@ func TestParseSubjectInvertsSubject(t *testing.T) {
 	for _, id := range []string{testInvoiceID, "a", "INV-1"} {
 		for _, typ := range events.Types {
 			t.Run(id+"/"+string(typ), func(t *testing.T) {
-				s := events.Subject(id, typ)
-				gotID, gotTyp, err := events.ParseSubject(s)
+				s := events.Subject("acme", id, typ)
+				got, err := events.ParseSubject(s)
 				if err != nil {
 					t.Fatalf("ParseSubject(%q): %v", s, err)
 				}
-				if gotID != id || gotTyp != typ {
-					t.Errorf("ParseSubject(Subject(%q, %s)) = %q, %q", id, typ, gotID, gotTyp)
+				if want := (events.Address{ID: id, Type: typ, Account: "acme"}); got != want {
+					t.Errorf("ParseSubject(Subject(acme, %q, %s)) = %+v", id, typ, got)
 				}
 			})
 		}

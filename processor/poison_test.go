@@ -14,14 +14,14 @@ func TestPoisonMessageIsTerminated(t *testing.T) {
 	f := newFixture(t)
 	f.start(t, Config{}, nil)
 	bad := uuid.NewString()
-	if _, err := f.js.Publish(context.Background(), events.Subject(bad, events.InvoiceRequested), []byte(`{"not":"an event"}`)); err != nil {
+	if _, err := f.js.Publish(context.Background(), events.Subject(testAccount, bad, events.InvoiceRequested), []byte(`{"not":"an event"}`)); err != nil {
 		t.Fatal(err)
 	}
 	good := f.request(t, 10)
 	wantOneOutcome(t, f.awaitOutcome(t, good), events.InvoiceProcessed)
 	f.awaitIdle(t)
 	last, err := f.stream.GetLastMsgForSubject(context.Background(), events.InvoiceSubjects(bad))
-	if err != nil || last.Subject != events.Subject(bad, events.InvoiceRequested) {
+	if err != nil || last.Subject != events.Subject(testAccount, bad, events.InvoiceRequested) {
 		t.Fatalf("poison message got an outcome: %v %v", last, err)
 	}
 }
@@ -37,16 +37,16 @@ func (f *fixture) garble(t testing.TB, subject string) {
 func TestWhatFollowsARequestByHandIsSteppedOver(t *testing.T) {
 	f := newFixture(t)
 	id := f.request(t, 10)
-	f.garble(t, events.Subject(id, events.InvoiceRequested))
+	f.garble(t, events.Subject(testAccount, id, events.InvoiceRequested))
 	p := f.start(t, Config{}, nil)
 	natstest.Eventually(t, 15*time.Second, "an outcome after the garbage", func() bool {
-		last, err := f.stream.GetLastMsgForSubject(context.Background(), events.Subject(id, events.InvoiceProcessed))
+		last, err := f.stream.GetLastMsgForSubject(context.Background(), events.Subject(testAccount, id, events.InvoiceProcessed))
 		return err == nil && last.Sequence > f.lastRequest
 	})
 	f.awaitIdle(t)
 	outcomes := 0
 	for _, typ := range []events.Type{events.InvoiceProcessed, events.InvoiceFailed} {
-		if _, err := f.stream.GetLastMsgForSubject(context.Background(), events.Subject(id, typ)); err == nil {
+		if _, err := f.stream.GetLastMsgForSubject(context.Background(), events.Subject(testAccount, id, typ)); err == nil {
 			outcomes++
 		}
 	}
@@ -62,7 +62,7 @@ func TestWhatFollowsARequestByHandIsSteppedOver(t *testing.T) {
 func TestGarbageOnAnOutcomesSubjectStoresNoSecondOutcome(t *testing.T) {
 	f := newFixture(t)
 	id := f.request(t, 10)
-	f.garble(t, events.Subject(id, events.InvoiceProcessed))
+	f.garble(t, events.Subject(testAccount, id, events.InvoiceProcessed))
 	p := f.start(t, Config{}, nil)
 	f.awaitIdle(t)
 	natstest.Eventually(t, 15*time.Second, "the garbage counted", func() bool { return p.Skipped() > 0 })

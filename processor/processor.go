@@ -22,6 +22,7 @@ import (
 
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/consume"
+	"github.com/invoiced/invoiced/internal/invoicestream"
 	"github.com/invoiced/invoiced/internal/jserr"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -93,7 +94,7 @@ func (c Config) withDefaults() Config {
 // JetStream is what the processor needs of a JetStream context.
 type JetStream interface {
 	PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error)
-	CreateOrUpdateConsumer(ctx context.Context, stream string, cfg jetstream.ConsumerConfig) (jetstream.Consumer, error)
+	consume.Ensurer
 }
 
 // LastReader reads the newest message under a subject; jetstream.Stream is
@@ -131,21 +132,21 @@ func New(js JetStream, stream LastReader, cfg Config) (*Processor, error) {
 // ConsumerConfig returns the durable consumer the processor reads from.
 func (p *Processor) ConsumerConfig() jetstream.ConsumerConfig {
 	return jetstream.ConsumerConfig{
-		Durable:       ConsumerName,
-		Description:   "invoiced processor: requested invoices",
-		FilterSubject: events.KindSubjects(events.InvoiceRequested),
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       p.cfg.AckWait,
-		MaxDeliver:    -1,
-		MaxAckPending: max(1024, 4*p.cfg.Workers),
+		Durable:        ConsumerName,
+		Description:    "invoiced processor: requested invoices",
+		FilterSubjects: events.KindSubjects(events.InvoiceRequested),
+		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		AckPolicy:      jetstream.AckExplicitPolicy,
+		AckWait:        p.cfg.AckWait,
+		MaxDeliver:     -1,
+		MaxAckPending:  max(1024, 4*p.cfg.Workers),
 	}
 }
 
 // Start creates or updates the durable consumer and begins processing. It
 // fails when the consumer cannot be created or subscribed to.
 func (p *Processor) Start(ctx context.Context) error {
-	cons, err := p.js.CreateOrUpdateConsumer(ctx, events.StreamInvoices, p.ConsumerConfig())
+	cons, err := consume.Ensure(ctx, p.js, events.StreamInvoices, p.ConsumerConfig())
 	if err != nil {
 		return fmt.Errorf("processor: ensure consumer: %w", err)
 	}
@@ -198,7 +199,11 @@ func (p *Processor) Handle(ctx context.Context, msg jetstream.Msg) error {
 		}
 		expect = after
 	}
-	out, err := p.decide(ctx, ev.Invoice)
+	inv := ev.Invoice
+	// A request stored before accounts existed names its account only in
+	// its idempotency record, which an outcome does not carry.
+	inv.Account = ev.Account()
+	out, err := p.decide(ctx, inv)
 	if err != nil {
 		return err
 	}
@@ -226,7 +231,7 @@ func (p *Processor) outcome(ctx context.Context, id string, seq uint64) (bool, u
 		return false, seq, nil
 	}
 	for _, t := range []events.Type{events.InvoiceProcessed, events.InvoiceFailed} {
-		msg, err := p.stream.GetLastMsgForSubject(ctx, events.Subject(id, t))
+		msg, err := invoicestream.LastOfType(ctx, p.stream, id, t)
 		switch {
 		case errors.Is(err, jetstream.ErrMsgNotFound):
 			continue

@@ -44,12 +44,15 @@ func newFixtureWith(t testing.TB, edit func(*jetstream.StreamConfig)) *fixture {
 }
 
 // request publishes an InvoiceRequested event and returns the invoice ID.
+// testAccount owns the invoices a fixture requests.
+const testAccount = "test"
+
 func (f *fixture) request(t testing.TB, amount int64) string {
 	t.Helper()
 	id := uuid.NewString()
 	ev := events.NewRequested(events.Invoice{
 		ID: id, CustomerID: "cust", AmountCents: amount, Currency: "USD", CreatedAt: time.Now().UTC(),
-	}, events.Idempotency{Caller: "test", Endpoint: "POST /invoices", Key: id, RequestHash: "h"})
+	}, events.Idempotency{Caller: testAccount, Endpoint: "POST /invoices", Key: id, RequestHash: "h"})
 	data, err := events.Encode(ev)
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +122,7 @@ func (f *fixture) awaitOutcome(t testing.TB, id string) []events.Event {
 	t.Helper()
 	natstest.Eventually(t, 15*time.Second, "outcome of "+id, func() bool {
 		last, err := f.stream.GetLastMsgForSubject(context.Background(), events.InvoiceSubjects(id))
-		return err == nil && last.Subject != events.Subject(id, events.InvoiceRequested)
+		return err == nil && last.Subject != events.Subject(testAccount, id, events.InvoiceRequested)
 	})
 	return f.history(t, id)
 }

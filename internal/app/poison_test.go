@@ -58,7 +58,7 @@ func TestAPoisonedEventBreaksNoRead(t *testing.T) {
 
 	poisoned := uuid.NewString()
 	garbage := []byte(`{"schema":1,"garbage":true}`)
-	requested := publishRaw(t, svc, events.Subject(poisoned, events.InvoiceRequested), garbage)
+	requested := publishRaw(t, svc, events.Subject(events.DefaultAccount, poisoned, events.InvoiceRequested), garbage)
 	uncopied := publishRaw(t, svc, events.SubjectPrefix+"."+poisoned, garbage)
 
 	for _, path := range []string{"/invoices", "/console/invoices", "/readyz", "/invoices/" + good, "/console/invoices/" + good} {
@@ -110,7 +110,7 @@ func TestReplayPassesOverWhatIsNotAnEvent(t *testing.T) {
 	recv.awaitTotal(t, 1)
 
 	garbage := []byte(`{"schema":1,"garbage":true}`)
-	publishRaw(t, svc, events.Subject(uuid.NewString(), events.InvoiceRequested), garbage)
+	publishRaw(t, svc, events.Subject(events.DefaultAccount, uuid.NewString(), events.InvoiceRequested), garbage)
 	done := publishRaw(t, svc, webhook.DoneSubject(field(t, sub.body, "id"), uuid.NewString()), garbage)
 	if _, err := svc.handles.Subscriptions.Put(context.Background(), uuid.NewString(), garbage[:9]); err != nil {
 		t.Fatal(err)

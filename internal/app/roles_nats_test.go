@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/natstest"
 	"github.com/invoiced/invoiced/internal/seal"
 	"github.com/nats-io/nats-server/v2/server"
@@ -78,13 +79,16 @@ func TestRolesRunWithLeastPrivilege(t *testing.T) {
 		return got.Load() >= 2
 	})
 
-	for role, forged := range map[string]string{
-		"processor":  "invoices.00000000-0000-4000-8000-000000000000.requested",
-		"api":        "invoices.00000000-0000-4000-8000-000000000000.processed",
-		"dispatcher": "invoices.00000000-0000-4000-8000-000000000000.failed",
+	const id = "00000000-0000-4000-8000-000000000000"
+	for role, forged := range map[string][]string{
+		"processor":  {events.Subject(events.DefaultAccount, id, events.InvoiceRequested), "invoices." + id + ".requested"},
+		"api":        {events.Subject(events.DefaultAccount, id, events.InvoiceProcessed), "invoices." + id + ".processed", "invoices." + id + ".requested"},
+		"dispatcher": {events.Subject(events.DefaultAccount, id, events.InvoiceFailed), "invoices." + id + ".failed"},
 	} {
-		if err := publishRefused(url(role), forged); err != nil {
-			t.Errorf("%s: %v", role, err)
+		for _, subject := range forged {
+			if err := publishRefused(url(role), subject); err != nil {
+				t.Errorf("%s, %s: %v", role, subject, err)
+			}
 		}
 	}
 }

@@ -42,7 +42,7 @@ func newCompactFixture(t testing.TB) *compactFixture {
 		stream  string
 		filters []string
 	}{
-		processor: {events.StreamInvoices, []string{events.KindSubjects(events.InvoiceRequested)}},
+		processor: {events.StreamInvoices, events.KindSubjects(events.InvoiceRequested)},
 		fanOut:    {events.StreamInvoices, []string{events.AllSubjects}},
 		delivery:  {webhook.StreamWebhooks, webhook.TaskFilters},
 	} {
@@ -140,10 +140,10 @@ func invoice(n int) string { return fmt.Sprintf("inv-%03d", n) }
 func TestCompactionRemovesWhatEveryConsumerHandled(t *testing.T) {
 	fx := newCompactFixture(t)
 	for n := range 5 {
-		fx.publish(events.Subject(invoice(n), events.InvoiceRequested), nil)
+		fx.publish(events.Subject(events.DefaultAccount, invoice(n), events.InvoiceRequested), nil)
 	}
 	for n := range 5 {
-		fx.publish(events.Subject(invoice(n), events.InvoiceProcessed), nil)
+		fx.publish(events.Subject(events.DefaultAccount, invoice(n), events.InvoiceProcessed), nil)
 	}
 	if inv, _ := fx.settled(); inv.FirstSeq != 1 || inv.Msgs != 10 {
 		t.Fatalf("removed before any consumer handled it: %+v", inv)
@@ -159,7 +159,7 @@ func TestCompactionRemovesWhatEveryConsumerHandled(t *testing.T) {
 	if inv, _ := fx.settled(); inv.Msgs != 5 || inv.FirstSeq != 6 {
 		t.Fatalf("after everything was handled: first %d, %d left; want 6, 5", inv.FirstSeq, inv.Msgs)
 	}
-	fx.publish(events.Subject(invoice(5), events.InvoiceRequested), nil)
+	fx.publish(events.Subject(events.DefaultAccount, invoice(5), events.InvoiceRequested), nil)
 	fx.ack(processor, 1)
 	fx.ack(fanOut, 1)
 	if inv, _ := fx.settled(); inv.Msgs != 0 || inv.FirstSeq != 12 {
@@ -173,7 +173,7 @@ func TestCompactionRemovesWhatEveryConsumerHandled(t *testing.T) {
 
 func TestCompactionWaitsForEveryConsumerAndTheHistory(t *testing.T) {
 	fx := newCompactFixture(t)
-	fx.publish(events.Subject(invoice(1), events.InvoiceRequested), nil)
+	fx.publish(events.Subject(events.DefaultAccount, invoice(1), events.InvoiceRequested), nil)
 	fx.ack(processor, 1)
 	fx.ack(fanOut, 1)
 	ctx := context.Background()
@@ -184,7 +184,7 @@ func TestCompactionWaitsForEveryConsumerAndTheHistory(t *testing.T) {
 		t.Fatalf("removed while a consumer is missing: %+v", inv)
 	}
 	if _, err := fx.js.CreateConsumer(ctx, events.StreamInvoices, jetstream.ConsumerConfig{Durable: processor,
-		FilterSubject: events.KindSubjects(events.InvoiceRequested), AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
+		FilterSubjects: events.KindSubjects(events.InvoiceRequested), AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
 		t.Fatal(err)
 	}
 	fx.consumers[processor], _ = fx.js.Consumer(ctx, events.StreamInvoices, processor)
@@ -197,7 +197,7 @@ func TestCompactionWaitsForEveryConsumerAndTheHistory(t *testing.T) {
 	if err := fx.js.DeleteStream(ctx, history.SegmentName(1)); err != nil {
 		t.Fatal(err)
 	}
-	fx.publish(events.Subject(invoice(2), events.InvoiceRequested), nil)
+	fx.publish(events.Subject(events.DefaultAccount, invoice(2), events.InvoiceRequested), nil)
 	fx.ack(processor, 1)
 	fx.ack(fanOut, 1)
 	if err := fx.c.Compact(ctx); err != nil {
@@ -218,7 +218,7 @@ func TestCompactionKeepsRetriesAndTasksOfUnfinishedFanOuts(t *testing.T) {
 	fx := newCompactFixture(t)
 	// An event the fan-out has in hand, not acknowledged: the tasks it
 	// published must stay, so a repeat finds them.
-	fx.publish(events.Subject(invoice(1), events.InvoiceRequested), nil)
+	fx.publish(events.Subject(events.DefaultAccount, invoice(1), events.InvoiceRequested), nil)
 	fx.ack(processor, 1)
 	inHand := fx.fetch(fanOut)
 	task := fx.publish(webhook.TaskSubject("sub", "d1"), nil)
@@ -254,7 +254,7 @@ func TestCompactionKeepsRetriesAndTasksOfUnfinishedFanOuts(t *testing.T) {
 // task but leaves the handled event; one whose pace is its tick removes it.
 func TestRunningCompactionPurgesInvoicesAtItsOwnPace(t *testing.T) {
 	fx := newCompactFixture(t)
-	fx.publish(events.Subject(invoice(1), events.InvoiceRequested), nil)
+	fx.publish(events.Subject(events.DefaultAccount, invoice(1), events.InvoiceRequested), nil)
 	fx.ack(processor, 1)
 	fx.ack(fanOut, 1)
 	fx.publish(webhook.TaskSubject("sub", "d1"), nil)

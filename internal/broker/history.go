@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/invoiced/invoiced/events"
@@ -46,8 +47,7 @@ func (s Streams) historySegmentConfig(name string, start historyStart) jetstream
 		cfg.PersistMode = jetstream.AsyncPersistMode
 	}
 	cfg.Sources = []*jetstream.StreamSource{
-		{Name: events.StreamInvoices, OptStartSeq: start.invoices, SubjectTransforms: []jetstream.SubjectTransformConfig{
-			{Source: events.SubjectPrefix + ".*.*", Destination: history.InvoiceTransform()}}},
+		{Name: events.StreamInvoices, OptStartSeq: start.invoices, SubjectTransforms: history.InvoiceTransforms()},
 		{Name: webhook.StreamWebhooks, OptStartSeq: start.deliveries, SubjectTransforms: []jetstream.SubjectTransformConfig{
 			{Source: webhook.AllDone, Destination: history.DeliveryTransform()}}},
 	}
@@ -117,7 +117,7 @@ func (s Streams) keepHistory(ctx context.Context, js HistoryManager, now time.Ti
 	if err := s.expire(ctx, js, segs[:len(segs)-1], now); err != nil {
 		return nil, err
 	}
-	if !info.Config.Sealed && !s.full(info.State, now) {
+	if !info.Config.Sealed && !s.full(info.State, now) && copiesEveryForm(info.Config) {
 		return EnsureStream(ctx, js, s.historySegmentConfig(newest, startOf(info.Config)))
 	}
 	if !info.Config.Sealed {
@@ -128,6 +128,20 @@ func (s Streams) keepHistory(ctx context.Context, js HistoryManager, now time.Ti
 		}
 	}
 	return s.next(ctx, js, segs)
+}
+
+// copiesEveryForm reports whether a segment configured as cfg copies
+// invoice events under every subject form they take. One made before
+// accounts existed does not: it is sealed rather than changed, since a
+// source whose transforms change would start copying again from its
+// start.
+func copiesEveryForm(cfg jetstream.StreamConfig) bool {
+	for _, src := range cfg.Sources {
+		if src.Name == events.StreamInvoices {
+			return slices.Equal(src.SubjectTransforms, history.InvoiceTransforms())
+		}
+	}
+	return false
 }
 
 // full reports whether a segment in state is done: large enough, or

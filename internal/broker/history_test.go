@@ -29,7 +29,7 @@ func TestHistoryGoesOnInSealedSegments(t *testing.T) {
 	var want []uint64
 	for round := range 3 {
 		for n := range 5 {
-			ack, err := js.PublishMsg(ctx, &nats.Msg{Subject: events.Subject(fmt.Sprintf("inv-%d-%d", round, n), events.InvoiceRequested),
+			ack, err := js.PublishMsg(ctx, &nats.Msg{Subject: events.Subject(events.DefaultAccount, fmt.Sprintf("inv-%d-%d", round, n), events.InvoiceRequested),
 				Data: []byte(`{"padding":"` + fmt.Sprintf("%0300d", n) + `"}`)})
 			if err != nil {
 				t.Fatal(err)
@@ -88,7 +88,7 @@ func TestProcessesKeepTheHistoryAtOnce(t *testing.T) {
 	ctx := context.Background()
 	for round := range 4 {
 		for n := range 4 {
-			_, err := js.PublishMsg(ctx, &nats.Msg{Subject: events.Subject(fmt.Sprintf("inv-%d-%d", round, n), events.InvoiceRequested),
+			_, err := js.PublishMsg(ctx, &nats.Msg{Subject: events.Subject(events.DefaultAccount, fmt.Sprintf("inv-%d-%d", round, n), events.InvoiceRequested),
 				Data: []byte(fmt.Sprintf(`{"padding":"%0300d"}`, n))})
 			if err != nil {
 				t.Fatal(err)
@@ -125,7 +125,7 @@ func TestHistoryRetentionDeletesWholeSegments(t *testing.T) {
 	cfg := broker.Streams{HistorySegmentBytes: 100, HistoryRetention: time.Hour}
 	statetest.Streams(t, js, cfg)
 	ctx := context.Background()
-	if _, err := js.Publish(ctx, events.Subject("inv-1", events.InvoiceRequested), []byte(`{}`)); err != nil {
+	if _, err := js.Publish(ctx, events.Subject(events.DefaultAccount, "inv-1", events.InvoiceRequested), []byte(`{}`)); err != nil {
 		t.Fatal(err)
 	}
 	if err := history.AwaitInvoices(ctx, js); err != nil {

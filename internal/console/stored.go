@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/history"
+	"github.com/invoiced/invoiced/internal/invoicestream"
 	"github.com/invoiced/invoiced/internal/readmodel"
 	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/nats-io/nats.go/jetstream"
@@ -54,7 +55,7 @@ func (c Stored) History(ctx context.Context, invoiceID string) ([]events.Event, 
 			out = append(out, found[i])
 			continue
 		}
-		msg, err := c.Invoices.GetLastMsgForSubject(ctx, events.Subject(id.String(), t))
+		msg, err := invoicestream.LastOfType(ctx, c.Invoices, id.String(), t)
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			continue
 		}

@@ -64,7 +64,7 @@ func storeTwice(tb testing.TB, url, id string) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	msg, err := st.GetLastMsgForSubject(ctx, events.Subject(id, events.InvoiceRequested))
+	msg, err := st.GetLastMsgForSubject(ctx, events.EventSubjects(id, events.InvoiceRequested)[0])
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -12,7 +12,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/invoiced/invoiced/events"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Partitions is how many subjects each kind of record is spread over, by a
@@ -30,11 +32,17 @@ const (
 	Deliveries = "history.deliveries.>"
 )
 
-// InvoiceTransform returns the destination subject pattern that sources
-// the events of the INVOICES stream, whose subjects are
-// invoices.<id>.<kind>, into the history.
-func InvoiceTransform() string {
-	return fmt.Sprintf("history.invoices.{{partition(%d,1)}}.{{wildcard(2)}}", Partitions)
+// InvoiceTransforms returns how the history sources the events of the
+// INVOICES stream: invoices.<id>.<kind>.<account>, and invoices.<id>.<kind>
+// for events stored before accounts existed, both onto
+// history.invoices.<partition>.<kind>, the partition a hash of the ID. The
+// account stays in the copy's origin subject (see OriginOf).
+func InvoiceTransforms() []jetstream.SubjectTransformConfig {
+	dest := fmt.Sprintf("history.invoices.{{partition(%d,1)}}.{{wildcard(2)}}", Partitions)
+	return []jetstream.SubjectTransformConfig{
+		{Source: events.SubjectPrefix + ".*.*.*", Destination: dest},
+		{Source: events.SubjectPrefix + ".*.*", Destination: dest},
+	}
 }
 
 // DeliveryTransform returns the destination subject pattern that sources

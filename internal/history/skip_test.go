@@ -54,13 +54,18 @@ func TestTheHistoryIsNotAwaitedForWhatItNeverCopies(t *testing.T) {
 	id := uuid.NewString()
 	statetest.Publish(t, js, events.NewRequested(events.Invoice{ID: id, CustomerID: "c", AmountCents: 1, Currency: "USD", CreatedAt: time.Now()},
 		events.Idempotency{Caller: "t", Endpoint: "e", Key: "k", RequestHash: "h"}))
-	for _, subject := range []string{"invoices." + id, "invoices." + id + ".requested.more"} {
+	for _, subject := range []string{"invoices." + id, "invoices." + id + ".requested.more.tokens"} {
 		if _, err := js.Publish(ctx, subject, []byte(`{"schema":1}`)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if history.CopiesInvoice("invoices."+id) || !history.CopiesInvoice("invoices."+id+".unknown") {
-		t.Error("CopiesInvoice disagrees with the segments' source (invoices.*.*)")
+	for subject, copied := range map[string]bool{
+		"invoices." + id: false, "invoices." + id + ".unknown": true, "invoices." + id + ".requested.acme": true,
+		"invoices." + id + ".requested.more.tokens": false, "invoices." + id + "..acme": false, "orders." + id + ".requested": false,
+	} {
+		if history.CopiesInvoice(subject) != copied {
+			t.Errorf("CopiesInvoice(%q) = %v: it disagrees with the segments' sources (invoices.*.* and invoices.*.*.*)", subject, !copied)
+		}
 	}
 	uncopied, err := history.Uncopied(ctx, h.Invoices, 0, 3)
 	if err != nil || len(uncopied) != 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/invoiced/invoiced/events"
@@ -11,18 +12,17 @@ import (
 )
 
 // CopiesInvoice reports whether the history copies a message stored on
-// INVOICES under subject. The segments copy invoices.*.* (see
-// InvoiceTransform, which needs both tokens), so a message published under
-// any other subject of the stream, such as invoices.<id> or
-// invoices.<id>.<kind>.<more>, stays on INVOICES alone and never reaches a
-// read model.
+// INVOICES under subject. The segments copy invoices.*.* and invoices.*.*.*
+// (see InvoiceTransforms), so a message published under any other subject
+// of the stream, such as invoices.<id> or invoices.<id>.<kind>.<a>.<b>,
+// stays on INVOICES alone and never reaches a read model.
 func CopiesInvoice(subject string) bool {
 	rest, ok := strings.CutPrefix(subject, events.SubjectPrefix+".")
 	if !ok {
 		return false
 	}
-	id, kind, ok := strings.Cut(rest, ".")
-	return ok && id != "" && kind != "" && !strings.Contains(kind, ".")
+	tokens := strings.Split(rest, ".")
+	return (len(tokens) == 2 || len(tokens) == 3) && !slices.Contains(tokens, "")
 }
 
 // MsgGetter reads a stream's messages by sequence; jetstream.Stream is one.

@@ -47,12 +47,12 @@ func (p *publishes) PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetst
 // kindOf names the kind of message published to subject, with few enough
 // values to label a metric.
 func kindOf(subject string) string {
-	if _, t, err := events.ParseSubject(subject); err == nil {
+	if at, err := events.ParseSubject(subject); err == nil {
 		return map[events.Type]string{
 			events.InvoiceRequested: "invoice_requested",
 			events.InvoiceProcessed: "invoice_processed",
 			events.InvoiceFailed:    "invoice_failed",
-		}[t]
+		}[at.Type]
 	}
 	if !strings.HasPrefix(subject, "webhooks.") {
 		return "other"

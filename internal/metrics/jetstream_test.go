@@ -10,9 +10,9 @@ import (
 func TestKindOf(t *testing.T) {
 	const id = "ffbc3520-abda-59e5-8c6c-731079384908"
 	tests := []struct{ subject, want string }{
-		{events.Subject(id, events.InvoiceRequested), "invoice_requested"},
-		{events.Subject(id, events.InvoiceProcessed), "invoice_processed"},
-		{events.Subject(id, events.InvoiceFailed), "invoice_failed"},
+		{events.Subject(events.DefaultAccount, id, events.InvoiceRequested), "invoice_requested"},
+		{events.Subject(events.DefaultAccount, id, events.InvoiceProcessed), "invoice_processed"},
+		{events.Subject(events.DefaultAccount, id, events.InvoiceFailed), "invoice_failed"},
 		{webhook.TaskSubject("sub", "del"), "webhook_task"},
 		{webhook.ManualTaskSubject("sub", "del"), "webhook_task_manual"},
 		{webhook.RetryTaskSubject("sub", "del"), "webhook_task_retry"},

@@ -112,8 +112,8 @@ func TestInvoicePagesAreStableAsInvoicesArrive(t *testing.T) {
 func TestAnUnreadableEventIsSkipped(t *testing.T) {
 	fx := newFixture(t)
 	a := fx.request("cust")
-	fx.publishRaw(events.Subject("8c6a8951-867b-5867-ad21-f9492ab1066f", events.InvoiceRequested), []byte(`{"schema":1,"garbage":true}`))
-	fx.publishRaw(events.Subject(a.Invoice.ID, events.InvoiceProcessed), []byte(`{"schema":1,"unreadable`))
+	fx.publishRaw(events.Subject(events.DefaultAccount, "8c6a8951-867b-5867-ad21-f9492ab1066f", events.InvoiceRequested), []byte(`{"schema":1,"garbage":true}`))
+	fx.publishRaw(events.Subject(events.DefaultAccount, a.Invoice.ID, events.InvoiceProcessed), []byte(`{"schema":1,"unreadable`))
 	b := fx.request("cust")
 	fx.caughtUp()
 	got, _ := walk(t, fx.store, readmodel.InvoiceFilter{}, 10)

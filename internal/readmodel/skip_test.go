@@ -63,9 +63,9 @@ func TestPoisonIsPassedOverCountedAndLoggedOnce(t *testing.T) {
 	good := delivery(sub, 1, webhook.DeliveryFailing, 1)
 	long := strings.Repeat("P", 2000) // never to be logged whole
 	poisoned := uuid.NewString()
-	fx.publishRaw(events.Subject(poisoned, events.InvoiceRequested), []byte(`{"schema":1,"garbage":true}`))
-	fx.publishRaw(events.Subject(a.Invoice.ID, events.InvoiceProcessed), []byte("\xff\xfe\x00not json"))
-	fx.publishRaw(events.Subject(uuid.NewString(), events.InvoiceFailed), []byte(`{"schema":1,"id":"e","type":"`+long+`"}`))
+	fx.publishRaw(events.Subject(events.DefaultAccount, poisoned, events.InvoiceRequested), []byte(`{"schema":1,"garbage":true}`))
+	fx.publishRaw(events.Subject(events.DefaultAccount, a.Invoice.ID, events.InvoiceProcessed), []byte("\xff\xfe\x00not json"))
+	fx.publishRaw(events.Subject(events.DefaultAccount, uuid.NewString(), events.InvoiceFailed), []byte(`{"schema":1,"id":"e","type":"`+long+`"}`))
 	fx.publishRaw(webhook.DoneSubject(sub, "not-a-uuid"), []byte(`{"id":"not-a-uuid","status":"dead"}`))
 	other := delivery(sub, 2, webhook.DeliveryDead, 1)
 	fx.publishRaw(webhook.DoneSubject(uuid.NewString(), good.ID), mustJSON(t, other)) // another delivery's subject
