@@ -17,9 +17,9 @@ import (
 	"time"
 )
 
-// Obtaining and running the nats CLI, and the recipes' form: README.md's
-// nats commands, how they are split into arguments, and how they are read
-// from the README.
+// Obtaining and running the nats CLI, and the recipes' form: the nats
+// commands of docs/INSPECTING.md, how they are split into arguments, and how
+// they are read from it.
 
 // natsCLI runs recipes with the nats CLI against one server, and with
 // sqlite3 in the directory that holds the service's data directory.
@@ -102,7 +102,7 @@ var placeholder = regexp.MustCompile(`<[^<>]+>`)
 // since the service the recipes run against never fills one.
 var newestSegment = history.SegmentName(1)
 
-// run runs recipe, README's form of a nats command, with its placeholders
+// run runs recipe, docs/INSPECTING.md's form of a nats command, with its placeholders
 // replaced by vars (and <segment> by newestSegment), against the server,
 // and returns its standard output. It fails the test when the command
 // fails or takes more than a minute.
@@ -212,19 +212,23 @@ func shellWords(line string) ([]string, error) {
 	return words, nil
 }
 
-// readmeRecipes returns the nats and sqlite3 commands shown in README.md's
+// recipesDoc is the document whose "Look inside with `nats` and `sqlite3`"
+// section shows the recipes TestNATSCLIRecipes runs.
+const recipesDoc = "docs/INSPECTING.md"
+
+// docRecipes returns the nats and sqlite3 commands shown in recipesDoc's
 // "Look inside with `nats` and `sqlite3`" section, comments stripped, and
 // its go install line.
-func readmeRecipes(tb testing.TB) (recipes []string, install string) {
+func docRecipes(tb testing.TB) (recipes []string, install string) {
 	tb.Helper()
-	data, err := os.ReadFile("README.md")
+	data, err := os.ReadFile(recipesDoc)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	const heading = "## Look inside with `nats` and `sqlite3`\n"
 	_, section, ok := strings.Cut(string(data), heading)
 	if !ok {
-		tb.Fatalf("README.md has no %q section", strings.TrimSpace(heading))
+		tb.Fatalf("%s has no %q section", recipesDoc, strings.TrimSpace(heading))
 	}
 	if end := strings.Index(section, "\n## "); end >= 0 {
 		section = section[:end]
@@ -245,11 +249,11 @@ func readmeRecipes(tb testing.TB) (recipes []string, install string) {
 		case strings.HasPrefix(line, "go install "):
 			install = line
 		case line != "":
-			tb.Errorf("README.md's nats and sqlite3 section shows %q, neither a recipe nor the install", line)
+			tb.Errorf("%s's nats and sqlite3 section shows %q, neither a recipe nor the install", recipesDoc, line)
 		}
 	}
 	if len(recipes) == 0 {
-		tb.Fatal("README.md's nats CLI section shows no recipe")
+		tb.Fatalf("%s's nats CLI section shows no recipe", recipesDoc)
 	}
 	return recipes, install
 }

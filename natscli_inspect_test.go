@@ -12,7 +12,7 @@ import (
 	"github.com/invoiced/invoiced/events"
 )
 
-// What the README's recipes for looking inside the service show: its
+// What the recipes of docs/INSPECTING.md for looking inside the service show: its
 // streams, subjects, an invoice's events and newest event, the consumers'
 // lag, the live webhook delivery records and the read model.
 

@@ -9,7 +9,7 @@ import (
 	"github.com/invoiced/invoiced/events"
 )
 
-// What the README's recipes for rebuilding a projection show: a consumer
+// What the recipes of docs/INSPECTING.md for rebuilding a projection show: a consumer
 // of the history started from a point in time or a sequence replays
 // exactly the invoice events after it.
 

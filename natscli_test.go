@@ -5,21 +5,21 @@ import (
 	"testing"
 )
 
-// The tests of README.md's "Look inside with `nats` and `sqlite3`" section.
+// The tests of docs/INSPECTING.md's "Look inside with `nats` and `sqlite3`" section.
 // The nats binary and the recipes' form are in natscli_cli_test.go, the live
 // service they run against in natscli_fixture_test.go, and what each group
 // of recipes must show in natscli_inspect_test.go and
 // natscli_replay_test.go.
 
-// natscliVersion is the nats CLI the README's recipes are tested with.
+// natscliVersion is the nats CLI the recipes of docs/INSPECTING.md are tested with.
 const (
 	natscliVersion = "v0.5.0"
 	natscliModule  = "github.com/nats-io/natscli/nats@" + natscliVersion
 )
 
-// The recipes of README.md's "Look inside with `nats` and `sqlite3`"
+// The recipes of docs/INSPECTING.md's "Look inside with `nats` and `sqlite3`"
 // section, exactly as shown there (placeholders in angle brackets). The
-// test runs each of them, and checks that the README shows these and no
+// test runs each of them, and checks that the document shows these and no
 // others.
 const (
 	recipeStreams         = `nats stream ls --all --json`
@@ -53,18 +53,18 @@ var natscliRecipes = []string{
 	recipeNewestStored, recipeRebuildSince, recipeRebuildFrom, recipeRebuildInfo, recipeReplay, recipeRebuildRemove,
 }
 
-// TestREADMEShowsTheNATSCLIRecipes checks that README.md's nats CLI
+// TestDocsShowTheNATSCLIRecipes checks that docs/INSPECTING.md's nats CLI
 // section shows exactly the recipes TestNATSCLIRecipes runs, and installs
 // the version it runs them with.
-func TestREADMEShowsTheNATSCLIRecipes(t *testing.T) {
-	shown, install := readmeRecipes(t)
+func TestDocsShowTheNATSCLIRecipes(t *testing.T) {
+	shown, install := docRecipes(t)
 	if install != "go install "+natscliModule {
-		t.Errorf("README installs with %q, want %q", install, "go install "+natscliModule)
+		t.Errorf("%s installs with %q, want %q", recipesDoc, install, "go install "+natscliModule)
 	}
-	checkSameRecipes(t, shown, "README shows a recipe that is not tested", "README does not show the tested recipe")
+	checkSameRecipes(t, shown, recipesDoc+" shows a recipe that is not tested", recipesDoc+" does not show the tested recipe")
 }
 
-// TestNATSCLIRecipes runs README.md's nats CLI recipes, with natscli
+// TestNATSCLIRecipes runs docs/INSPECTING.md's nats CLI recipes, with natscli
 // v0.5.0, against a live all-in-one service, and checks what they show.
 func TestNATSCLIRecipes(t *testing.T) {
 	s := startNATSCLIService(t)
@@ -100,8 +100,8 @@ func TestNATSCLIRecipes(t *testing.T) {
 		return // a failed group leaves recipes unrun
 	}
 
-	// Every listed recipe ran; TestREADMEShowsTheNATSCLIRecipes holds the
-	// README to the list.
+	// Every listed recipe ran; TestDocsShowTheNATSCLIRecipes holds the
+	// document to the list.
 	ran := s.cli.recipesRun()
 	if !sqlite3 {
 		ran = append(ran, recipeModelCounts, recipeModelInvoice, recipeModelDelivery) // skipped, said so
