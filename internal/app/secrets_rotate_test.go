@@ -18,9 +18,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// bucketOf connects to svc's embedded server and returns the subscriptions
-// bucket.
-func bucketOf(t testing.TB, svc *Service) jetstream.KeyValue {
+// jetStreamOf connects to svc's embedded server until the test ends.
+func jetStreamOf(t testing.TB, svc *Service) jetstream.JetStream {
 	t.Helper()
 	nc, err := nats.Connect(svc.NATSURL())
 	if err != nil {
@@ -31,7 +30,14 @@ func bucketOf(t testing.TB, svc *Service) jetstream.KeyValue {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kv, err := js.KeyValue(context.Background(), webhook.BucketSubscriptions)
+	return js
+}
+
+// bucketOf connects to svc's embedded server and returns the subscriptions
+// bucket.
+func bucketOf(t testing.TB, svc *Service) jetstream.KeyValue {
+	t.Helper()
+	kv, err := jetStreamOf(t, svc).KeyValue(context.Background(), webhook.BucketSubscriptions)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -129,15 +129,7 @@ func TestEventsStoredBeforeAccountsInSubjectsLiveOn(t *testing.T) {
 		}
 	}
 
-	nc, err := nats.Connect(svc.NATSURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := jetStreamOf(t, svc)
 	segs, err := history.Segments(ctx, js)
 	if err != nil || len(segs) != 2 {
 		t.Fatalf("segments %v, %v: want the old one sealed and a new one", segs, err)
