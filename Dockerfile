@@ -44,5 +44,12 @@ ENV INVOICED_DATA=/data
 VOLUME ["/data"]
 USER 65532:65532
 EXPOSE 8080
+# Healthy while GET /readyz answers 200 at the address INVOICED_ADDR gives
+# serve (127.0.0.1:8080 by default; on loopback when serve listens on every
+# interface): give serve its address with INVOICED_ADDR rather than --addr, or
+# a --url of the same port to the check. Exec form: distroless has no shell.
+# Containers that run another command (secrets init, replay) are not services:
+# disable the check for them (docker run --no-healthcheck).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 CMD ["/invoiced", "healthcheck"]
 ENTRYPOINT ["/invoiced"]
 CMD ["serve"]

@@ -1,13 +1,21 @@
 package main
 
 import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/invoiced/invoiced/internal/config"
 )
 
 type dockerInstruction struct {
@@ -159,5 +167,143 @@ func TestDockerfileStampsTheVersion(t *testing.T) {
 	}
 	if got, want := string(out), "invoiced "+version+"\n"; got != want {
 		t.Fatalf("version printed %q, want %q", got, want)
+	}
+}
+
+// dockerUser returns the uid the final stage runs as.
+func dockerUser(t testing.TB) int {
+	t.Helper()
+	stages := dockerStages(t)
+	user := ""
+	for _, in := range stages[len(stages)-1] {
+		if in.Cmd == "USER" {
+			user, _, _ = strings.Cut(in.Args, ":")
+		}
+	}
+	uid, err := strconv.Atoi(user)
+	if err != nil {
+		t.Fatalf("USER %q: want a numeric user", user)
+	}
+	return uid
+}
+
+// dockerHealthcheck returns the final stage's HEALTHCHECK: its options
+// and its command, which must be in exec form.
+func dockerHealthcheck(t testing.TB) (map[string]string, []string) {
+	t.Helper()
+	stages := dockerStages(t)
+	var args string
+	for _, in := range stages[len(stages)-1] {
+		if in.Cmd == "HEALTHCHECK" {
+			args = in.Args
+		}
+	}
+	options, cmd, ok := strings.Cut(args, "CMD ")
+	if !ok {
+		t.Fatalf("HEALTHCHECK %q: want HEALTHCHECK [options] CMD [...]", args)
+	}
+	var argv []string
+	if err := json.Unmarshal([]byte(cmd), &argv); err != nil {
+		t.Fatalf("HEALTHCHECK CMD %s: want the exec form, a JSON array (the image has no shell): %v", cmd, err)
+	}
+	opts := map[string]string{}
+	for _, o := range strings.Fields(options) {
+		k, v, _ := strings.Cut(strings.TrimPrefix(o, "--"), "=")
+		opts[k] = v
+	}
+	return opts, argv
+}
+
+// TestDockerfileChecksServeIsReady runs the image's HEALTHCHECK command
+// line through invoiced's flag parser with the image's environment: it is
+// invoiced healthcheck, asking /readyz where serve listens by default.
+func TestDockerfileChecksServeIsReady(t *testing.T) {
+	opts, argv := dockerHealthcheck(t)
+	stages := dockerStages(t)
+	var entrypoint []string
+	for _, in := range stages[len(stages)-1] {
+		if in.Cmd == "ENTRYPOINT" {
+			_ = json.Unmarshal([]byte(in.Args), &entrypoint)
+		}
+	}
+	if len(argv) < 2 || len(entrypoint) != 1 || argv[0] != entrypoint[0] || argv[1] != "healthcheck" {
+		t.Fatalf("HEALTHCHECK runs %q, want %s healthcheck", argv, entrypoint)
+	}
+	env := dockerfileEnv(t)
+	getenv := func(k string) string { return env[k] }
+	h, err := config.ParseHealthcheck(argv[2:], getenv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve, err := config.ParseServe(nil, getenv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReachesServe(t, h, serve)
+	timeout, err := time.ParseDuration(opts["timeout"])
+	if err != nil || timeout < h.Timeout {
+		t.Errorf("HEALTHCHECK --timeout=%s: want at least invoiced healthcheck's own %s", opts["timeout"], h.Timeout)
+	}
+	if _, err := time.ParseDuration(opts["start-period"]); err != nil {
+		t.Errorf("HEALTHCHECK --start-period=%q: a start that waits for NATS is not yet a failure", opts["start-period"])
+	}
+}
+
+// checkReachesServe fails the test unless h asks /readyz on loopback at
+// the port serve listens on.
+func checkReachesServe(t testing.TB, h config.Healthcheck, serve config.Serve) {
+	t.Helper()
+	u, err := url.Parse(h.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(serve.Addr)
+	if ip := net.ParseIP(u.Hostname()); ip == nil || !ip.IsLoopback() || u.Port() != port || u.Path != "/readyz" {
+		t.Errorf("the healthcheck asks %s, but serve listens on %s: want /readyz on loopback at port %s", h.URL, serve.Addr, port)
+	}
+}
+
+// TestAPIKeysFileIsReadableByTheImagesUser checks the keys file each api
+// service mounts, as it is on this machine, against the image's user, and
+// that the docs name that user.
+func TestAPIKeysFileIsReadableByTheImagesUser(t *testing.T) {
+	uid := dockerUser(t)
+	files := map[string]bool{}
+	for _, p := range parseDeployed(t, readCompose(t)) {
+		if p.cfg.APIKeysFile != "" {
+			files[p.cfg.APIKeysFile] = true
+		}
+	}
+	if len(files) == 0 {
+		t.Fatal("no api service mounts a keys file")
+	}
+	for file := range files {
+		info, err := os.Stat(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		perm := info.Mode().Perm()
+		owner := -1
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			owner = int(st.Uid)
+		}
+		if perm&0o004 == 0 && (owner != uid || perm&0o400 == 0) {
+			t.Errorf("%s (mode %04o, owner %d) cannot be read by the container's user %d: chown %d it, or make it readable by others",
+				file, perm, owner, uid, uid)
+		}
+		text, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(text), "uid "+strconv.Itoa(uid)) {
+			t.Errorf("%s does not say the container's user, uid %d, must read it", file, uid)
+		}
+	}
+	security, err := os.ReadFile("docs/SECURITY.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(security), "uid "+strconv.Itoa(uid)) || !strings.Contains(string(security), "deploy/api-keys") {
+		t.Errorf("docs/SECURITY.md does not say that deploy/api-keys must be readable by the image's uid %d", uid)
 	}
 }

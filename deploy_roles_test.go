@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/netip"
 	"net/url"
@@ -324,5 +325,64 @@ func TestComposeSharesOneKeyForSigningSecrets(t *testing.T) {
 		if d, ok := p.svc.DependsOn["secrets"]; !ok || d.Condition != "service_completed_successfully" {
 			t.Errorf("%s may start before the key is made: %+v", p.name, p.svc.DependsOn)
 		}
+	}
+}
+
+// TestComposeChecksEachProcessIsReady checks the healthcheck of every
+// invoiced process: the image's own command, run through invoiced's flag
+// parser with the container's environment, asks /readyz where that
+// process listens; and every service that waits for one with a
+// healthcheck waits for it to be healthy.
+func TestComposeChecksEachProcessIsReady(t *testing.T) {
+	c := readCompose(t)
+	_, image := dockerHealthcheck(t)
+	base := dockerfileEnv(t)
+	for _, p := range parseDeployed(t, c) {
+		t.Run(p.name, func(t *testing.T) {
+			hc := p.svc.Healthcheck
+			if !hc.checked() {
+				t.Fatal("no healthcheck: docker compose up --wait and depends_on cannot tell it is ready")
+			}
+			test := composeStrings(t, hc.Test)
+			if len(test) < len(image)+1 || test[0] != "CMD" || !slices.Equal(test[1:len(image)+1], image) {
+				t.Fatalf("healthcheck %q, want [CMD %s ...]: the image's command, in exec form (no shell in the image)", test, strings.Join(image, " "))
+			}
+			env := maps.Clone(base)
+			maps.Copy(env, composeEnv(t, p.svc.Environment))
+			h, err := config.ParseHealthcheck(test[1+len(image):], func(k string) string { return env[k] }, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkReachesServe(t, h, p.cfg)
+			timeout, err := time.ParseDuration(hc.Timeout)
+			if err != nil || timeout < h.Timeout {
+				t.Errorf("healthcheck timeout %q: want at least invoiced healthcheck's own %s", hc.Timeout, h.Timeout)
+			}
+			if _, err := time.ParseDuration(hc.Interval); err != nil || hc.Retries < 1 {
+				t.Errorf("healthcheck interval %q, retries %d", hc.Interval, hc.Retries)
+			}
+			if start, err := time.ParseDuration(hc.StartPeriod); err != nil || start < 30*time.Second {
+				t.Errorf("healthcheck start_period %q: a start that waits for the cluster is not yet a failure", hc.StartPeriod)
+			}
+		})
+	}
+	for name, svc := range c.Services {
+		for dep, d := range svc.DependsOn {
+			target, ok := c.Services[dep]
+			if !ok {
+				t.Errorf("%s depends on unknown service %s", name, dep)
+				continue
+			}
+			oneShot := target.Build != nil && slices.Equal(composeStrings(t, target.Command)[:1], []string{"secrets"})
+			switch {
+			case oneShot && d.Condition != "service_completed_successfully":
+				t.Errorf("%s waits for %s, a one-shot step, with %q: want service_completed_successfully", name, dep, d.Condition)
+			case !oneShot && target.Healthcheck.checked() && d.Condition != "service_healthy":
+				t.Errorf("%s waits for %s with %q: want service_healthy", name, dep, d.Condition)
+			}
+		}
+	}
+	if secrets := c.Services["secrets"]; secrets.Healthcheck == nil || !secrets.Healthcheck.Disable {
+		t.Error("the one-shot secrets service inherits the image's HEALTHCHECK: disable it")
 	}
 }

@@ -55,8 +55,22 @@ type composeService struct {
 	DependsOn       map[string]composeDependency `yaml:"depends_on"`
 	Restart         string                       `yaml:"restart"`
 	StopGracePeriod string                       `yaml:"stop_grace_period"`
-	Healthcheck     any                          `yaml:"healthcheck"`
+	Healthcheck     *composeHealthcheck          `yaml:"healthcheck"`
 }
+
+// composeHealthcheck is a service's healthcheck; nil or disabled, the
+// image's HEALTHCHECK applies or none.
+type composeHealthcheck struct {
+	Test        any    `yaml:"test"`
+	Interval    string `yaml:"interval"`
+	Timeout     string `yaml:"timeout"`
+	Retries     int    `yaml:"retries"`
+	StartPeriod string `yaml:"start_period"`
+	Disable     bool   `yaml:"disable"`
+}
+
+// checked reports whether the healthcheck runs.
+func (h *composeHealthcheck) checked() bool { return h != nil && !h.Disable }
 
 type composeDependency struct {
 	Condition string `yaml:"condition"`

@@ -3,6 +3,9 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
 	"io"
 	"os"
 
@@ -12,10 +15,13 @@ import (
 
 // runBenchHistory runs invoiced bench history and prints every measurement,
 // the medians per size, and what each invoice of history costs.
-func runBenchHistory(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, err := config.ParseBenchHistory(args, stderr)
-	if err != nil {
+func runBenchHistory(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	cfg, err := config.ParseBenchHistoryEnv(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
 		return err
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
 	bin, err := os.Executable()
 	if err != nil {

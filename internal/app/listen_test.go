@@ -3,12 +3,14 @@ package app
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -106,8 +108,8 @@ func TestListenRefusesBadFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{nil, "--forward-to"},
 		{[]string{"--forward-to", "localhost:3000"}, "--forward-to must be"},
+		{[]string{"--api", "127.0.0.1:8080"}, "--api must be"},
 		{[]string{"--forward-to", "http://127.0.0.1:3000", "--events", "invoice.paid"}, "unknown event type"},
 		{[]string{"--forward-to", "http://127.0.0.1:3000", "--listen", "3000"}, "--listen"},
 	}
@@ -118,6 +120,63 @@ func TestListenRefusesBadFlags(t *testing.T) {
 				t.Fatalf("listen %v = %v, want a usage error about %q", tt.args, err, tt.want)
 			}
 		})
+	}
+}
+
+// TestListenPrintsVerifiedWebhooks runs listen with no --forward-to, its
+// API given by INVOICED_API: each verified webhook's body is one JSON line
+// on stdout, where nothing else goes, and a forged one is refused and
+// reported on stderr, not printed.
+func TestListenPrintsVerifiedWebhooks(t *testing.T) {
+	svc := startService(t, serveConfig(t, ""))
+	base := "http://" + svc.Addr()
+	relay := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, []string{"listen", "--events", "invoice.processed", "--listen", relay}, &stdout, &stderr,
+			func(name string) string { return map[string]string{"INVOICED_API": base}[name] })
+	}()
+	var subID string
+	ready := regexp.MustCompile(`subscription (\S+), signing secret whsec_`)
+	natstest.Eventually(t, 10*time.Second, "listen is ready", func() bool {
+		m := ready.FindStringSubmatch(stderr.String())
+		if m != nil {
+			subID = m[1]
+		}
+		return m != nil
+	})
+
+	forged := call(t, http.MethodPost, "http://"+relay+"/webhook", `{"type":"invoice.processed"}`, "Content-Type", "application/json",
+		webhook.HeaderID, "msg_forged", webhook.HeaderTimestamp, strconv.FormatInt(time.Now().Unix(), 10), webhook.HeaderSignature, "v1,Zm9yZ2Vk")
+	if forged.status != http.StatusBadRequest || !strings.Contains(stderr.String(), "msg_forged  NOT VERIFIED") {
+		t.Fatalf("a forged webhook: %d, stderr:\n%s", forged.status, stderr.String())
+	}
+
+	id := field(t, postInvoice(t, base, "listen-print", journeyBody).body, "id")
+	var line map[string]any
+	natstest.Eventually(t, 20*time.Second, "listen prints the webhook", func() bool {
+		return json.Unmarshal([]byte(stdout.String()), &line) == nil
+	})
+	data, _ := line["data"].(map[string]any)
+	if line["type"] != "invoice.processed" || data["id"] != id || data["status"] != "processed" {
+		t.Fatalf("printed %v, want invoice %s processed", line, id)
+	}
+	if out := stdout.String(); strings.Count(out, "\n") != 1 || !strings.HasSuffix(out, "}\n") {
+		t.Fatalf("stdout holds more than the one JSON line:\n%s", out)
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("listen: %v\n%s", err, stderr.String())
+	}
+	if a := call(t, http.MethodGet, base+"/webhooks/subscriptions/"+subID, ""); a.status != http.StatusNotFound {
+		t.Fatalf("the subscription is still there: %d", a.status)
+	}
+	if !strings.Contains(stderr.String(), "subscription "+subID+" removed") {
+		t.Fatalf("stderr:\n%s", stderr.String())
 	}
 }
 

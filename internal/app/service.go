@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/invoiced/invoiced/api"
@@ -51,6 +53,8 @@ type Service struct {
 	model        *readmodel.Store
 	follower     *readmodel.Follower
 	http         *http.Server
+	handler      atomic.Pointer[http.Handler] // what http answers with: the start's, then the service's
+	starting     *startState                  // what Start waits for, which /readyz says until it is done
 	ln           net.Listener
 	pprof        *side
 	metrics      *metrics.Metrics
@@ -60,14 +64,16 @@ type Service struct {
 	stopErr      error
 }
 
-// Start brings up a service as cfg says and returns once it serves HTTP. It
-// fails when the store, NATS, the streams or the listen address cannot be
-// had; what it started by then is stopped again.
+// Start brings up a service as cfg says and returns once it serves the API.
+// It takes the HTTP address first and, until it returns, answers there
+// /healthz and, with 503 and what it waits for, /readyz. It fails when the
+// store, NATS, the streams or the listen address cannot be had, or ctx ends
+// while it waits for them; what it started by then is stopped again.
 func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *Service, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, log: log, served: make(chan error, 1), metrics: metrics.New()}
+	s := &Service{cfg: cfg, log: log, served: make(chan error, 1), metrics: metrics.New(), starting: newStartState()}
 	defer func() {
 		if err != nil {
 			stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
@@ -79,6 +85,9 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *Service,
 		if s.secrets, err = openSecretsKeys(cfg, log); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.listen(); err != nil {
+		return nil, err
 	}
 	if err := s.connect(ctx); err != nil {
 		return nil, err
@@ -105,11 +114,13 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *Service,
 	if err := s.serve(); err != nil {
 		return nil, err
 	}
+	s.starting.finish()
 	return s, nil
 }
 
 // connect starts the embedded server when there is no NATS URL, and connects.
 func (s *Service) connect(ctx context.Context) error {
+	s.starting.waitFor("NATS at " + s.natsWhere())
 	if s.cfg.Embedded() {
 		if err := os.MkdirAll(s.cfg.Data, 0o750); err != nil {
 			return fmt.Errorf("data directory: %w", err)
@@ -161,18 +172,22 @@ func (s *Service) streams() broker.Streams {
 }
 
 // setup creates or updates the streams, retrying while NATS is unreachable
-// or JetStream temporarily unavailable; a refusal of the configuration
-// fails at once.
+// or JetStream temporarily unavailable (logged at once, then every
+// waitLogInterval); a refusal of the configuration fails at once.
 func (s *Service) setup(ctx context.Context) error {
 	streams := s.streams()
 	if err := streams.Validate(); err != nil {
 		return err
 	}
-	for pause := 250 * time.Millisecond; ; pause = min(2*pause, 5*time.Second) {
+	s.starting.waitFor("JetStream at " + s.natsWhere())
+	stopReports := s.reportWaiting(ctx)
+	defer stopReports()
+	for pause, first := 250*time.Millisecond, true; ; pause = min(2*pause, 5*time.Second) {
 		attempt, cancel := context.WithTimeout(ctx, 10*time.Second)
 		err := s.ensure(attempt, streams)
 		cancel()
 		if err == nil {
+			s.starting.waitFor("the roles to start")
 			return nil
 		}
 		if !jserr.IsTransient(err) {
@@ -183,7 +198,11 @@ func (s *Service) setup(ctx context.Context) error {
 			// the symptom, not the cause.
 			err = fmt.Errorf("not connected to NATS (%s): %w", status, err)
 		}
-		s.log.Warn("waiting for JetStream", "err", err, "retry_in", pause)
+		s.starting.failed(err)
+		if first {
+			s.logWaiting()
+			first = false
+		}
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("set up streams: %w (%w)", ctx.Err(), err)
@@ -247,7 +266,30 @@ func (s *Service) startRoles(ctx context.Context) error {
 	return nil
 }
 
-// serve listens on the configured address and serves the API.
+// listen takes the HTTP address and answers on it at once: /healthz, and
+// /readyz with 503 and what the start waits for, until serve puts the
+// service's handler in place. It fails, naming the port and the flag that
+// moves it, when the address is taken.
+func (s *Service) listen() error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		if _, port, _ := net.SplitHostPort(s.cfg.Addr); errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("HTTP address %s: port %s is already in use (another invoiced?); give --addr (or INVOICED_ADDR) another port: %w", s.cfg.Addr, port, err)
+		}
+		return fmt.Errorf("HTTP address %s: %w", s.cfg.Addr, err)
+	}
+	s.ln = ln
+	starting := startingHandler(api.NewHandler(api.Resources{Health: api.NewHealth(s.ready), Logger: s.log}), s.starting)
+	s.handler.Store(&starting)
+	s.http = api.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		(*s.handler.Load()).ServeHTTP(w, r)
+	}), api.ServerLimits{}, s.log)
+	go func() { s.served <- s.http.Serve(ln) }()
+	return nil
+}
+
+// serve puts the API (health alone for a process without the api role) in
+// place of the start's answers, and serves profiles when asked.
 func (s *Service) serve() error {
 	res := api.Resources{Health: api.NewHealth(s.ready), Logger: s.log}
 	if s.cfg.Has(config.RoleAPI) {
@@ -255,11 +297,6 @@ func (s *Service) serve() error {
 			return err
 		}
 	}
-	ln, err := net.Listen("tcp", s.cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
-	s.ln = ln
 	handler, err := s.withConsole(api.NewHandler(res))
 	if err != nil {
 		return err
@@ -267,8 +304,7 @@ func (s *Service) serve() error {
 	if handler, err = s.instrument(handler); err != nil {
 		return err
 	}
-	s.http = api.NewServer(handler, api.ServerLimits{}, s.log)
-	go func() { s.served <- s.http.Serve(ln) }()
+	s.handler.Store(&handler)
 	if s.cfg.PprofAddr != "" {
 		if s.pprof, err = startSide("pprof", s.cfg.PprofAddr, pprofHandler(), s.log); err != nil {
 			return err

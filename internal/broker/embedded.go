@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/invoiced/invoiced/internal/filelock"
@@ -111,7 +112,7 @@ func start(e Embedded) (*server.Server, error) {
 	} else {
 		host, port, _ := splitListen(e.Listen)
 		if err := probe(host, port); err != nil {
-			return nil, fmt.Errorf("embedded NATS: %w", err)
+			return nil, listenError(e.Listen, err)
 		}
 		opts.Host, opts.Port = host, port
 	}
@@ -145,6 +146,17 @@ func probe(host string, port int) error {
 		return err
 	}
 	return ln.Close()
+}
+
+// listenError describes a failure to listen on addr: when the port is
+// taken, which one, and the flag that moves or closes the listener.
+func listenError(addr string, err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		_, port, _ := net.SplitHostPort(addr)
+		return fmt.Errorf("embedded NATS: %s: port %s is already in use (another invoiced or nats-server?); "+
+			"give --nats-listen another port, or --nats-listen off to take no NATS clients: %w", addr, port, err)
+	}
+	return fmt.Errorf("embedded NATS: listen on %s: %w", addr, err)
 }
 
 // splitListen parses host:port; port 0 asks for a free port, which the

@@ -2,7 +2,6 @@ package config
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -27,17 +26,24 @@ type Bench struct {
 	PProf       string
 }
 
-// ParseBench reads the flags of invoiced bench (no environment: a benchmark
-// is described by its command line). It returns flag.ErrHelp after printing
-// usage to out when asked for help, and an error naming the bad flag
-// otherwise.
+// ParseBench is ParseBenchEnv with an empty environment: the flags alone.
 func ParseBench(args []string, out io.Writer) (Bench, error) {
+	return ParseBenchEnv(args, noEnvironment, out)
+}
+
+// ParseBenchEnv reads the flags of invoiced bench, each defaulting to its
+// INVOICED_<NAME> environment variable as in serve, but for --nats-url:
+// INVOICED_NATS_URL names the service's NATS, where the floor must not
+// write. It returns flag.ErrHelp after printing usage to out when asked for
+// help, and an error naming the bad flag otherwise.
+func ParseBenchEnv(args []string, getenv func(string) string, out io.Writer) (Bench, error) {
 	var b Bench
-	fs := flag.NewFlagSet("invoiced bench", flag.ContinueOnError)
-	fs.SetOutput(out)
+	fs := newCommandFlags("invoiced bench", "Usage: invoiced bench [flags]\n       invoiced bench history [flags]   (invoiced bench history --help)\n\n"+
+		"Measures the service against the floor the machine allows, in one run.", out)
 	fs.StringVar(&b.Target, "target", "", "base URL of a running service to measure; empty starts an embedded one")
 	fs.StringVar(&b.APIKey, "api-key", "", "API key for --target")
 	fs.StringVar(&b.NATSURL, "nats-url", "", "NATS for the floor's publishes; empty embeds one with the same --fsync")
+	fs.commandLineOnly("nats-url", "INVOICED_NATS_URL is the service's NATS, not the floor's")
 	fs.Float64Var(&b.Rate, "rate", 0, "invoices started per second (open loop); 0 runs --concurrency clients back to back")
 	fs.IntVar(&b.Concurrency, "concurrency", 32, "clients (closed loop), or the cap on requests in flight (open loop)")
 	fs.DurationVar(&b.Duration, "duration", 10*time.Second, "how long invoices are created")
@@ -46,22 +52,22 @@ func ParseBench(args []string, out io.Writer) (Bench, error) {
 	fs.BoolVar(&b.JSON, "json", false, "print the report as one JSON object")
 	fs.BoolVar(&b.NoFloor, "no-floor", false, "skip measuring the floor")
 	fs.StringVar(&b.PProf, "pprof", "", "directory to write cpu.prof and heap.prof into")
-	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: invoiced bench [flags]\n\nMeasures the service against the floor the machine allows, in one run.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args, getenv); err != nil {
 		return Bench{}, err
 	}
+	return b, b.Validate()
+}
+
+// Validate reports the first problem: an unknown --fsync, or a load that
+// cannot be driven.
+func (b Bench) Validate() error {
 	switch {
-	case fs.NArg() > 0:
-		return Bench{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	case b.Fsync != FsyncAlways && b.Fsync != FsyncInterval:
-		return Bench{}, fmt.Errorf("--fsync must be %s or %s, not %q", FsyncAlways, FsyncInterval, b.Fsync)
+		return fmt.Errorf("--fsync must be %s or %s, not %q", FsyncAlways, FsyncInterval, b.Fsync)
 	case !(b.Rate >= 0 && b.Rate <= MaxBenchRate) || b.Concurrency < 1 || b.Duration <= 0 || b.Grace < 0:
-		return Bench{}, fmt.Errorf("--rate must be 0 to %d, --concurrency at least 1, --duration positive", MaxBenchRate)
+		return fmt.Errorf("--rate must be 0 to %d, --concurrency at least 1, --duration positive", MaxBenchRate)
 	}
-	return b, nil
+	return nil
 }
 
 // BenchHistory is the configuration of invoiced bench history.
@@ -75,26 +81,26 @@ type BenchHistory struct {
 	JSON    bool
 }
 
-// ParseBenchHistory reads the flags of invoiced bench history. It returns
-// flag.ErrHelp after printing usage to out when asked for help, and an
-// error naming the bad flag otherwise.
-func ParseBenchHistory(args []string, out io.Writer) (BenchHistory, error) {
+// ParseBenchHistoryEnv reads the flags of invoiced bench history, each
+// defaulting to its INVOICED_<NAME> environment variable as in serve, but
+// for --data: INVOICED_DATA is a service's data directory, which a
+// benchmark must never fill. It returns flag.ErrHelp after printing usage
+// to out when asked for help, and an error naming the bad flag otherwise.
+func ParseBenchHistoryEnv(args []string, getenv func(string) string, out io.Writer) (BenchHistory, error) {
 	var b BenchHistory
 	var sizes string
-	fs := flag.NewFlagSet("invoiced bench history", flag.ContinueOnError)
-	fs.SetOutput(out)
+	fs := newCommandFlags("invoiced bench history", "Usage: invoiced bench history [flags]\n\n"+
+		"Measures memory, restart time, reads and writes of one service as its history\n"+
+		"grows: nearly empty, then at every size, after kill -9 and a restart.", out)
 	fs.StringVar(&sizes, "sizes", "1000000,4000000", "history sizes to measure at, in invoices, ascending")
 	fs.IntVar(&b.Runs, "runs", 3, "measurements (kill -9, restart, measure) at each size")
 	fs.StringVar(&b.Fsync, "fsync", FsyncInterval, "the service's --fsync")
 	fs.StringVar(&b.Data, "data", "", "data directory of the service measured, kept afterwards; empty uses a temporary one, removed")
+	fs.commandLineOnly("data", "INVOICED_DATA is a service's data directory, not a benchmark's")
 	fs.IntVar(&b.Reads, "reads", 1000, "requests of each read timed per measurement")
 	fs.DurationVar(&b.PostFor, "post-duration", 10*time.Second, "how long each measurement times POST /invoices, 32 clients")
 	fs.BoolVar(&b.JSON, "json", false, "print every measurement as JSON")
-	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: invoiced bench history [flags]\n\nMeasures memory, restart time, reads and writes of one service as its history\ngrows: nearly empty, then at every size, after kill -9 and a restart.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args, getenv); err != nil {
 		return BenchHistory{}, err
 	}
 	for _, s := range splitList(sizes) {
@@ -104,15 +110,22 @@ func ParseBenchHistory(args []string, out io.Writer) (BenchHistory, error) {
 		}
 		b.Sizes = append(b.Sizes, n)
 	}
-	switch {
-	case fs.NArg() > 0:
-		return BenchHistory{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	case len(b.Sizes) == 0:
-		return BenchHistory{}, errors.New("--sizes names no size")
-	case b.Fsync != FsyncAlways && b.Fsync != FsyncInterval:
-		return BenchHistory{}, fmt.Errorf("--fsync must be %s or %s, not %q", FsyncAlways, FsyncInterval, b.Fsync)
-	case b.Runs < 1 || b.Reads < 1 || b.PostFor <= 0:
-		return BenchHistory{}, errors.New("--runs and --reads must be at least 1, --post-duration positive")
-	}
-	return b, nil
+	return b, b.Validate()
 }
+
+// Validate reports the first problem: no size, an unknown --fsync, or a
+// count or duration out of range.
+func (b BenchHistory) Validate() error {
+	switch {
+	case len(b.Sizes) == 0:
+		return errors.New("--sizes names no size")
+	case b.Fsync != FsyncAlways && b.Fsync != FsyncInterval:
+		return fmt.Errorf("--fsync must be %s or %s, not %q", FsyncAlways, FsyncInterval, b.Fsync)
+	case b.Runs < 1 || b.Reads < 1 || b.PostFor <= 0:
+		return errors.New("--runs and --reads must be at least 1, --post-duration positive")
+	}
+	return nil
+}
+
+// noEnvironment is a getenv with no variable set.
+func noEnvironment(string) string { return "" }

@@ -4,7 +4,6 @@ package config
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,8 +34,12 @@ const (
 // MetricsOff as --metrics-addr serves no metrics.
 const MetricsOff = "off"
 
-// EnvPrefix prefixes the environment variable of every flag.
-const EnvPrefix = "INVOICED_"
+// NATSListenOff as --nats-listen accepts no NATS clients over TCP.
+const NATSListenOff = "off"
+
+// DefaultAddr is serve's --addr when neither the flag nor INVOICED_ADDR
+// gives one.
+const DefaultAddr = "127.0.0.1:8080"
 
 // Serve is the configuration of invoiced serve.
 type Serve struct {
@@ -173,19 +176,19 @@ func (s Serve) validateSideAddrs() error {
 }
 
 // ParseServe reads the flags of invoiced serve from args, each defaulting to
-// its INVOICED_<NAME> environment variable (and --nats-url also to
-// NATS_URL), and validates them. A flag beats the environment. It returns
+// its INVOICED_<NAME> environment variable, and validates them. A flag beats
+// the environment; NATS_URL, the nats CLI's variable, is never read, so a
+// shell set up for the CLI cannot turn the embedded server off. It returns
 // flag.ErrHelp after printing usage to out when asked for help, and an
 // error naming the bad flag or variable otherwise.
 func ParseServe(args []string, getenv func(string) string, out io.Writer) (Serve, error) {
 	var s Serve
 	var roles, logLevel, schedule string
-	fs := flag.NewFlagSet("invoiced serve", flag.ContinueOnError)
-	fs.SetOutput(out)
-	fs.StringVar(&s.Addr, "addr", "127.0.0.1:8080", "HTTP listen address")
-	fs.StringVar(&s.Data, "data", "./data", "directory of the embedded JetStream store and of the api role's read model")
-	fs.StringVar(&s.NATSURL, "nats-url", "", "URL of an external NATS server or cluster (also NATS_URL); when set nothing is embedded")
-	fs.StringVar(&s.NATSListen, "nats-listen", "127.0.0.1:4222", "where the embedded server accepts NATS clients such as the nats CLI; off = in-process only")
+	fs := newCommandFlags("invoiced serve", "Usage: invoiced serve [flags]\n\nRuns the invoice service.", out)
+	fs.StringVar(&s.Addr, "addr", DefaultAddr, "HTTP listen address")
+	fs.StringVar(&s.Data, "data", "./data", "directory of the embedded JetStream store, of the api role's read model and, by default, of the secrets key file")
+	fs.StringVar(&s.NATSURL, "nats-url", "", "URL of an external NATS server or cluster; when set nothing is embedded. NATS_URL, the nats CLI's variable, is not read")
+	fs.StringVar(&s.NATSListen, "nats-listen", "127.0.0.1:4222", "where the embedded server accepts NATS clients such as the nats CLI; off = in-process only. Refused with --nats-url, which embeds nothing")
 	fs.StringVar(&s.Fsync, "fsync", FsyncAlways, "embedded server disk sync: always (before every acknowledgement) or interval (NATS default, every 2m)")
 	fs.StringVar(&roles, "roles", strings.Join(KnownRoles, ","), "comma-separated roles to run: "+strings.Join(KnownRoles, ", "))
 	fs.IntVar(&s.Replicas, "replicas", 1, "replicas of every stream invoiced creates (3 on a 3-node cluster)")
@@ -204,24 +207,21 @@ func ParseServe(args []string, getenv func(string) string, out io.Writer) (Serve
 	fs.IntVar(&s.WebhookMaxInFlight, "webhook-max-in-flight", 128, "attempts one subscription may have under way in one process, so a slow endpoint cannot hold every worker")
 	fs.IntVar(&s.DeliveryWorkers, "delivery-workers", 256, "deliveries one process works on at once (attempt, then record)")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.StringVar(&s.LogFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&s.LogFormat, "log-format", "text", "log format: text or json (durations as float milliseconds, the key ending in _ms)")
 	fs.StringVar(&s.PprofAddr, "pprof-addr", "", "serve net/http/pprof on this address, apart from the API (keep it private); empty = off")
 	fs.StringVar(&s.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address; empty = on the API listener (behind the API keys, if any); off = nowhere")
 	fs.StringVar(&s.SecretsKeyFile, "secrets-key-file", "", secretsKeyFileUsage)
-	s.NATSAuth.register(fs)
-	secFlags := s.Security.register(fs)
-	fs.Usage = func() { usage(fs, out) }
-	if err := fs.Parse(args); err != nil {
+	s.NATSAuth.register(fs.FlagSet)
+	secFlags := s.Security.register(fs.FlagSet)
+	if err := fs.parse(args, getenv); err != nil {
 		return Serve{}, err
 	}
-	if fs.NArg() > 0 {
-		return Serve{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	if err := applyEnv(fs, getenv); err != nil {
-		return Serve{}, err
+	if s.NATSURL != "" && fs.given("nats-listen") && s.NATSListen != NATSListenOff {
+		return Serve{}, fmt.Errorf("%s %s asks the embedded NATS server to listen, but --nats-url (or INVOICED_NATS_URL) means "+
+			"nothing is embedded, so there is nothing to listen: unset %s, or unset --nats-url to embed", fs.source("nats-listen"), s.NATSListen, fs.source("nats-listen"))
 	}
 	s.Roles = splitList(roles)
-	if err := s.Security.resolve(fs, secFlags, s.Addr, s.NATSURL == ""); err != nil {
+	if err := s.Security.resolve(fs.FlagSet, secFlags, s.Addr, s.NATSURL == ""); err != nil {
 		return Serve{}, err
 	}
 	var err error
@@ -234,36 +234,6 @@ func ParseServe(args []string, getenv func(string) string, out io.Writer) (Serve
 	return s, s.Validate()
 }
 
-// applyEnv sets every flag not given on the command line whose environment
-// variable is set.
-func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] {
-			return
-		}
-		name := EnvName(f.Name)
-		v := getenv(name)
-		if v == "" && f.Name == "nats-url" {
-			name, v = "NATS_URL", getenv("NATS_URL")
-		}
-		if v == "" || err != nil {
-			return
-		}
-		if setErr := fs.Set(f.Name, v); setErr != nil {
-			err = fmt.Errorf("%s=%q: %w", name, v, setErr)
-		}
-	})
-	return err
-}
-
-// EnvName returns the environment variable that sets flag name.
-func EnvName(flagName string) string {
-	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
-}
-
 // splitList returns the distinct non-empty items of a comma-separated list.
 func splitList(s string) []string {
 	var roles []string
@@ -273,15 +243,4 @@ func splitList(s string) []string {
 		}
 	}
 	return roles
-}
-
-func usage(fs *flag.FlagSet, out io.Writer) {
-	fmt.Fprintf(out, "Usage: invoiced serve [flags]\n\nRuns the invoice service. Every flag can also be set with the environment variable shown.\n\nFlags:\n")
-	fs.VisitAll(func(f *flag.Flag) {
-		def := f.DefValue
-		if def == "" {
-			def = `""`
-		}
-		fmt.Fprintf(out, "  --%s (env %s, default %s)\n      %s\n", f.Name, EnvName(f.Name), def, f.Usage)
-	})
 }

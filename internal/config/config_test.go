@@ -16,12 +16,13 @@ import (
 )
 
 // env returns a getenv that reads m and fails the test when asked for a
-// variable outside the INVOICED_ prefix other than NATS_URL.
+// variable outside the INVOICED_ prefix, NATS_URL (the nats CLI's) above
+// all.
 func env(tb testing.TB, m map[string]string) func(string) string {
 	tb.Helper()
 	return func(name string) string {
-		if !strings.HasPrefix(name, config.EnvPrefix) && name != "NATS_URL" {
-			tb.Errorf("ParseServe read unexpected variable %q", name)
+		if !strings.HasPrefix(name, config.EnvPrefix) {
+			tb.Errorf("read unexpected variable %q", name)
 		}
 		return m[name]
 	}
@@ -117,9 +118,9 @@ func TestParseServe(t *testing.T) {
 			want: func(s *config.Serve) { s.Addr = "127.0.0.1:1"; s.Data = "/var/lib/invoiced"; s.ProcessWorkers = 4 },
 		},
 		{
-			name: "NATS_URL sets nats-url",
+			name: "NATS_URL is not read: the service still embeds",
 			env:  map[string]string{"NATS_URL": "nats://a:4222"},
-			want: func(s *config.Serve) { s.NATSURL = "nats://a:4222"; s.WebhookAllowPrivate = false },
+			want: func(*config.Serve) {},
 		},
 		{
 			name: "INVOICED_NATS_URL sets nats-url",
@@ -127,12 +128,17 @@ func TestParseServe(t *testing.T) {
 			want: func(s *config.Serve) { s.NATSURL = "nats://b:4222"; s.WebhookAllowPrivate = false },
 		},
 		{
-			name: "INVOICED_NATS_URL beats NATS_URL",
+			name: "INVOICED_NATS_URL, whatever NATS_URL says",
 			env:  map[string]string{"NATS_URL": "nats://a:4222", "INVOICED_NATS_URL": "nats://b:4222"},
 			want: func(s *config.Serve) { s.NATSURL = "nats://b:4222"; s.WebhookAllowPrivate = false },
 		},
 		{
-			name: "nats-url flag beats both variables",
+			name: "nats-listen off beside an external NATS",
+			args: []string{"--nats-url", "nats://c:4222", "--nats-listen", "off"},
+			want: func(s *config.Serve) { s.NATSURL, s.NATSListen, s.WebhookAllowPrivate = "nats://c:4222", "off", false },
+		},
+		{
+			name: "nats-url flag beats its variable",
 			args: []string{"--nats-url", "nats://c:4222"},
 			env:  map[string]string{"NATS_URL": "nats://a:4222", "INVOICED_NATS_URL": "nats://b:4222"},
 			want: func(s *config.Serve) { s.NATSURL = "nats://c:4222"; s.WebhookAllowPrivate = false },
@@ -336,6 +342,10 @@ func TestParseServeErrors(t *testing.T) {
 		{name: "missing CA from environment", env: map[string]string{"INVOICED_NATS_URL": "nats://n:4222", "INVOICED_NATS_TLS_CA": "no/ca.pem"}, want: []string{"--nats-tls-ca", "no/ca.pem"}},
 		{name: "bad log level", args: []string{"--log-level", "loud"}, want: []string{"--log-level"}},
 		{name: "embedded without data", args: []string{"--data", ""}, want: []string{"--data"}},
+		{name: "nats-listen with an external NATS", args: []string{"--nats-url", "nats://c:4222", "--nats-listen", "127.0.0.1:4223"},
+			want: []string{"--nats-listen 127.0.0.1:4223", "nothing is embedded", "unset --nats-listen"}},
+		{name: "nats-listen from the environment with an external NATS", args: []string{"--nats-url", "nats://c:4222"},
+			env: map[string]string{"INVOICED_NATS_LISTEN": "127.0.0.1:4222"}, want: []string{"INVOICED_NATS_LISTEN 127.0.0.1:4222", "nothing is embedded"}},
 		{name: "dispatcher without a secrets key", args: []string{"--nats-url", "nats://c:4222", "--roles", "dispatcher", "--data", ""},
 			want: []string{"--secrets-key-file", "--data"}},
 	}

@@ -26,7 +26,7 @@ func TestParseServeHelp(t *testing.T) {
 				"--addr (env INVOICED_ADDR, default 127.0.0.1:8080)",
 				"--data (env INVOICED_DATA, default ./data)",
 				`--nats-url (env INVOICED_NATS_URL, default "")`,
-				"NATS_URL",
+				"NATS_URL, the nats CLI's variable, is not read",
 				"--nats-listen (env INVOICED_NATS_LISTEN, default 127.0.0.1:4222)",
 				"--fsync (env INVOICED_FSYNC, default always)",
 				"--roles (env INVOICED_ROLES, default api,processor,dispatcher)",

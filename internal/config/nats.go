@@ -19,6 +19,9 @@ type NATSAuth struct {
 	TLSCA, TLSCert, TLSKey string
 }
 
+// natsFlags are the flags that say how to reach an external NATS.
+var natsFlags = []string{"nats-url", "nats-creds", "nats-nkey", "nats-tls-ca", "nats-tls-cert", "nats-tls-key"}
+
 func (a *NATSAuth) register(fs *flag.FlagSet) {
 	fs.StringVar(&a.Creds, "nats-creds", "", "NATS user credentials file (.creds: JWT and nkey seed) for --nats-url")
 	fs.StringVar(&a.NKey, "nats-nkey", "", "file holding a NATS user nkey seed, for --nats-url")

@@ -2,7 +2,6 @@ package config
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"slices"
@@ -26,43 +25,40 @@ type Replay struct {
 	DryRun       bool
 }
 
-// ParseReplay reads the flags of invoiced replay from args, --nats-url and
-// its sign-in flags defaulting to their environment variables as in serve.
-// --since takes an RFC 3339 time or a duration back from now. It returns
-// flag.ErrHelp after printing usage to out when asked for help, and an
-// error naming the bad flag otherwise.
+// ParseReplay reads the flags of invoiced replay from args, each defaulting
+// to its INVOICED_<NAME> environment variable as in serve (NATS_URL is not
+// read). --since takes an RFC 3339 time or a duration back from now. It
+// returns flag.ErrHelp after printing usage to out when asked for help, and
+// an error naming the bad flag otherwise.
 func ParseReplay(args []string, getenv func(string) string, now time.Time, out io.Writer) (Replay, error) {
 	var r Replay
 	var since string
-	fs := flag.NewFlagSet("invoiced replay", flag.ContinueOnError)
-	fs.SetOutput(out)
-	fs.StringVar(&r.NATSURL, "nats-url", DefaultNATSURL, "URL of the NATS server or cluster holding the streams (also NATS_URL)")
-	r.NATSAuth.register(fs)
+	fs := newCommandFlags("invoiced replay", "Usage: invoiced replay --since <time> [flags]\n\n"+
+		"Re-sends the webhooks of stored events, as a manual retry does: each with its\n"+
+		"delivery's webhook-id, every attempt recorded in the delivery's log.", out)
+	fs.StringVar(&r.NATSURL, "nats-url", DefaultNATSURL, "URL of the NATS server or cluster holding the streams (NATS_URL, the nats CLI's variable, is not read)")
+	r.NATSAuth.register(fs.FlagSet)
 	fs.StringVar(&since, "since", "", "re-send the webhooks of events stored since this RFC 3339 time, or this long ago (e.g. 2h); required")
 	fs.StringVar(&r.Subscription, "subscription", "", "re-send to this subscription only (its ID); default every enabled one that wants the event")
 	fs.StringVar(&r.EventType, "event-type", "", "re-send only events of this type: "+strings.Join(webhook.EventTypes, ", "))
 	fs.BoolVar(&r.DryRun, "dry-run", false, "count what would be re-sent, and send nothing")
-	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: invoiced replay --since <time> [flags]\n\nRe-sends the webhooks of stored events, as a manual retry does: each with its\ndelivery's webhook-id, every attempt recorded in the delivery's log.\n\nFlags:\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		return Replay{}, err
-	}
-	if fs.NArg() > 0 {
-		return Replay{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	if err := applyEnv(fs, getenv); err != nil {
+	if err := fs.parse(args, getenv); err != nil {
 		return Replay{}, err
 	}
 	var err error
 	if r.Since, err = parseSince(since, now); err != nil {
 		return Replay{}, err
 	}
+	return r, r.Validate()
+}
+
+// Validate reports the first problem: an unknown --event-type, or NATS
+// sign-in options that do not fit together or name unreadable files.
+func (r Replay) Validate() error {
 	if r.EventType != "" && !slices.Contains(webhook.EventTypes, r.EventType) {
-		return Replay{}, fmt.Errorf("--event-type must be one of %s, not %q", strings.Join(webhook.EventTypes, ", "), r.EventType)
+		return fmt.Errorf("--event-type must be one of %s, not %q", strings.Join(webhook.EventTypes, ", "), r.EventType)
 	}
-	return r, r.NATSAuth.validate(false)
+	return r.NATSAuth.validate(false)
 }
 
 // parseSince reads --since: an RFC 3339 time, or a duration before now.

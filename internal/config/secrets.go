@@ -90,30 +90,20 @@ Commands:
             remove the earlier revisions of each record; then older keys
             can leave the file. Reads the embedded server's store in --data
             (with the service stopped), or the NATS at --nats-url (a
-            running service: nats://127.0.0.1:4222 for the embedded one)
-
-Every flag can also be set with the environment variable INVOICED_<FLAG>.
-
-Flags:
-`
+            running service: nats://127.0.0.1:4222 for the embedded one)`
 
 // ParseSecrets reads invoiced secrets <command> and its flags from args,
 // each flag defaulting to its INVOICED_<NAME> environment variable as in
-// serve (but for NATS_URL, which the nats CLI uses too). It returns
-// flag.ErrHelp after printing usage to out when asked for help, and an
-// error naming the bad command or flag otherwise.
+// serve (NATS_URL is not read). It returns flag.ErrHelp after printing
+// usage to out when asked for help, and an error naming the bad command or
+// flag otherwise.
 func ParseSecrets(args []string, getenv func(string) string, out io.Writer) (Secrets, error) {
 	var s Secrets
-	fs := flag.NewFlagSet("invoiced secrets", flag.ContinueOnError)
-	fs.SetOutput(out)
+	fs := newCommandFlags("invoiced secrets", secretsUsage, out)
 	fs.StringVar(&s.Key.Data, "data", "./data", "data directory: where the key file is by default, and the embedded server's store")
 	fs.StringVar(&s.Key.KeyFile, "secrets-key-file", "", secretsKeyFileUsage)
 	fs.StringVar(&s.NATSURL, "nats-url", "", "reseal: URL of the NATS server or cluster holding the subscriptions; empty reads the embedded server's store in --data")
-	s.NATSAuth.register(fs)
-	fs.Usage = func() {
-		fmt.Fprint(out, secretsUsage)
-		fs.PrintDefaults()
-	}
+	s.NATSAuth.register(fs.FlagSet)
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
 		fs.Usage()
 		return Secrets{}, flag.ErrHelp
@@ -122,25 +112,26 @@ func ParseSecrets(args []string, getenv func(string) string, out io.Writer) (Sec
 	if !slices.Contains([]string{SecretsInit, SecretsAddKey, SecretsReseal}, s.Command) {
 		return Secrets{}, fmt.Errorf("unknown command %q: want %s, %s or %s", s.Command, SecretsInit, SecretsAddKey, SecretsReseal)
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.parse(args[1:], getenv); err != nil {
 		return Secrets{}, err
 	}
-	if fs.NArg() > 0 {
-		return Secrets{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	if s.Command != SecretsReseal && !slices.ContainsFunc(natsFlags, func(f string) bool { return fs.cmdline[f] }) {
+		// init and add-key touch no NATS: a shell's INVOICED_NATS_*
+		// variables, set for reseal or serve, are no mistake here.
+		s.NATSURL, s.NATSAuth = "", NATSAuth{}
 	}
-	if err := applyEnv(fs, func(name string) string {
-		if name == "NATS_URL" {
-			return ""
-		}
-		return getenv(name)
-	}); err != nil {
-		return Secrets{}, err
-	}
+	return s, s.Validate()
+}
+
+// Validate reports the first problem: no key file, --nats-url for a
+// command that works on the key file only, or NATS sign-in options that do
+// not fit.
+func (s Secrets) Validate() error {
 	if err := s.Key.validate(); err != nil {
-		return Secrets{}, err
+		return err
 	}
 	if s.Command != SecretsReseal && s.NATSURL != "" {
-		return Secrets{}, fmt.Errorf("--nats-url: %s works on the key file only", s.Command)
+		return fmt.Errorf("--nats-url: %s works on the key file only", s.Command)
 	}
-	return s, s.NATSAuth.validate(s.Embedded())
+	return s.NATSAuth.validate(s.Embedded())
 }

@@ -45,7 +45,13 @@ func TestExposedEmbeddedNATSIsRefused(t *testing.T) {
 			t.Fatalf("--nats-listen %s: %v", listen, err)
 		}
 	}
-	for _, ok := range [][]string{{"--nats-listen", "127.0.0.1:4223"}, {"--nats-listen", "off"}, {"--nats-url", "nats://n1:4222", "--nats-listen", "0.0.0.0:4222"}} {
+	// With an external NATS nothing is embedded, so --nats-listen is a
+	// mistake whatever its address.
+	if _, err := config.ParseServe([]string{"--nats-url", "nats://n1:4222", "--nats-listen", "0.0.0.0:4222"}, func(string) string { return "" }, io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "nothing is embedded") {
+		t.Fatalf("--nats-listen beside --nats-url: %v", err)
+	}
+	for _, ok := range [][]string{{"--nats-listen", "127.0.0.1:4223"}, {"--nats-listen", "off"}, {"--nats-url", "nats://n1:4222", "--nats-listen", "off"}} {
 		if _, err := config.ParseServe(ok, func(string) string { return "" }, io.Discard); err != nil {
 			t.Fatalf("%v: %v", ok, err)
 		}
