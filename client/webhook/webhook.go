@@ -1,0 +1,204 @@
+// Package webhook verifies the webhooks invoiced sends and decodes their
+// events.
+//
+// Every delivery is a POST of a JSON [client.Event] signed as Standard
+// Webhooks v1 describes: the webhook-id, webhook-timestamp and
+// webhook-signature headers, the signature being "v1," and the base64
+// HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>" under the
+// subscription's secret. While a rotated secret overlaps the new one,
+// webhook-signature carries one signature per secret, space-separated.
+//
+// A receiver verifies the body exactly as it arrived, before it parses it:
+//
+//	v, err := webhook.NewVerifier(webhook.DefaultTolerance, os.Getenv("WEBHOOK_SECRET"))
+//	if err != nil { … }
+//	http.Handle("POST /webhook", webhook.Handler(v, func(ctx context.Context, ev webhook.Event) error {
+//		// ev.ID is the same on every retry of the event: handle it once.
+//		return store.Apply(ctx, ev.ID, ev.Data)
+//	}))
+//
+// The package uses the standard library alone, besides the types of
+// package client.
+package webhook
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/invoiced/invoiced/client"
+)
+
+// DefaultTolerance is how far from now a delivery's webhook-timestamp may
+// be when no other tolerance is given: a delivery captured and replayed
+// later than that is refused.
+const DefaultTolerance = 5 * time.Minute
+
+// The headers of a delivery.
+const (
+	HeaderID         = "webhook-id"
+	HeaderTimestamp  = "webhook-timestamp"
+	HeaderSignature  = "webhook-signature"
+	HeaderEventType  = "X-Event-Type"
+	HeaderDeliveryID = "X-Delivery-ID"
+	HeaderAttempt    = "X-Attempt"
+)
+
+// The ways verification fails; Verify's errors match one of them with
+// errors.Is.
+var (
+	// ErrInvalidSecret: a secret is not "whsec_" and base64.
+	ErrInvalidSecret = errors.New("webhook: the secret is not whsec_ and base64")
+	// ErrMissingHeader: webhook-id, webhook-timestamp or
+	// webhook-signature is absent.
+	ErrMissingHeader = errors.New("webhook: missing webhook-id, webhook-timestamp or webhook-signature")
+	// ErrTimestamp: webhook-timestamp is not a number of seconds, or too
+	// far from now.
+	ErrTimestamp = errors.New("webhook: webhook-timestamp is malformed or too far from now")
+	// ErrSignature: no signature in webhook-signature is one of the
+	// secrets'.
+	ErrSignature = errors.New("webhook: no signature matches the secret")
+	// ErrPayload: the body is signed but is not an event.
+	ErrPayload = errors.New("webhook: the body is not an event")
+)
+
+// Event is a verified delivery: the event, and the headers that identify
+// it.
+type Event struct {
+	client.Event
+	// ID is the event's webhook-id, the same on every attempt and for
+	// every subscription: handle each ID once, as a delivery may arrive
+	// more than once.
+	ID string
+	// DeliveryID is X-Delivery-ID, the delivery as GetDelivery knows it;
+	// empty if absent.
+	DeliveryID string
+	// Attempt is X-Attempt, the attempt's number from 1; 0 if absent.
+	Attempt int
+}
+
+// Verifier checks deliveries against one or more secrets. It is safe for
+// concurrent use.
+type Verifier struct {
+	keys      [][]byte
+	tolerance time.Duration
+	now       func() time.Time
+}
+
+// NewVerifier returns a Verifier that accepts a delivery signed with any of
+// secrets (give the old and the new while a rotation overlaps) and
+// timestamped within tolerance of now (DefaultTolerance when tolerance is
+// not positive). It fails with ErrInvalidSecret when there is no secret or
+// one is not "whsec_" and base64.
+func NewVerifier(tolerance time.Duration, secrets ...string) (*Verifier, error) {
+	if len(secrets) == 0 {
+		return nil, fmt.Errorf("%w: no secret given", ErrInvalidSecret)
+	}
+	if tolerance <= 0 {
+		tolerance = DefaultTolerance
+	}
+	v := &Verifier{tolerance: tolerance, now: time.Now}
+	for _, s := range secrets {
+		key, err := signingKey(s)
+		if err != nil {
+			return nil, err
+		}
+		v.keys = append(v.keys, key)
+	}
+	return v, nil
+}
+
+// Verify checks one delivery's headers and body against a single secret
+// and tolerance (DefaultTolerance when not positive), as [Verifier.Verify]
+// does, and returns its event. It fails as [NewVerifier] and
+// [Verifier.Verify] do.
+func Verify(secret string, header http.Header, body []byte, tolerance time.Duration) (Event, error) {
+	v, err := NewVerifier(tolerance, secret)
+	if err != nil {
+		return Event{}, err
+	}
+	return v.Verify(header, body)
+}
+
+// Verify checks a delivery: its headers must all be there, its timestamp
+// within the tolerance of now, and one of its signatures that of the exact
+// body under one of the secrets. It returns the decoded event, and fails
+// with an error matching ErrMissingHeader, ErrTimestamp, ErrSignature or
+// (for a signed body that is not an event) ErrPayload.
+func (v *Verifier) Verify(header http.Header, body []byte) (Event, error) {
+	id, ts, sigs := header.Get(HeaderID), header.Get(HeaderTimestamp), header.Get(HeaderSignature)
+	if id == "" || ts == "" || sigs == "" {
+		return Event{}, ErrMissingHeader
+	}
+	secs, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return Event{}, fmt.Errorf("%w: %q is not a number", ErrTimestamp, ts)
+	}
+	now, tol := v.now().Unix(), int64(v.tolerance/time.Second) // in whole seconds: no overflow
+	if secs < now-tol || secs > now+tol {
+		return Event{}, fmt.Errorf("%w: %d is more than %s from now", ErrTimestamp, secs, v.tolerance)
+	}
+	if !v.signed(id, ts, sigs, body) {
+		return Event{}, ErrSignature
+	}
+	ev := Event{ID: id, DeliveryID: header.Get(HeaderDeliveryID)}
+	ev.Attempt, _ = strconv.Atoi(header.Get(HeaderAttempt))
+	if err := json.Unmarshal(body, &ev.Event); err != nil {
+		return Event{}, fmt.Errorf("%w: %w", ErrPayload, err)
+	}
+	if ev.Type == "" {
+		return Event{}, fmt.Errorf("%w: no type", ErrPayload)
+	}
+	return ev, nil
+}
+
+// signed reports whether one of the space-separated "v1,<signature>" values
+// of sigs is the signature of id, ts and body under one of the keys. Values
+// of other versions are passed over.
+func (v *Verifier) signed(id, ts, sigs string, body []byte) bool {
+	for _, key := range v.keys {
+		want := []byte(signature(key, id, ts, body))
+		for _, s := range strings.Fields(sigs) {
+			if got, ok := strings.CutPrefix(s, "v1,"); ok && hmac.Equal([]byte(got), want) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Sign returns the webhook-signature value ("v1," and the signature) the
+// service would send for id, timestamp and body under secret: for testing a
+// receiver. It fails with ErrInvalidSecret for a malformed secret.
+func Sign(secret, id string, timestamp time.Time, body []byte) (string, error) {
+	key, err := signingKey(secret)
+	if err != nil {
+		return "", err
+	}
+	return "v1," + signature(key, id, strconv.FormatInt(timestamp.Unix(), 10), body), nil
+}
+
+// signature returns the base64 HMAC-SHA256 of "<id>.<ts>.<body>" under key.
+func signature(key []byte, id, ts string, body []byte) string {
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(id + "." + ts + "."))
+	mac.Write(body)
+	return base64.StdEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// signingKey returns the HMAC key of a Standard Webhooks secret: the
+// base64 after "whsec_" (the prefix may be left off).
+func signingKey(secret string) ([]byte, error) {
+	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	if err != nil || len(key) == 0 {
+		return nil, ErrInvalidSecret
+	}
+	return key, nil
+}
