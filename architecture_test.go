@@ -113,3 +113,25 @@ func TestArchitectureListsEveryPackageAndItsImports(t *testing.T) {
 		}
 	}
 }
+
+// TestRolesNeverImportEachOther checks that api, processor and dispatcher
+// import none of the others, not even in their tests: they meet only
+// through events, the webhook records and JetStream.
+func TestRolesNeverImportEachOther(t *testing.T) {
+	roles := []string{"api", "processor", "dispatcher"}
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}} {{join .TestImports " "}} {{join .XTestImports " "}}`,
+		"./api", "./processor", "./dispatcher").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		role := strings.TrimPrefix(fields[0], modulePath+"/")
+		for _, imp := range fields[1:] {
+			other := strings.TrimPrefix(imp, modulePath+"/")
+			if other != role && slices.Contains(roles, other) {
+				t.Errorf("%s imports %s", role, other)
+			}
+		}
+	}
+}
