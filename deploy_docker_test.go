@@ -18,6 +18,8 @@ import (
 	"github.com/invoiced/invoiced/internal/config"
 )
 
+// dockerInstruction is one instruction of a Dockerfile, continuation lines
+// joined and comments dropped.
 type dockerInstruction struct {
 	Cmd, Args string
 }
@@ -85,11 +87,9 @@ func dockerfileEnv(t testing.TB) map[string]string {
 	return env
 }
 
-// parseDeployed runs the command line and environment of every compose
-// service built from the Dockerfile through config.ParseServe, as the
-// container's /invoiced would: the image's ENV under the service's
-// environment, and never this machine's. Container paths that are bind
-// mounts are read at their source here.
+// TestDockerfileFinalStage checks the image the Dockerfile ends with: a
+// static base, a numeric user other than root, /invoiced serve as what it
+// runs, port 8080, and the embedded store on the /data volume.
 func TestDockerfileFinalStage(t *testing.T) {
 	stages := dockerStages(t)
 	final := stages[len(stages)-1]

@@ -246,8 +246,11 @@ func composePorts(t testing.TB, svc composeService) []composePort {
 	return out
 }
 
-// dockerInstruction is one instruction of a Dockerfile, continuation lines
-// joined and comments dropped.
+// parseDeployed runs the command line and environment of every compose
+// service built from the Dockerfile through config.ParseServe, as the
+// container's /invoiced would: the image's ENV under the service's
+// environment, and never this machine's. Container paths that are bind
+// mounts are read at their source here.
 func parseDeployed(t testing.TB, c composeFile) []deployedProcess {
 	t.Helper()
 	base := dockerfileEnv(t)

@@ -224,7 +224,8 @@ func (s *Service) ensure(ctx context.Context, streams broker.Streams) error {
 // ending returns what ends and settles deliveries.
 func (s *Service) ending() webhook.Ending { return s.handles.Ending(s.js) }
 
-// startRoles starts the processor and the API's read model.
+// startRoles starts the processor and the dispatcher, for the roles this
+// process runs; the api role is started by serve.
 func (s *Service) startRoles(ctx context.Context) error {
 	if s.cfg.Has(config.RoleProcessor) {
 		proc, err := processor.New(s.js, s.handles.Invoices, processor.Config{
