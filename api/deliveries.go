@@ -2,14 +2,10 @@ package api
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -99,7 +95,7 @@ func (h *Deliveries) list(w http.ResponseWriter, r *http.Request) error {
 		out.Data = append(out.Data, newDeliveryResponse(d, false))
 	}
 	if !next.IsZero() {
-		out.NextCursor = encodeDeliveryCursor(next)
+		out.NextCursor = encodeTimeCursor(deliveryCursorPrefix, next.CreatedAt, next.ID)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -218,73 +214,6 @@ func forEach(ctx context.Context, n int, fn func(ctx context.Context, i int) err
 	}
 	wg.Wait()
 	return first
-}
-
-// deliveryListParams are the query parameters GET /webhooks/deliveries
-// understands.
-var deliveryListParams = []string{"account", "status", "subscription_id", "event_type", "limit", "cursor"}
-
-func parseDeliveryQuery(r *http.Request) (readmodel.DeliveryFilter, readmodel.DeliveryCursor, int, error) {
-	q, err := queryValues(r, deliveryListParams...)
-	if err != nil {
-		return readmodel.DeliveryFilter{}, readmodel.DeliveryCursor{}, 0, err
-	}
-	v := &ValidationError{}
-	f := readmodel.DeliveryFilter{Account: listedAccount(q, CallerFrom(r.Context()), v), Status: q.Get("status"), EventType: q.Get("event_type")}
-	if q.Has("status") && !slices.Contains(webhook.DeliveryStatuses, f.Status) {
-		v.add("status", "must be one of %s, not %q", strings.Join(webhook.DeliveryStatuses, ", "), f.Status)
-	}
-	if q.Has("event_type") && !slices.Contains(webhook.EventTypes, f.EventType) {
-		v.add("event_type", "must be one of %s, not %q", strings.Join(webhook.EventTypes, ", "), f.EventType)
-	}
-	if q.Has("subscription_id") {
-		if id, err := uuid.Parse(q.Get("subscription_id")); err != nil {
-			v.add("subscription_id", "must be a subscription ID, not %q", q.Get("subscription_id"))
-		} else {
-			f.SubscriptionID = id.String()
-		}
-	}
-	limit, err := parseLimit(q.Get("limit"), DefaultListLimit, MaxListLimit)
-	addFieldErrors(v, err)
-	var after readmodel.DeliveryCursor
-	if q.Has("cursor") {
-		after, err = decodeDeliveryCursor(q.Get("cursor"))
-		addFieldErrors(v, err)
-	}
-	return f, after, limit, v.orNil()
-}
-
-// deliveryCursorPrefix versions the opaque cursor format; it differs from
-// the invoices' so neither list takes the other's cursor.
-const deliveryCursorPrefix = "d1."
-
-// encodeDeliveryCursor makes the opaque cursor that continues a list after c.
-func encodeDeliveryCursor(c readmodel.DeliveryCursor) string {
-	raw := deliveryCursorPrefix + strconv.FormatInt(c.CreatedAt.UnixNano(), 10) + "." + c.ID
-	return base64.RawURLEncoding.EncodeToString([]byte(raw))
-}
-
-// decodeDeliveryCursor reverses encodeDeliveryCursor; it fails with
-// ErrInvalid for anything it did not make.
-func decodeDeliveryCursor(s string) (readmodel.DeliveryCursor, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err == nil {
-		if rest, ok := strings.CutPrefix(string(raw), deliveryCursorPrefix); ok {
-			digits, id, _ := strings.Cut(rest, ".")
-			if n, err := strconv.ParseInt(digits, 10, 64); err == nil && id != "" {
-				return readmodel.DeliveryCursor{CreatedAt: time.Unix(0, n).UTC(), ID: id}, nil
-			}
-		}
-	}
-	return readmodel.DeliveryCursor{}, invalidField("cursor", "is not a cursor this API returned")
-}
-
-// addFieldErrors adds the fields of err, a ValidationError or nil, to v.
-func addFieldErrors(v *ValidationError, err error) {
-	var fields *ValidationError
-	if errors.As(err, &fields) {
-		v.Fields = append(v.Fields, fields.Fields...)
-	}
 }
 
 // deliveryResponse is a delivery as the API shows it: the stored record,

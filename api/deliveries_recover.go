@@ -37,7 +37,7 @@ func (h *Deliveries) recoverSubscription(w http.ResponseWriter, r *http.Request)
 	since, err := time.Parse(time.RFC3339, *in.Since)
 	switch {
 	case err != nil:
-		return invalidField("since", "must be an RFC 3339 time such as 2006-01-02T15:04:05Z, not %q", *in.Since)
+		return invalidField("since", "%s, not %q", rfc3339Rule, *in.Since)
 	case since.After(h.now()):
 		return invalidField("since", "must not be in the future")
 	}

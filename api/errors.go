@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/invoiced/invoiced/internal/jserr"
 )
 
 // The kinds of failure the API reports. Every error a handler returns wraps
@@ -31,9 +33,30 @@ var (
 	ErrUnsupportedMediaType = errors.New("unsupported media type")
 	// ErrKeyReused: the idempotency key was used for a different request (422).
 	ErrKeyReused = errors.New("idempotency key reused with a different request")
+	// ErrWeakSecret: a signing secret given with the request is well
+	// formed but too short to be safe (422).
+	ErrWeakSecret = errors.New("signing secret too weak")
 	// ErrUnavailable: JetStream cannot be reached in time; retry (503).
 	ErrUnavailable = errors.New("service unavailable")
+	// ErrInsufficientStorage: JetStream refused the write for want of
+	// room; nothing was stored (507).
+	ErrInsufficientStorage = errors.New("insufficient storage")
 )
+
+// storageRetryAfter is how long a client is asked to wait before it
+// repeats a write JetStream had no room for: long enough for compaction
+// (every 5 s) to free what it can, or an operator to act.
+const storageRetryAfter = 30 * time.Second
+
+// unavailable wraps err, the failure of a JetStream or read model
+// operation described by what: as ErrInsufficientStorage when JetStream
+// refused a write for want of room, else as ErrUnavailable.
+func unavailable(what string, err error) error {
+	if jserr.IsInsufficientStorage(err) {
+		return withRetryAfter(fmt.Errorf("%w: %s: %w", ErrInsufficientStorage, what, err), storageRetryAfter)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrUnavailable, what, err)
+}
 
 // FieldError names one offending field and what is wrong with it.
 type FieldError struct {

@@ -122,8 +122,11 @@ func (h *Invoices) list(w http.ResponseWriter, r *http.Request) error {
 }
 
 // listParams are the query parameters GET /invoices understands.
-var listParams = []string{"account", "customer_id", "status", "limit", "cursor"}
+var listParams = []string{"account", "customer_id", "status", createdAfterParam, createdBeforeParam, "limit", "cursor"}
 
+// parseListQuery reads the filter, the cursor and the page size of GET
+// /invoices. It fails with a ValidationError naming every parameter at
+// fault.
 func parseListQuery(r *http.Request) (readmodel.InvoiceFilter, uint64, int, error) {
 	q, err := queryValues(r, listParams...)
 	if err != nil {
@@ -134,18 +137,15 @@ func parseListQuery(r *http.Request) (readmodel.InvoiceFilter, uint64, int, erro
 	if q.Has("customer_id") {
 		checkID(v, "customer_id", f.CustomerID)
 	}
-	if f.Status, err = parseStatus(q.Get("status")); err != nil {
-		return readmodel.InvoiceFilter{}, 0, 0, err
-	}
+	f.Status, err = parseStatus(q.Get("status"))
+	addFieldErrors(v, err)
+	f.CreatedAfter, f.CreatedBefore = parseCreatedRange(q, v)
 	limit, err := parseLimit(q.Get("limit"), DefaultListLimit, MaxListLimit)
-	if err != nil {
-		return readmodel.InvoiceFilter{}, 0, 0, err
-	}
+	addFieldErrors(v, err)
 	var before uint64
-	if c := q.Get("cursor"); c != "" {
-		if before, err = decodeCursor(c); err != nil {
-			return readmodel.InvoiceFilter{}, 0, 0, err
-		}
+	if q.Has("cursor") {
+		before, err = decodeCursor(q.Get("cursor"))
+		addFieldErrors(v, err)
 	}
 	return f, before, limit, v.orNil()
 }

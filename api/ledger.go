@@ -359,11 +359,6 @@ func owned(inv readmodel.Invoice) events.Invoice {
 	return latest
 }
 
-// unavailable wraps a JetStream failure as ErrUnavailable.
-func unavailable(what string, err error) error {
-	return fmt.Errorf("%w: %s: %w", ErrUnavailable, what, err)
-}
-
 // List returns, newest first, up to limit invoices that match f and were
 // requested before stream sequence before (0 for the newest), and the
 // cursor of the next page (0 for none). It answers once the read model has

@@ -35,12 +35,15 @@ func (b oaSample) invoice(edit string) string {
 }
 
 func (b oaSample) subscription(edit string) string {
-	return fmt.Sprintf(`{"id":%q,"account":"default","url":"https://example.com/h","event_types":["invoice.created"],"description":"","status":"enabled","created_at":"2024-05-01T00:00:00Z","updated_at":"2024-05-01T00:00:00Z"%s}`, b.id, edit)
+	return fmt.Sprintf(`{"id":%q,"account":"default","url":"https://example.com/h","event_types":["invoice.created"],"description":"","status":"enabled","health":{"failing":false},"created_at":"2024-05-01T00:00:00Z","updated_at":"2024-05-01T00:00:00Z"%s}`, b.id, edit)
 }
 
 func (b oaSample) delivery(edit string) string {
 	return fmt.Sprintf(`{"id":%q,"account":"default","subscription_id":%q,"event_id":%q,"event_type":"invoice.created","invoice_id":%q,"status":"pending","attempts":[],"created_at":"2024-05-01T00:00:00Z","updated_at":"2024-05-01T00:00:00Z"%s}`, b.id, b.id, b.id, b.id, edit)
 }
+
+// oaStorageProblem is a valid 507 problem.
+const oaStorageProblem = `{"type":"urn:invoiced:problem:insufficient-storage","title":"Insufficient storage","status":507,"detail":"x"}`
 
 // oaNotFoundProblem is a valid 404 problem.
 const oaNotFoundProblem = `{"type":"urn:invoiced:problem:not-found","title":"Not found","status":404,"detail":"no invoice"}`
@@ -120,6 +123,15 @@ func oaSubscriptionDeviations(b oaSample) []oaDeviation {
 		{"a disabled subscription without a reason", "GET", b.sub, 200, oaJSONHeader(), strings.Replace(b.subscription(""), "enabled", "disabled", 1), false},
 		{"a new subscription without its secret", "POST", "/webhooks/subscriptions", 201, oaJSONHeader("Location", b.sub), b.subscription(""), false},
 		{"a new subscription", "POST", "/webhooks/subscriptions", 201, oaJSONHeader("Location", b.sub), b.subscription(`,"secret":"whsec_MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE="`), true},
+		{"a new subscription with a secret of 24 bytes", "POST", "/webhooks/subscriptions", 201, oaJSONHeader("Location", b.sub), b.subscription(`,"secret":"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"`), true},
+		{"a new subscription with a secret of 16 bytes", "POST", "/webhooks/subscriptions", 201, oaJSONHeader("Location", b.sub), b.subscription(`,"secret":"whsec_MDEyMzQ1Njc4OTAxMjM0NQ=="`), false},
+		{"a failing subscription", "GET", b.sub, 200, oaJSONHeader(), strings.Replace(b.subscription(""), `"failing":false`, `"failing":true,"failing_since":"2024-05-01T00:00:00Z"`, 1), true},
+		{"failing without since when", "GET", b.sub, 200, oaJSONHeader(), strings.Replace(b.subscription(""), `"failing":false`, `"failing":true`, 1), false},
+		{"a failing_since while not failing", "GET", b.sub, 200, oaJSONHeader(), strings.Replace(b.subscription(""), `"failing":false`, `"failing":false,"failing_since":"2024-05-01T00:00:00Z"`, 1), false},
+		{"a subscription without its health", "GET", b.sub, 200, oaJSONHeader(), strings.Replace(b.subscription(""), `"health":{"failing":false},`, "", 1), false},
+		{"a page of subscriptions", "GET", "/webhooks/subscriptions", 200, oaJSONHeader(), `{"data":[` + b.subscription("") + `],"has_more":true,"next_cursor":"czEuMS54"}`, true},
+		{"a page of subscriptions without has_more", "GET", "/webhooks/subscriptions", 200, oaJSONHeader(), `{"data":[` + b.subscription("") + `]}`, false},
+		{"a weak secret as a 400", "POST", "/webhooks/subscriptions", 422, oaProblemHeader(), `{"type":"urn:invoiced:problem:weak-secret","title":"The signing secret is too weak","status":422,"detail":"x","field":"secret","errors":[{"field":"secret","detail":"x"}]}`, false},
 	}
 }
 
@@ -132,6 +144,11 @@ func oaDeliveryDeviations(b oaSample) []oaDeviation {
 		{"a payload that contradicts its type", "GET", b.dlv, 200, oaJSONHeader(), b.delivery(`,"payload":{"type":"invoice.created","timestamp":"2024-05-01T00:00:00Z","data":` +
 			strings.Replace(b.invoice(`,"processed_at":"2024-05-01T00:00:01Z"`), "created", "processed", 1) + `}`), false},
 		{"readiness as a problem", "GET", "/readyz", 503, oaProblemHeader("Retry-After", "1"), `{"type":"urn:invoiced:problem:unavailable","title":"Service unavailable","status":503}`, false},
+		{"a test event's payload", "GET", b.dlv, 200, oaJSONHeader(), b.delivery(`,"payload":{"type":"invoice.created","timestamp":"2024-05-01T00:00:00Z","test":true,"data":` + b.invoice("") + `}`), true},
+		{"a payload saying it is no test", "GET", b.dlv, 200, oaJSONHeader(), b.delivery(`,"payload":{"type":"invoice.created","timestamp":"2024-05-01T00:00:00Z","test":false,"data":` + b.invoice("") + `}`), false},
+		{"a storage refusal", "POST", "/invoices", 507, oaProblemHeader("Retry-After", "30"), oaStorageProblem, true},
+		{"a storage refusal without Retry-After", "POST", "/invoices", 507, oaProblemHeader(), oaStorageProblem, false},
+		{"a storage refusal of a read", "GET", "/invoices", 507, oaProblemHeader("Retry-After", "30"), oaStorageProblem, false},
 	}
 }
 

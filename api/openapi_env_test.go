@@ -41,10 +41,11 @@ const (
 	oaLimited                 // oaLimitedKey, its rate spent
 	oaBroken                  // every resource on a closed NATS connection
 	oaCorrupt                 // oaMain of another server, with unreadable records
+	oaFull                    // oaMain of a server whose JetStream storage is used up
 )
 
 func (s oaServer) String() string {
-	return [...]string{"main", "limited", "broken", "corrupt"}[s]
+	return [...]string{"main", "limited", "broken", "corrupt", "full"}[s]
 }
 
 // oaEnv is the whole API served over HTTP, backed by a real JetStream
@@ -63,11 +64,18 @@ type oaEnv struct {
 type oaEnvOptions struct {
 	limited bool // serve oaLimited
 	broken  bool // serve oaBroken
+	// maxStore, when not 0, is all the file storage JetStream may use.
+	maxStore int64
 }
 
 func newOAEnv(t testing.TB, o oaEnvOptions) *oaEnv {
 	t.Helper()
-	srv := natstest.Start(t, natstest.Options{})
+	var srv *server.Server
+	if o.maxStore > 0 {
+		srv = startWithMaxStore(t, o.maxStore)
+	} else {
+		srv = natstest.Start(t, natstest.Options{})
+	}
 	_, js := natstest.Connect(t, srv)
 	e := &oaEnv{js: js, servers: map[oaServer]*httptest.Server{}}
 	e.h = statetest.Streams(t, js, broker.Streams{})

@@ -29,6 +29,8 @@ type oaFixtures struct {
 	delivered, failing, full                 string // delivery IDs; full has the most attempts
 	offDelivery, goneDelivery                string // dead deliveries of disabledSub and deleteSub
 	invoicesCursor, deliveriesCursor         string
+	subscriptionsCursor                      string
+	deliveredEvent                           string // the event of delivered
 	inFlightKey, inFlightBody                string // its event's ID is known, the event not
 	since                                    string // an hour ago
 	badInvoice, badKey, badSub, badDelivery  string // corrupt records
@@ -48,6 +50,7 @@ func oaSetupMain(t testing.TB, e *oaEnv) *oaFixtures {
 	f.failSub, _ = e.subscribe(t, f.hooks+"/hooks/fail", `["invoice.created"]`)
 	oaRecordDeliveries(t, e, f)
 	f.delivered = e.deliveryIDs(readmodel.DeliveryFilter{SubscriptionID: f.okSub})[0]
+	f.deliveredEvent = e.delivery(t, f.delivered).EventID
 	f.failing = e.deliveryIDs(readmodel.DeliveryFilter{SubscriptionID: f.failSub})[0]
 	f.full = oaPutFullDelivery(t, e, f.failing)
 	oaSetupCursors(t, e, f)
@@ -61,10 +64,7 @@ func oaSetupMain(t testing.TB, e *oaEnv) *oaFixtures {
 // one keeps, as a manual retry loop would leave it, and returns its ID.
 func oaPutFullDelivery(t testing.TB, e *oaEnv, id string) string {
 	t.Helper()
-	full, err := e.model.Delivery(context.Background(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
+	full := e.delivery(t, id)
 	full.ID = uuid.NewString()
 	for len(full.Attempts) < webhook.MaxAttempts {
 		at := full.Attempts[0]
@@ -79,19 +79,25 @@ func oaPutFullDelivery(t testing.TB, e *oaEnv, id string) string {
 	return full.ID
 }
 
-// oaSetupCursors reads the cursor of the second page of invoices and of
-// deliveries.
+// oaSetupCursors reads the cursor of the second page of invoices, of
+// deliveries and of subscriptions.
 func oaSetupCursors(t testing.TB, e *oaEnv, f *oaFixtures) {
 	t.Helper()
-	var page struct {
-		NextCursor string `json:"next_cursor"`
-	}
-	e.call(t, http.MethodGet, "/invoices?limit=1", "", http.StatusOK).decode(t, &page)
-	f.invoicesCursor = page.NextCursor
-	e.call(t, http.MethodGet, "/webhooks/deliveries?limit=1", "", http.StatusOK).decode(t, &page)
-	f.deliveriesCursor = page.NextCursor
-	if f.invoicesCursor == "" || f.deliveriesCursor == "" {
-		t.Fatal("no cursors")
+	for _, c := range []struct {
+		path   string
+		cursor *string
+	}{
+		{"/invoices?limit=1", &f.invoicesCursor},
+		{"/webhooks/deliveries?limit=1", &f.deliveriesCursor},
+		{"/webhooks/subscriptions?limit=1", &f.subscriptionsCursor},
+	} {
+		var page struct {
+			NextCursor string `json:"next_cursor"`
+		}
+		e.call(t, http.MethodGet, c.path, "", http.StatusOK).decode(t, &page)
+		if *c.cursor = page.NextCursor; page.NextCursor == "" {
+			t.Fatalf("no cursor from %s", c.path)
+		}
 	}
 }
 
@@ -196,6 +202,16 @@ func (e *oaEnv) putDelivery(t testing.TB, id string, data []byte) {
 		d, err := e.model.Delivery(context.Background(), id)
 		return err == nil && bytes.Equal(d.Version(), want.Version())
 	})
+}
+
+// delivery returns delivery id as the read model holds it.
+func (e *oaEnv) delivery(t testing.TB, id string) webhook.Delivery {
+	t.Helper()
+	d, err := e.model.Delivery(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 // deliveryIDs returns the IDs of the deliveries that match f, newest first.

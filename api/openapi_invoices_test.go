@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/invoiced/invoiced/api"
@@ -175,7 +176,29 @@ func oaListInvoicesCases(f *oaFixtures) []oaCase {
 		oaInvalid(list("400 empty customer", "?customer_id=", http.StatusBadRequest), "customer_id"),
 		oaOn(oaWith(list("200 an unreadable outcome is left out", "?customer_id=cust-corrupt", http.StatusOK),
 			oaStatuses("created")), oaCorrupt),
+		oaWith(list("200 created after an hour ago", "?customer_id=cust-hooks&status=processed&created_after="+f.since, http.StatusOK), oaIDs(f.processed)),
+		oaWith(list("200 created before an hour ago", "?created_before="+f.since, http.StatusOK), oaIDs()),
+		oaWith(list("200 a window, a page", "?limit=1&created_after="+f.since+"&created_before="+oaInAnHour(), http.StatusOK), oaWant("has_more", true)),
+		list("200 a window, the next page", "?limit=1&cursor="+f.invoicesCursor+"&created_after="+f.since, http.StatusOK),
+		oaWith(list("200 an offset, its + escaped", "?customer_id=cust-hooks&status=failed&created_after="+strings.Replace(oaOffset(f.since), "+", "%2B", 1), http.StatusOK),
+			oaIDs(f.failed)),
+		oaInvalid(list("400 created_after not a time", "?created_after=yesterday", http.StatusBadRequest), "created_after"),
+		oaInvalid(list("400 an offset's + sent as is", "?created_after="+oaOffset(f.since), http.StatusBadRequest), "created_after"),
+		oaInvalid(list("400 created_before empty", "?created_before=", http.StatusBadRequest), "created_before"),
+		oaLax(list("400 created_before not after created_after", "?created_after="+f.since+"&created_before="+f.since, http.StatusBadRequest), "created_before"),
 	}
+}
+
+// oaInAnHour is an hour from now, in RFC 3339.
+func oaInAnHour() string { return time.Now().UTC().Add(time.Hour).Format(time.RFC3339) }
+
+// oaOffset is the RFC 3339 time at, written with a +02:00 offset.
+func oaOffset(at string) string {
+	t, err := time.Parse(time.RFC3339, at)
+	if err != nil {
+		panic(err)
+	}
+	return t.In(time.FixedZone("", 2*60*60)).Format(time.RFC3339)
 }
 
 // oaGetInvoiceCases are getInvoice's answers.

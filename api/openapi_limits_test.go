@@ -103,6 +103,8 @@ func oaLimits(t testing.TB, s *oaSpec) []oaLimit {
 		{"invoice statuses", oaStrings(s.schema(t, "InvoiceStatus").Enum),
 			[]string{string(events.StatusCreated), string(events.StatusProcessed), string(events.StatusFailed)}},
 		{"body limit in prose", strings.Contains(*s.doc.Components.Responses["BodyTooLarge"].Value.Description, fmt.Sprint(api.MaxBodyBytes)), true},
+		{"secret sizes in prose", strings.Contains(s.schema(t, "SubscriptionCreate").Properties["secret"].Value.Description,
+			fmt.Sprintf("%d to %d random bytes", webhook.MinSecretBytes, webhook.MaxSecretBytes)), true},
 	}
 }
 

@@ -203,13 +203,16 @@ func TestOpenAPIReplaysEveryAnswer(t *testing.T) {
 	main := newOAEnv(t, oaEnvOptions{limited: true, broken: true})
 	corrupt := newOAEnv(t, oaEnvOptions{})
 	corrupt.servers[oaCorrupt] = corrupt.servers[oaMain]
+	full := newOAEnv(t, oaEnvOptions{maxStore: oaMaxStore})
+	full.servers[oaFull] = full.servers[oaMain]
 	f := oaSetupMain(t, main)
 	oaSetupCorrupt(t, corrupt, f)
+	ff := oaSetupFull(t, full, f)
 	etag := oaSend(t, main.servers[oaMain], oaCase{method: http.MethodGet, path: "/openapi.json"}).header.Get("ETag")
-	envs := map[oaServer]*oaEnv{oaMain: main, oaLimited: main, oaBroken: main, oaCorrupt: corrupt}
+	envs := map[oaServer]*oaEnv{oaMain: main, oaLimited: main, oaBroken: main, oaCorrupt: corrupt, oaFull: full}
 
 	cov := oaCoverage{}
-	cases := append(oaCases(t, f, etag), oaShared(s, f)...)
+	cases := slices.Concat(oaCases(t, f, etag), oaShared(s, f), oaStorageCases(ff, f))
 	lax, invalid := 0, 0
 	for _, c := range cases {
 		switch {

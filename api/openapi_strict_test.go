@@ -10,7 +10,8 @@ import (
 // never a list read from what parses.
 func oaQueryCases() []oaCase {
 	var cases []oaCase
-	for _, list := range []struct{ op, path string }{{"listInvoices", "/invoices"}, {"listDeliveries", oaDeliveriesPath}} {
+	for _, list := range []struct{ op, path string }{{"listInvoices", "/invoices"}, {"listDeliveries", oaDeliveriesPath},
+		{"listSubscriptions", oaSubscriptionsPath}} {
 		for _, q := range []struct{ name, query string }{
 			{"400 a semicolon separator", "?status=failed;status=processed"},
 			{"400 a bad escape", "?status=%zz"},

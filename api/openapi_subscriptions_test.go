@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"slices"
@@ -49,7 +50,18 @@ func oaCreateSubscriptionCases(t testing.TB, f *oaFixtures) []oaCase {
 		oaInvalid(sub("400 unknown event type", fmt.Sprintf(`{"url":%q,"event_types":["invoice.paid"]}`, hook), http.StatusBadRequest), "event_types"),
 		oaInvalid(sub("400 event type twice", fmt.Sprintf(`{"url":%q,"event_types":["invoice.failed","invoice.failed"]}`, hook), http.StatusBadRequest), "event_types"),
 		oaInvalid(sub("400 description too long", oaMarshal(t, map[string]any{"url": hook, "description": strings.Repeat("d", api.MaxSubscriptionDescriptionLen+1)}), http.StatusBadRequest), "description"),
-		oaInvalid(sub("400 unknown field", fmt.Sprintf(`{"url":%q,"secret":"whsec_x"}`, hook), http.StatusBadRequest), "secret"),
+		oaWith(sub("201 a secret given", fmt.Sprintf(`{"url":%q,"secret":%q}`, hook, oaGivenSecret), http.StatusCreated), oaWant("secret", oaGivenSecret)),
+		oaInvalid(sub("400 a secret that is no whsec_ secret", fmt.Sprintf(`{"url":%q,"secret":"whsec_x"}`, hook), http.StatusBadRequest), "secret"),
+		oaInvalid(sub("400 a secret of 65 bytes", oaMarshal(t, map[string]any{"url": hook, "secret": oaSecretOf(65)}), http.StatusBadRequest), "secret"),
+		oaInvalid(sub("400 a secret without its padding", fmt.Sprintf(`{"url":%q,"secret":%q}`, hook, strings.TrimRight(oaSecretOf(25), "=")), http.StatusBadRequest), "secret"),
+		oaLax(sub("400 a secret with stray padding bits", fmt.Sprintf(`{"url":%q,"secret":%q}`, hook, oaSecretOf(25)[:len(oaSecretOf(25))-3]+"B=="), http.StatusBadRequest), "secret"),
+		oaWith(sub("422 a secret of 16 bytes", oaMarshal(t, map[string]any{"url": hook, "secret": oaSecretOf(16)}), http.StatusUnprocessableEntity),
+			func(t testing.TB, r oaResult) {
+				if strings.Contains(string(r.body), oaSecretOf(16)[6:]) {
+					t.Fatalf("the answer repeats the secret: %s", r.body)
+				}
+			}),
+		oaInvalid(sub("400 unknown field", fmt.Sprintf(`{"url":%q,"signing_key":"x"}`, hook), http.StatusBadRequest), "signing_key"),
 		oaInvalid(sub("400 null", `{"url":null}`, http.StatusBadRequest), "url"),
 		oaInvalid(sub("400 malformed JSON", `{"url":`, http.StatusBadRequest), ""),
 		oaInvalid(sub("400 empty body", ``, http.StatusBadRequest), ""),
@@ -58,13 +70,34 @@ func oaCreateSubscriptionCases(t testing.TB, f *oaFixtures) []oaCase {
 	}
 }
 
+// oaGivenSecret is a signing secret a client brings: the one of the
+// Standard Webhooks specification, 24 bytes.
+const oaGivenSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+// oaSecretOf is a well-formed secret of n bytes.
+func oaSecretOf(n int) string {
+	return webhook.SecretPrefix + base64.StdEncoding.EncodeToString([]byte(strings.Repeat("k", n)))
+}
+
 // oaReadSubscriptionCases are listSubscriptions's and getSubscription's
 // answers.
 func oaReadSubscriptionCases(f *oaFixtures) []oaCase {
+	list := func(name, query string, status int) oaCase {
+		return oaGet(name, "listSubscriptions", oaSubscriptionsPath+query, status)
+	}
 	return []oaCase{
-		oaGet("200 every subscription", "listSubscriptions", oaSubscriptionsPath, http.StatusOK),
-		oaGet("200 query parameters ignored", "listSubscriptions", oaSubscriptionsPath+"?status=enabled&limit=0", http.StatusOK),
-		oaOn(oaGet("200 passing over a stored subscription that does not decode", "listSubscriptions", oaSubscriptionsPath, http.StatusOK), oaCorrupt),
+		oaWith(list("200 every subscription", "?limit=100", http.StatusOK), oaWant("has_more", false)),
+		oaWith(list("200 a page", "?limit=1", http.StatusOK), oaWant("has_more", true)),
+		oaWith(list("200 the next page", "?limit=1&cursor="+f.subscriptionsCursor, http.StatusOK), oaIDs(f.okSub)),
+		list("200 the caller's account", "?account="+api.KeyAccount(oaKey), http.StatusOK),
+		oaInvalid(list("400 limit 0", "?limit=0", http.StatusBadRequest), "limit"),
+		oaInvalid(list("400 limit over the maximum", fmt.Sprintf("?limit=%d", api.MaxListLimit+1), http.StatusBadRequest), "limit"),
+		oaInvalid(list("400 malformed cursor", "?cursor=%25%25", http.StatusBadRequest), "cursor"),
+		oaLax(list("400 another list's cursor", "?cursor="+f.deliveriesCursor, http.StatusBadRequest), "cursor"),
+		oaLax(list("400 another account", "?account=globex", http.StatusBadRequest), "account"),
+		oaLax(list("400 unknown parameter", "?status=enabled", http.StatusBadRequest), "status"),
+		oaLax(list("400 repeated parameter", "?limit=1&limit=2", http.StatusBadRequest), "limit"),
+		oaOn(list("200 passing over a stored subscription that does not decode", "", http.StatusOK), oaCorrupt),
 		oaWith(oaGet("200 enabled", "getSubscription", oaSubPath+f.okSub, http.StatusOK), oaWant("status", "enabled")),
 		oaWith(oaGet("200 disabled", "getSubscription", oaSubPath+f.disabledSub, http.StatusOK), oaWant("disabled_reason", "disabled by request")),
 		oaGet("404 unknown", "getSubscription", oaSubPath+uuid.NewString(), http.StatusNotFound),

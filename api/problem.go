@@ -42,12 +42,15 @@ var problemKinds = []struct {
 	{ErrTooLarge, http.StatusRequestEntityTooLarge, "body-too-large", "Request body too large"},
 	{ErrUnsupportedMediaType, http.StatusUnsupportedMediaType, "unsupported-media-type", "Unsupported media type"},
 	{ErrKeyReused, http.StatusUnprocessableEntity, "idempotency-key-reused", "Idempotency-Key reused with a different request"},
+	{ErrWeakSecret, http.StatusUnprocessableEntity, "weak-secret", "The signing secret is too weak"},
+	{ErrInsufficientStorage, http.StatusInsufficientStorage, "insufficient-storage", "Insufficient storage"},
 	{ErrUnavailable, http.StatusServiceUnavailable, "unavailable", "Service unavailable"},
 }
 
 // publicDetail is what a client is told of a server-side failure.
 var publicDetail = map[int]string{
-	http.StatusServiceUnavailable: "JetStream or the read model did not answer in time. Retry after Retry-After; a POST /invoices retried with the same Idempotency-Key creates the invoice or returns the one already stored, never a second.",
+	http.StatusServiceUnavailable:  "JetStream or the read model did not answer in time. Retry after Retry-After; a POST /invoices retried with the same Idempotency-Key creates the invoice or returns the one already stored, never a second.",
+	http.StatusInsufficientStorage: "JetStream has no room to store this; nothing was stored. Retry after Retry-After, once room is made; a POST /invoices retried with the same Idempotency-Key creates the invoice once.",
 }
 
 // problemFor is the one place an error becomes an HTTP status: it returns
@@ -68,8 +71,12 @@ func problemFor(err error) problem {
 	if errors.As(err, &r) {
 		p.retryAfter = r.after
 	}
-	if p.Status == http.StatusServiceUnavailable && p.retryAfter == 0 {
+	switch {
+	case p.retryAfter > 0:
+	case p.Status == http.StatusServiceUnavailable:
 		p.retryAfter = time.Second
+	case p.Status == http.StatusInsufficientStorage:
+		p.retryAfter = storageRetryAfter
 	}
 	return p
 }

@@ -1,6 +1,7 @@
-// Package api is invoiced's HTTP API: the invoices resource with exact
-// idempotency, health endpoints, and RFC 9457 problem answers for every
-// error.
+// Package api is invoiced's HTTP API: invoices with exact idempotency,
+// webhook subscriptions and the delivery log, each kept to its caller's
+// account; API keys, rate limits and failed-authentication limits; health;
+// and an RFC 9457 problem answer for every error (problem.go, errors.go).
 package api
 
 import (

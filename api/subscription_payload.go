@@ -1,6 +1,8 @@
 package api
 
 import (
+	"errors"
+	"fmt"
 	"net/url"
 	"slices"
 	"strconv"
@@ -25,6 +27,9 @@ type subscriptionBody struct {
 	Description *string   `json:"description"`
 	Status      *string   `json:"status"`
 	Account     *string   `json:"account"`
+	// Secret is the signing secret of a new subscription, when the
+	// client brings its own; never taken by PATCH.
+	Secret *string `json:"secret"`
 }
 
 // urlRules are what a subscription URL must satisfy beyond its syntax.
@@ -59,7 +64,33 @@ func (b subscriptionBody) validate(create bool, rules urlRules) error {
 	if b.Account != nil && !events.ValidAccount(*b.Account) {
 		v.add("account", "must be 1 to 63 lower-case letters, digits, _ and -")
 	}
+	switch {
+	case b.Secret == nil:
+	case !create:
+		v.add("secret", "can be given only when a subscription is created; POST /webhooks/subscriptions/{id}/rotate-secret makes a new one")
+	case errors.Is(webhook.CheckSecret(*b.Secret), webhook.ErrBadSecret):
+		// The value is never repeated: it is a secret.
+		v.add("secret", "must be %s and the standard base64, padded, of %d to %d random bytes",
+			webhook.SecretPrefix, webhook.MinSecretBytes, webhook.MaxSecretBytes)
+	}
 	return v.orNil()
+}
+
+// signingSecret returns the secret a new subscription signs with: given,
+// once validate has passed it, or a new one when given is nil. It fails
+// with ErrWeakSecret when given is well formed but too short.
+func signingSecret(given *string) (string, error) {
+	if given == nil {
+		return webhook.NewSecret()
+	}
+	err := webhook.CheckSecret(*given)
+	switch {
+	case errors.Is(err, webhook.ErrWeakSecret):
+		return "", fmt.Errorf("%w: secret: %w", ErrWeakSecret, err)
+	case err != nil:
+		return "", invalidField("secret", "is not a signing secret: %v", err)
+	}
+	return *given, nil
 }
 
 // allowedFor returns nil when c may make what b asks: only an operator
@@ -148,28 +179,35 @@ func (b subscriptionBody) apply(s *webhook.Subscription) {
 }
 
 // subscriptionResponse is a subscription as the API shows it: the secret
-// only when it was just made.
+// only when it was just made or given.
 type subscriptionResponse struct {
-	ID             string    `json:"id"`
-	Account        string    `json:"account"`
-	URL            string    `json:"url"`
-	EventTypes     []string  `json:"event_types"`
-	Description    string    `json:"description"`
-	Status         string    `json:"status"`
-	DisabledReason string    `json:"disabled_reason,omitempty"`
-	Secret         string    `json:"secret,omitempty"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	ID             string             `json:"id"`
+	Account        string             `json:"account"`
+	URL            string             `json:"url"`
+	EventTypes     []string           `json:"event_types"`
+	Description    string             `json:"description"`
+	Status         string             `json:"status"`
+	DisabledReason string             `json:"disabled_reason,omitempty"`
+	Health         subscriptionHealth `json:"health"`
+	Secret         string             `json:"secret,omitempty"`
+	CreatedAt      time.Time          `json:"created_at"`
+	UpdatedAt      time.Time          `json:"updated_at"`
 }
 
-func newSubscriptionResponse(s webhook.Subscription, newSecret string) subscriptionResponse {
+// subscriptionHealth is the failure streak the dispatcher keeps on a
+// subscription: failing from the first failed attempt after a successful
+// one (or after it was enabled) until the next successful attempt.
+type subscriptionHealth struct {
+	Failing      bool       `json:"failing"`
+	FailingSince *time.Time `json:"failing_since,omitempty"`
+}
+
+// newSubscriptionResponse shows s, with secret when it is not "".
+func newSubscriptionResponse(s webhook.Subscription, secret string) subscriptionResponse {
 	return subscriptionResponse{
 		ID: s.ID, Account: s.Owner(), URL: s.URL, EventTypes: s.EventTypes, Description: s.Description,
-		Status: s.Status, DisabledReason: s.DisabledReason, Secret: newSecret,
+		Status: s.Status, DisabledReason: s.DisabledReason, Secret: secret,
+		Health:    subscriptionHealth{Failing: s.FailingSince != nil, FailingSince: s.FailingSince},
 		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
 	}
-}
-
-type subscriptionListResponse struct {
-	Data []subscriptionResponse `json:"data"`
 }

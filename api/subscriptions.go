@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"sort"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -23,7 +22,7 @@ type SubscriptionStore interface {
 	Create(ctx context.Context, key string, value []byte, opts ...jetstream.KVCreateOpt) (uint64, error)
 	Update(ctx context.Context, key string, value []byte, revision uint64) (uint64, error)
 	Purge(ctx context.Context, key string, opts ...jetstream.KVDeleteOpt) error
-	ListKeys(ctx context.Context, opts ...jetstream.WatchOpt) (jetstream.KeyLister, error)
+	WatchAll(ctx context.Context, opts ...jetstream.WatchOpt) (jetstream.KeyWatcher, error)
 }
 
 // WaitingEnder ends the deliveries of a subscription that wait for a
@@ -117,7 +116,7 @@ func (h *Subscriptions) create(w http.ResponseWriter, r *http.Request) error {
 	if err := in.allowedFor(caller); err != nil {
 		return err
 	}
-	secret, err := webhook.NewSecret()
+	secret, err := signingSecret(in.Secret)
 	if err != nil {
 		return err
 	}
@@ -145,30 +144,6 @@ func (h *Subscriptions) get(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	writeJSON(w, http.StatusOK, newSubscriptionResponse(sub, ""))
-	return nil
-}
-
-func (h *Subscriptions) list(w http.ResponseWriter, r *http.Request) error {
-	keys, err := h.store.ListKeys(r.Context())
-	if err != nil && !errors.Is(err, jetstream.ErrNoKeysFound) {
-		return unavailable("list subscriptions", err)
-	}
-	out := subscriptionListResponse{Data: []subscriptionResponse{}}
-	if keys != nil {
-		defer keys.Stop()
-		for key := range keys.Keys() {
-			sub, _, err := h.load(r.Context(), key)
-			if errors.Is(err, ErrNotFound) {
-				continue // deleted meanwhile, or another account's
-			}
-			if err != nil {
-				return err
-			}
-			out.Data = append(out.Data, newSubscriptionResponse(sub, ""))
-		}
-	}
-	sort.Slice(out.Data, func(i, j int) bool { return out.Data[i].CreatedAt.After(out.Data[j].CreatedAt) })
-	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -254,15 +229,23 @@ func readSubscription(ctx context.Context, subs EntryGetter, key string, log *sl
 	if err != nil {
 		return webhook.Subscription{}, 0, unavailable("read subscription", err)
 	}
+	sub, err := decodeSubscription(ctx, entry, log)
+	return sub, entry.Revision(), err
+}
+
+// decodeSubscription returns the subscription entry holds, for the caller
+// in ctx. It fails with ErrNotFound when entry is not the subscription its
+// key names (logged) or holds another account's.
+func decodeSubscription(ctx context.Context, entry jetstream.KeyValueEntry, log *slog.Logger) (webhook.Subscription, error) {
 	var sub webhook.Subscription
-	if err := json.Unmarshal(entry.Value(), &sub); err != nil || sub.ID != key {
-		log.Warn("stored subscription passed over: it does not decode", "subscription", key, "revision", entry.Revision(), "err", err)
-		return webhook.Subscription{}, 0, fmt.Errorf("%w: no subscription %s", ErrNotFound, key)
+	if err := json.Unmarshal(entry.Value(), &sub); err != nil || sub.ID != entry.Key() {
+		log.Warn("stored subscription passed over: it does not decode", "subscription", entry.Key(), "revision", entry.Revision(), "err", err)
+		return webhook.Subscription{}, fmt.Errorf("%w: no subscription %s", ErrNotFound, entry.Key())
 	}
 	if !CallerFrom(ctx).Sees(sub.Owner()) {
-		return webhook.Subscription{}, 0, fmt.Errorf("%w: no subscription %s", ErrNotFound, key)
+		return webhook.Subscription{}, fmt.Errorf("%w: no subscription %s", ErrNotFound, entry.Key())
 	}
-	return sub, entry.Revision(), nil
+	return sub, nil
 }
 
 // change applies edit to a subscription with compare-and-set, storing its

@@ -114,7 +114,8 @@ func TestSubscriptionValidation(t *testing.T) {
 		{"no types", `{"url":"https://example.com","event_types":[]}`, "event_types"},
 		{"twice", `{"url":"https://example.com","event_types":["invoice.failed","invoice.failed"]}`, "event_types"},
 		{"status on create", `{"url":"https://example.com","status":"disabled"}`, "status"},
-		{"unknown field", `{"url":"https://example.com","secret":"whsec_x"}`, "secret"},
+		{"unknown field", `{"url":"https://example.com","signing_secret":"whsec_x"}`, "signing_secret"},
+		{"malformed secret", `{"url":"https://example.com","secret":"whsec_x"}`, "secret"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

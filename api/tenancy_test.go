@@ -83,7 +83,7 @@ func TestASubscriptionIsItsAccountsAlone(t *testing.T) {
 			t.Errorf("another account's %s %s: %d %s, want 404", tt.method, tt.path, got.status, got.body)
 		}
 	}
-	if got := send(http.MethodGet, "/webhooks/subscriptions", "", globex); got.status != http.StatusOK || string(got.body) != `{"data":[]}` {
+	if got := send(http.MethodGet, "/webhooks/subscriptions", "", globex); got.status != http.StatusOK || string(got.body) != `{"data":[],"has_more":false}` {
 		t.Errorf("another account's list: %d %s", got.status, got.body)
 	}
 	if got := send(http.MethodGet, path, "", acme); got.status != http.StatusOK || !strings.Contains(string(got.body), "/hook") {

@@ -64,7 +64,7 @@ func (h *Deliveries) sendTestEvent(w http.ResponseWriter, r *http.Request) error
 
 // testTask publishes the first task of a new delivery to sub of a made-up
 // event of eventType, about a made-up invoice of sub's account marked as a
-// test, and returns it.
+// test, whose body says "test": true, and returns it.
 func (h *Deliveries) testTask(ctx context.Context, sub webhook.Subscription, eventType string) (webhook.Task, error) {
 	subID, now := sub.ID, h.now().UTC().Truncate(time.Microsecond)
 	inv := events.Invoice{
@@ -79,7 +79,7 @@ func (h *Deliveries) testTask(ctx context.Context, sub webhook.Subscription, eve
 		inv.FailedAt, inv.FailureReason = &now, events.ReasonAmountExceedsLimit
 	}
 	ev := events.Event{Schema: events.SchemaVersion, ID: uuid.NewString(), Type: testEventTypes[eventType], Time: now, Invoice: inv}
-	task, err := webhook.NewTask(ev, eventType, subID)
+	task, err := webhook.NewTestTask(ev, eventType, subID)
 	if err != nil {
 		return webhook.Task{}, err
 	}

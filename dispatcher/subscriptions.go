@@ -85,7 +85,7 @@ func (c *subscriptionCache) matching(account, eventType string, t time.Time) []w
 	defer c.mu.RUnlock()
 	var out []webhook.Subscription
 	for _, s := range c.subs {
-		if s.Wants(account, eventType) && !s.CreatedAt.After(t) {
+		if s.WantsAt(account, eventType, t) {
 			out = append(out, s)
 		}
 	}

@@ -3,13 +3,35 @@ package jserr
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// jsErrClusterNoPeers is JetStream's "no suitable peers" refusal, which a
-// cluster that is still forming answers.
-const jsErrClusterNoPeers jetstream.ErrorCode = 10005
+// JetStream's error codes that nats.go does not name.
+const (
+	// jsErrClusterNoPeers is the "no suitable peers" refusal, which a
+	// cluster that is still forming answers.
+	jsErrClusterNoPeers jetstream.ErrorCode = 10005
+	// jsErrAccountResourcesExceeded: the account has used the storage
+	// (or memory) its limits allow.
+	jsErrAccountResourcesExceeded jetstream.ErrorCode = 10002
+	// jsErrInsufficientResources: the server has used the storage
+	// JetStream may use.
+	jsErrInsufficientResources jetstream.ErrorCode = 10023
+	// jsErrMemoryResourcesExceeded and
+	// jsErrStorageResourcesExceeded: no memory or disk is left to
+	// reserve for a stream.
+	jsErrMemoryResourcesExceeded  jetstream.ErrorCode = 10028
+	jsErrStorageResourcesExceeded jetstream.ErrorCode = 10047
+	// jsErrStreamStoreFailed: the stream did not store a message; its
+	// description says why.
+	jsErrStreamStoreFailed jetstream.ErrorCode = 10077
+)
+
+// streamFull are the reasons a stream whose limits refuse new messages
+// (discard new) gives for not storing one.
+var streamFull = []string{"maximum bytes exceeded", "maximum messages exceeded"}
 
 func apiCode(err error) (jetstream.ErrorCode, int, bool) {
 	var apiErr *jetstream.APIError
@@ -17,6 +39,29 @@ func apiCode(err error) (jetstream.ErrorCode, int, bool) {
 		return 0, 0, false
 	}
 	return apiErr.ErrorCode, apiErr.Code, true
+}
+
+// IsInsufficientStorage reports whether JetStream refused a write for want
+// of room: the server or the account has used the storage it may use, or
+// the stream is at its byte or message limit and refuses new messages. Nothing
+// of the refused message is stored, and the same write may succeed once
+// room is made.
+func IsInsufficientStorage(err error) bool {
+	var apiErr *jetstream.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	switch apiErr.ErrorCode {
+	case jsErrAccountResourcesExceeded, jsErrInsufficientResources, jsErrMemoryResourcesExceeded, jsErrStorageResourcesExceeded:
+		return true
+	case jsErrStreamStoreFailed:
+		for _, reason := range streamFull {
+			if strings.Contains(apiErr.Description, reason) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // IsWrongLastSequence reports whether JetStream refused a publish because a

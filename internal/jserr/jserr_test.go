@@ -17,17 +17,29 @@ func TestClassify(t *testing.T) {
 		name                         string
 		err                          error
 		wrongLast, concurrent, retry bool
+		full                         bool
 	}{
-		{"wrong last sequence", wrong, true, false, false},
-		{"wrapped wrong last sequence", fmt.Errorf("publish: %w", wrong), true, false, false},
-		{"replicated conflict", constant, false, true, false},
-		{"not enabled", &jetstream.APIError{ErrorCode: jetstream.JSErrCodeJetStreamNotEnabled, Code: 503}, false, false, true},
-		{"no peers yet", &jetstream.APIError{ErrorCode: 10005, Code: 400}, false, false, true},
-		{"replicas refused", &jetstream.APIError{ErrorCode: 10074, Code: 500}, false, false, false},
-		{"timeout", context.DeadlineExceeded, false, false, true},
-		{"no responders", nats.ErrNoResponders, false, false, true},
-		{"nil", nil, false, false, false},
-		{"plain error text", errors.New("wrong last sequence"), false, false, true},
+		{"wrong last sequence", wrong, true, false, false, false},
+		{"wrapped wrong last sequence", fmt.Errorf("publish: %w", wrong), true, false, false, false},
+		{"replicated conflict", constant, false, true, false, false},
+		{"not enabled", &jetstream.APIError{ErrorCode: jetstream.JSErrCodeJetStreamNotEnabled, Code: 503}, false, false, true, false},
+		{"no peers yet", &jetstream.APIError{ErrorCode: 10005, Code: 400}, false, false, true, false},
+		{"replicas refused", &jetstream.APIError{ErrorCode: 10074, Code: 500}, false, false, false, false},
+		{"timeout", context.DeadlineExceeded, false, false, true, false},
+		{"no responders", nats.ErrNoResponders, false, false, true, false},
+		{"nil", nil, false, false, false, false},
+		{"plain error text", errors.New("wrong last sequence"), false, false, true, false},
+		{"insufficient resources", &jetstream.APIError{ErrorCode: 10023, Code: 503, Description: "insufficient resources"}, false, false, true, true},
+		{"account resources exceeded", &jetstream.APIError{ErrorCode: 10002, Code: 400, Description: "resource limits exceeded for account"}, false, false, false, true},
+		{"storage resources exceeded", &jetstream.APIError{ErrorCode: 10047, Code: 500}, false, false, false, true},
+		{"memory resources exceeded", &jetstream.APIError{ErrorCode: 10028, Code: 500}, false, false, false, true},
+		{"stream at its byte limit", fmt.Errorf("update k: %w", &jetstream.APIError{ErrorCode: 10077, Code: 503, Description: "maximum bytes exceeded"}),
+			false, false, true, true},
+		{"stream at its message limit", &jetstream.APIError{ErrorCode: 10077, Code: 503, Description: "maximum messages exceeded"}, false, false, true, true},
+		{"subject at its message limit", &jetstream.APIError{ErrorCode: 10077, Code: 503, Description: "maximum messages per subject exceeded"},
+			false, false, true, false},
+		{"message too large", &jetstream.APIError{ErrorCode: 10077, Code: 503, Description: "message too large"}, false, false, true, false},
+		{"maximum bytes in plain text", errors.New("maximum bytes exceeded"), false, false, true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -39,6 +51,9 @@ func TestClassify(t *testing.T) {
 			}
 			if got := IsTransient(tt.err); got != tt.retry {
 				t.Errorf("IsTransient = %v", got)
+			}
+			if got := IsInsufficientStorage(tt.err); got != tt.full {
+				t.Errorf("IsInsufficientStorage = %v", got)
 			}
 		})
 	}

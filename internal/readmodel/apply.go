@@ -137,12 +137,16 @@ func prepareWriter(ctx context.Context, db *sql.DB) (*writer, error) {
 		dst  **sql.Stmt
 		text string
 	}{
-		{&w.request, `INSERT INTO invoices(seq, id, account, customer_id, status, requested) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`},
+		// Requests come in seq order, so the one before is the newest.
+		{&w.request, `INSERT INTO invoices(seq, id, account, customer_id, status, requested, created_at, created_max)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, max(?7, coalesce((SELECT created_max FROM invoices WHERE seq < ?1 ORDER BY seq DESC LIMIT 1), ?7)))
+			ON CONFLICT DO NOTHING`},
 		{&w.outcome, `UPDATE invoices SET status = ?, outcome = ? WHERE id = ? AND outcome IS NULL`},
-		{&w.delivery, `INSERT INTO deliveries(id, account, created_at, subscription_id, event_type, status, version, record)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		{&w.delivery, `INSERT INTO deliveries(id, account, created_at, subscription_id, event_type, status, version, record, invoice_id, event_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT(id) DO UPDATE SET account = excluded.account, created_at = excluded.created_at, subscription_id = excluded.subscription_id,
-				event_type = excluded.event_type, status = excluded.status, version = excluded.version, record = excluded.record
+				event_type = excluded.event_type, status = excluded.status, version = excluded.version, record = excluded.record,
+				invoice_id = excluded.invoice_id, event_id = excluded.event_id
 			WHERE excluded.version > deliveries.version`},
 		{&w.position, `INSERT INTO positions(name, seq) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET seq = max(seq, excluded.seq)`},
 	} {
@@ -188,7 +192,8 @@ func (w *writer) event(ctx context.Context, c change) error {
 	}
 	inv := ev.Invoice
 	if ev.Type == events.InvoiceRequested {
-		_, err = w.request.ExecContext(ctx, int64(c.origin.Seq), inv.ID, ev.Account(), inv.CustomerID, string(inv.Status), c.data)
+		_, err = w.request.ExecContext(ctx, int64(c.origin.Seq), inv.ID, ev.Account(), inv.CustomerID, string(inv.Status), c.data,
+			unixNanos(inv.CreatedAt))
 	} else {
 		_, err = w.outcome.ExecContext(ctx, string(inv.Status), c.data, inv.ID)
 	}
@@ -205,7 +210,8 @@ func (w *writer) record(ctx context.Context, c change) error {
 	if err != nil {
 		return skipError{err}
 	}
-	_, err = w.delivery.ExecContext(ctx, d.ID, d.Owner(), unixNanos(d.CreatedAt), d.SubscriptionID, d.EventType, d.Status, d.Version(), c.data)
+	_, err = w.delivery.ExecContext(ctx, d.ID, d.Owner(), unixNanos(d.CreatedAt), d.SubscriptionID, d.EventType, d.Status, d.Version(), c.data,
+		d.InvoiceID, d.EventID)
 	if err != nil {
 		return fmt.Errorf("read model: delivery %s: %w", d.ID, err)
 	}

@@ -34,8 +34,14 @@ type DeliveryFilter struct {
 	Status         string
 	SubscriptionID string
 	EventType      string
+	// InvoiceID and EventID keep the deliveries of one invoice, and of
+	// one event.
+	InvoiceID, EventID string
 	// Since keeps deliveries created at or after it.
 	Since time.Time
+	// CreatedAfter and CreatedBefore, when not zero, keep the deliveries
+	// created strictly after and strictly before them.
+	CreatedAfter, CreatedBefore time.Time
 }
 
 // DeliveryCursor is a place in the delivery order, newest first by
@@ -55,6 +61,20 @@ func (c DeliveryCursor) IsZero() bool { return c.ID == "" }
 // when the database cannot be read.
 func (s *Store) Deliveries(ctx context.Context, f DeliveryFilter, after DeliveryCursor, limit int) ([]webhook.Delivery, DeliveryCursor, error) {
 	limit = max(limit, 1)
+	q, args := deliveriesQuery(f, after, limit+1)
+	out, err := s.queryDeliveries(ctx, q, args...)
+	if err != nil || len(out) <= limit {
+		return out, DeliveryCursor{}, err
+	}
+	out = out[:limit]
+	last := out[limit-1]
+	return out, DeliveryCursor{CreatedAt: last.CreatedAt, ID: last.ID}, nil
+}
+
+// deliveriesQuery returns the statement, and its arguments, that reads up
+// to limit records matching f that sort after the cursor after, newest
+// first.
+func deliveriesQuery(f DeliveryFilter, after DeliveryCursor, limit int) (string, []any) {
 	where, args := f.where()
 	if !after.IsZero() {
 		where, args = append(where, "(created_at, id) < (?, ?)"), append(args, unixNanos(after.CreatedAt), after.ID)
@@ -63,14 +83,7 @@ func (s *Store) Deliveries(ctx context.Context, f DeliveryFilter, after Delivery
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	q += ` ORDER BY created_at DESC, id DESC LIMIT ?`
-	out, err := s.queryDeliveries(ctx, q, append(args, limit+1)...)
-	if err != nil || len(out) <= limit {
-		return out, DeliveryCursor{}, err
-	}
-	out = out[:limit]
-	last := out[limit-1]
-	return out, DeliveryCursor{CreatedAt: last.CreatedAt, ID: last.ID}, nil
+	return q + ` ORDER BY created_at DESC, id DESC LIMIT ?`, append(args, limit)
 }
 
 // CountDeliveries returns how many deliveries match f. It fails when the
@@ -88,27 +101,47 @@ func (s *Store) CountDeliveries(ctx context.Context, f DeliveryFilter) (int, err
 	return n, nil
 }
 
-// where returns the conditions and arguments that select f.
+// where returns the conditions and arguments that select f. An invoice's
+// or an event's deliveries are few, so when f names one, its index is the
+// one read: the other columns' terms are written (+column) so that SQLite,
+// which has no statistics to weigh one index against another, does not
+// read theirs instead.
 func (f DeliveryFilter) where() ([]string, []any) {
 	var where []string
 	var args []any
+	other := ""
+	switch {
+	case f.EventID != "":
+		where, args, other = append(where, "event_id = ?"), append(args, f.EventID), "+"
+		if f.InvoiceID != "" {
+			where, args = append(where, "+invoice_id = ?"), append(args, f.InvoiceID)
+		}
+	case f.InvoiceID != "":
+		where, args, other = append(where, "invoice_id = ?"), append(args, f.InvoiceID), "+"
+	}
 	if f.Status != "" {
-		where, args = append(where, "status = ?"), append(args, f.Status)
-		if f.Status != webhook.DeliveryDelivered {
+		where, args = append(where, other+"status = ?"), append(args, f.Status)
+		if f.Status != webhook.DeliveryDelivered && other == "" {
 			where = append(where, "status <> 'delivered'") // the partial index's own term
 		}
 	}
 	if f.SubscriptionID != "" {
-		where, args = append(where, "subscription_id = ?"), append(args, f.SubscriptionID)
+		where, args = append(where, other+"subscription_id = ?"), append(args, f.SubscriptionID)
 	}
 	if f.Account != "" {
-		where, args = append(where, "account = ?"), append(args, f.Account)
+		where, args = append(where, other+"account = ?"), append(args, f.Account)
 	}
 	if f.EventType != "" {
 		where, args = append(where, "event_type = ?"), append(args, f.EventType)
 	}
 	if !f.Since.IsZero() {
 		where, args = append(where, "created_at >= ?"), append(args, unixNanos(f.Since))
+	}
+	if !f.CreatedAfter.IsZero() {
+		where, args = append(where, "created_at > ?"), append(args, unixNanos(f.CreatedAfter))
+	}
+	if !f.CreatedBefore.IsZero() {
+		where, args = append(where, "created_at < ?"), append(args, unixNanos(f.CreatedBefore))
 	}
 	return where, args
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/invoiced/invoiced/events"
 )
@@ -61,6 +62,9 @@ type InvoiceFilter struct {
 	Account    string
 	CustomerID string
 	Status     events.Status
+	// CreatedAfter and CreatedBefore, when not zero, keep the invoices
+	// created strictly after and strictly before them.
+	CreatedAfter, CreatedBefore time.Time
 }
 
 // Invoices returns, newest first, up to limit invoices that match f and
@@ -69,29 +73,8 @@ type InvoiceFilter struct {
 // are no more. It fails when the database cannot be read.
 func (s *Store) Invoices(ctx context.Context, f InvoiceFilter, before uint64, limit int) ([]Invoice, uint64, error) {
 	limit = max(limit, 1)
-	var where []string
-	var args []any
-	if f.Account != "" {
-		where, args = append(where, "account = ?"), append(args, f.Account)
-	}
-	if f.CustomerID != "" {
-		where, args = append(where, "customer_id = ?"), append(args, f.CustomerID)
-	}
-	if f.Status != "" {
-		where, args = append(where, "status = ?"), append(args, string(f.Status))
-		if f.Status != events.StatusProcessed && f.CustomerID == "" {
-			where = append(where, "status <> 'processed'") // the partial index's own term
-		}
-	}
-	if before != 0 {
-		where, args = append(where, "seq < ?"), append(args, int64(before))
-	}
-	q := selectInvoice
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	q += ` ORDER BY seq DESC LIMIT ?`
-	rows, err := s.r.QueryContext(ctx, q, append(args, limit+1)...)
+	q, args := invoicesQuery(f, before, limit+1)
+	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("read model: invoices: %w", err)
 	}
@@ -112,6 +95,60 @@ func (s *Store) Invoices(ctx context.Context, f InvoiceFilter, before uint64, li
 	}
 	out = out[:limit]
 	return out, out[limit-1].Seq, nil
+}
+
+// invoicesQuery returns the statement, and its arguments, that reads up to
+// limit invoices matching f below sequence before (0: from the newest),
+// newest first.
+func invoicesQuery(f InvoiceFilter, before uint64, limit int) (string, []any) {
+	var where []string
+	var args []any
+	if f.Account != "" {
+		where, args = append(where, "account = ?"), append(args, f.Account)
+	}
+	if f.CustomerID != "" {
+		where, args = append(where, "customer_id = ?"), append(args, f.CustomerID)
+	}
+	if f.Status != "" {
+		where, args = append(where, "status = ?"), append(args, string(f.Status))
+		if f.Status != events.StatusProcessed && f.CustomerID == "" {
+			where = append(where, "status <> 'processed'") // the partial index's own term
+		}
+	}
+	if before != 0 {
+		where, args = append(where, "seq < ?"), append(args, int64(before))
+	}
+	where, args = createdRange(where, args, f.CreatedAfter, f.CreatedBefore)
+	q := selectInvoice
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	return q + ` ORDER BY seq DESC LIMIT ?`, append(args, limit)
+}
+
+// createdRange adds to where and args the terms that keep invoices created
+// strictly between after and before (either zero for no bound), and the
+// range of seq that holds them, so a list reads that range and no more.
+// created_max never falls as seq grows, and exceeds an invoice's own
+// created_at by at most the largest lateness stored (created_max -
+// created_at): every invoice created after after lies at or past the first
+// whose created_max is past after, and every one created before before
+// lies before the first whose created_max is at least before plus that
+// lateness. Each end is one index lookup.
+func createdRange(where []string, args []any, after, before time.Time) ([]string, []any) {
+	if !after.IsZero() {
+		a := unixNanos(after)
+		where = append(where, `seq >= (SELECT seq FROM invoices WHERE created_max > ? ORDER BY created_max, seq LIMIT 1)`, "created_at > ?")
+		args = append(args, a, a)
+	}
+	if !before.IsZero() {
+		b := unixNanos(before)
+		where = append(where, `seq < coalesce((SELECT seq FROM invoices
+			WHERE created_max >= ? + (SELECT coalesce(max(created_max - created_at), 0) FROM invoices)
+			ORDER BY created_max, seq LIMIT 1), 9223372036854775807)`, "created_at < ?")
+		args = append(args, b, b)
+	}
+	return where, args
 }
 
 type scanner interface{ Scan(dest ...any) error }

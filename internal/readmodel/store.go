@@ -30,52 +30,6 @@ import (
 // FileName is the database's name inside the data directory.
 const FileName = "readmodel.db"
 
-// schemaVersion is the layout this package writes; a file of another
-// version is rebuilt.
-const schemaVersion = 3
-
-// schema creates the tables and indexes. Sequences are the ones of the
-// streams the history copies from, so a list page is an index range and
-// its cursor a sequence.
-var schema = []string{
-	`CREATE TABLE IF NOT EXISTS positions (name TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID`,
-	// One row per invoice: seq is its InvoiceRequested's sequence on
-	// INVOICES, account the one that owns it, requested and outcome the
-	// events as stored there.
-	`CREATE TABLE IF NOT EXISTS invoices (
-		seq INTEGER PRIMARY KEY,
-		id TEXT NOT NULL,
-		account TEXT NOT NULL,
-		customer_id TEXT NOT NULL,
-		status TEXT NOT NULL,
-		requested BLOB NOT NULL,
-		outcome BLOB
-	)`,
-	`CREATE UNIQUE INDEX IF NOT EXISTS invoices_id ON invoices(id)`,
-	`CREATE INDEX IF NOT EXISTS invoices_customer ON invoices(customer_id, seq)`,
-	`CREATE INDEX IF NOT EXISTS invoices_account ON invoices(account, seq)`,
-	// Processed invoices are nearly all of them: a list of those scans the
-	// table, and the index holds only the rest.
-	`CREATE INDEX IF NOT EXISTS invoices_open ON invoices(status, seq) WHERE status <> 'processed'`,
-	// One row per delivery, its newest version: record is the
-	// webhook.Delivery as JSON, version its webhook.Delivery.Version.
-	`CREATE TABLE IF NOT EXISTS deliveries (
-		id TEXT NOT NULL,
-		account TEXT NOT NULL,
-		created_at INTEGER NOT NULL,
-		subscription_id TEXT NOT NULL,
-		event_type TEXT NOT NULL,
-		status TEXT NOT NULL,
-		version BLOB NOT NULL,
-		record BLOB NOT NULL
-	)`,
-	`CREATE UNIQUE INDEX IF NOT EXISTS deliveries_id ON deliveries(id)`,
-	`CREATE INDEX IF NOT EXISTS deliveries_created ON deliveries(created_at, id)`,
-	`CREATE INDEX IF NOT EXISTS deliveries_account ON deliveries(account, created_at, id)`,
-	`CREATE INDEX IF NOT EXISTS deliveries_subscription ON deliveries(subscription_id, created_at, id)`,
-	`CREATE INDEX IF NOT EXISTS deliveries_open ON deliveries(status, created_at, id) WHERE status <> 'delivered'`,
-}
-
 // Store is the read model database. Reads may run concurrently; changes
 // are made by one writer, the Follower.
 type Store struct {
@@ -141,15 +95,21 @@ func openDB(path string, conns int, extra string) (*sql.DB, error) {
 	return db, nil
 }
 
-// init checks the layout version, creates the schema and loads the
-// positions.
+// init checks the layout version, migrates a file of the previous one,
+// creates the schema and loads the positions.
 func (s *Store) init() error {
 	ctx := context.Background()
 	var version int
 	if err := s.w.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
 		return fmt.Errorf("read model %s: %w", s.path, err)
 	}
-	if version != 0 && version != schemaVersion {
+	switch version {
+	case 0, schemaVersion:
+	case previousSchemaVersion:
+		if err := s.migrate(ctx); err != nil {
+			return fmt.Errorf("read model %s: %w", s.path, err)
+		}
+	default:
 		if err := s.reset(ctx); err != nil {
 			return err
 		}

@@ -1,7 +1,7 @@
 // Package replay re-sends the webhooks of stored events: for each event the
-// history holds since a time and each subscription that wants it, a manual
-// task, which the dispatcher attempts and records like a retry asked for
-// through the API.
+// history holds since a time and each subscription that wants it and
+// existed when it happened, a manual task, which the dispatcher attempts
+// and records like a retry asked for through the API.
 package replay
 
 import (
@@ -162,7 +162,8 @@ func (r *replayer) run(ctx context.Context, stdout, stderr io.Writer) error {
 }
 
 // event queues one manual task per subscription that wants m's event: of
-// its invoice's account.
+// its invoice's account, and created by the time it happened, as fan-out
+// chooses them.
 func (r *replayer) event(ctx context.Context, m history.Message) error {
 	ev, err := m.Event()
 	if err != nil {
@@ -174,7 +175,7 @@ func (r *replayer) event(ctx context.Context, m history.Message) error {
 		return nil
 	}
 	for _, sub := range r.subs {
-		if !sub.Wants(ev.Account(), eventType) {
+		if !sub.WantsAt(ev.Account(), eventType, ev.Time) {
 			continue
 		}
 		if !r.opts.DryRun {

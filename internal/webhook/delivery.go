@@ -235,11 +235,13 @@ type Task struct {
 	Record *Delivery `json:"record,omitempty"`
 }
 
-// Payload is a webhook body: {"type", "timestamp", "data"}.
+// Payload is a webhook body: {"type", "timestamp", "data"}, and "test":
+// true on a made-up event sent to test a subscription, never on a real one.
 type Payload struct {
 	Type      string    `json:"type"`
 	Timestamp time.Time `json:"timestamp"`
 	Data      any       `json:"data"`
+	Test      bool      `json:"test,omitempty"`
 }
 
 // ParseTaskSubject returns the subscription and delivery IDs of a task
@@ -260,13 +262,23 @@ func ParseTaskSubject(subject string) (subID, deliveryID string, manual bool, er
 
 // NewTask returns the task of delivering ev, announced as eventType, to
 // subscription subID. The body's data is the invoice exactly as the API
-// shows it.
+// shows it. It fails only when the invoice cannot be encoded.
 func NewTask(ev events.Event, eventType, subID string) (Task, error) {
+	return newTask(ev, eventType, subID, false)
+}
+
+// NewTestTask is NewTask for ev, a made-up event sent to test subscription
+// subID: its body says "test": true.
+func NewTestTask(ev events.Event, eventType, subID string) (Task, error) {
+	return newTask(ev, eventType, subID, true)
+}
+
+func newTask(ev events.Event, eventType, subID string, test bool) (Task, error) {
 	inv := ev.Invoice
 	if inv.Metadata == nil {
 		inv.Metadata = map[string]string{}
 	}
-	body, err := json.Marshal(Payload{Type: eventType, Timestamp: ev.Time, Data: inv})
+	body, err := json.Marshal(Payload{Type: eventType, Timestamp: ev.Time, Data: inv, Test: test})
 	if err != nil {
 		return Task{}, fmt.Errorf("webhook body: %w", err)
 	}

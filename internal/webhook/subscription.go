@@ -102,6 +102,13 @@ func (s Subscription) Wants(account, eventType string) bool {
 	return s.Status == StatusEnabled && s.Owner() == account && slices.Contains(s.EventTypes, eventType)
 }
 
+// WantsAt reports whether the subscription wants an event of eventType
+// about an invoice of account that happened at at: Wants, and it existed
+// by then. No subscription hears of what happened before it was created.
+func (s Subscription) WantsAt(account, eventType string, at time.Time) bool {
+	return s.Wants(account, eventType) && !s.CreatedAt.After(at)
+}
+
 // ActiveSecrets returns the secrets that sign a delivery at now, newest
 // first: the current one and any older one still inside its overlap,
 // opened with keys. It fails when one of them does not open (its key is
