@@ -12,10 +12,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
-	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/readmodel"
 	"github.com/invoiced/invoiced/internal/webhook"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -167,16 +165,7 @@ func (h *Deliveries) load(ctx context.Context, id string) (webhook.Delivery, err
 // Nats-Msg-Id names d's attempt count, so requests repeated before the next
 // attempt is recorded store one task.
 func (h *Deliveries) enqueue(ctx context.Context, d webhook.Delivery) error {
-	data, err := json.Marshal(d.ManualTask())
-	if err != nil {
-		return fmt.Errorf("encode task for delivery %s: %w", d.ID, err)
-	}
-	msg := &nats.Msg{Subject: webhook.ManualTaskSubject(d.SubscriptionID, d.ID), Data: data}
-	if id := RequestID(ctx); id != "" {
-		msg.Header = nats.Header{events.HeaderRequestID: []string{id}}
-	}
-	if _, err := h.pub.PublishMsg(ctx, msg, jetstream.WithMsgID(d.ManualMsgID()),
-		jetstream.WithExpectStream(webhook.StreamWebhooks)); err != nil {
+	if err := webhook.PublishManualTask(ctx, h.pub, d, RequestID(ctx)); err != nil {
 		return unavailable("enqueue attempt", err)
 	}
 	return nil

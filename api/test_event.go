@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -13,8 +12,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/webhook"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // testEventBody is the payload of POST /webhooks/subscriptions/{id}/test.
@@ -83,12 +80,7 @@ func (h *Deliveries) testTask(ctx context.Context, sub webhook.Subscription, eve
 	if err != nil {
 		return webhook.Task{}, err
 	}
-	data, err := json.Marshal(task)
-	if err != nil {
-		return webhook.Task{}, err
-	}
-	msg := &nats.Msg{Subject: webhook.TaskSubject(subID, task.DeliveryID), Data: data}
-	if _, err := h.pub.PublishMsg(ctx, msg, jetstream.WithMsgID(task.DeliveryID), jetstream.WithExpectStream(webhook.StreamWebhooks)); err != nil {
+	if err := webhook.PublishTask(ctx, h.pub, task, RequestID(ctx)); err != nil {
 		return webhook.Task{}, unavailable("send test event", err)
 	}
 	return task, nil

@@ -2,14 +2,10 @@ package dispatcher
 
 import (
 	"context"
-	"encoding/json"
-	"fmt"
 
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/consume"
-	"github.com/invoiced/invoiced/internal/jserr"
 	"github.com/invoiced/invoiced/internal/webhook"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -51,19 +47,5 @@ func (d *Dispatcher) fanOut(ctx context.Context, msg jetstream.Msg) error {
 
 // enqueue publishes the delivery's task unless it was published before.
 func (d *Dispatcher) enqueue(ctx context.Context, task webhook.Task) error {
-	data, err := json.Marshal(task)
-	if err != nil {
-		return consume.Permanent(err)
-	}
-	msg := nats.NewMsg(webhook.TaskSubject(task.SubscriptionID, task.DeliveryID))
-	msg.Data = data
-	// Conditions travel as headers, so tasks can share a batch.
-	msg.Header.Set(jetstream.MsgIDHeader, task.DeliveryID)
-	msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0")
-	passRequestID(ctx, msg)
-	_, err = d.js.PublishMsg(ctx, msg)
-	if err != nil && !jserr.IsWrongLastSequence(err) {
-		return fmt.Errorf("enqueue delivery %s: %w", task.DeliveryID, err)
-	}
-	return nil
+	return webhook.PublishTask(ctx, d.js, task, requestID(ctx))
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/invoiced/invoiced/internal/history"
 	"github.com/invoiced/invoiced/internal/progress"
 	"github.com/invoiced/invoiced/internal/webhook"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -196,14 +195,5 @@ func (r *replayer) enqueue(ctx context.Context, ev events.Event, eventType, subI
 	if err != nil {
 		return err
 	}
-	data, err := json.Marshal(d.ManualTask())
-	if err != nil {
-		return err
-	}
-	msg := &nats.Msg{Subject: webhook.ManualTaskSubject(subID, d.ID), Data: data}
-	_, err = r.js.PublishMsg(ctx, msg, jetstream.WithMsgID(d.ManualMsgID()), jetstream.WithExpectStream(webhook.StreamWebhooks))
-	if err != nil {
-		return fmt.Errorf("queue delivery %s: %w", d.ID, err)
-	}
-	return nil
+	return webhook.PublishManualTask(ctx, r.js, d, "")
 }
