@@ -102,7 +102,7 @@ func TestGetInvoiceFollowsProcessing(t *testing.T) {
 		t.Fatalf("unknown invoice: %v", err)
 	}
 	for _, id := range []string{"", "..", "."} {
-		if _, err := c.GetInvoice(ctx, id); err == nil || errors.As(err, &apiErr) {
+		if _, err := c.GetInvoice(ctx, id); !errors.Is(err, client.ErrInvalidID) || errors.As(err, &apiErr) {
 			t.Fatalf("GetInvoice(%q) must fail before any request: %v", id, err)
 		}
 	}

@@ -61,7 +61,7 @@ func TestInProcessTransport(t *testing.T) {
 }
 
 // TestUpdateSendsOnlyWhatIsSet checks the PATCH body: a field left nil is
-// left out, an empty string set is sent.
+// left out, an empty string or an empty list set is sent.
 func TestUpdateSendsOnlyWhatIsSet(t *testing.T) {
 	s := newScript(t, answer(http.StatusOK, `{"id":"s1","status":"disabled","disabled_reason":"disabled by request"}`))
 	sub, err := fastClient(t, s.URL, 1).UpdateSubscription(testContext(t), "s1",
@@ -70,6 +70,14 @@ func TestUpdateSendsOnlyWhatIsSet(t *testing.T) {
 		t.Fatalf("%+v %v", sub, err)
 	}
 	if body := s.requests()[0].body; body != `{"description":"","status":"disabled"}` {
+		t.Fatalf("body %s", body)
+	}
+	// An empty choice of event types is sent, for the service to judge.
+	if _, err := fastClient(t, s.URL, 1).UpdateSubscription(testContext(t), "s1",
+		client.SubscriptionUpdateParams{EventTypes: []client.EventType{}}); err != nil {
+		t.Fatal(err)
+	}
+	if body := s.requests()[1].body; body != `{"event_types":[]}` {
 		t.Fatalf("body %s", body)
 	}
 }

@@ -31,6 +31,9 @@ type Event struct {
 	Timestamp time.Time `json:"timestamp"`
 	// Data is the invoice the event is about.
 	Data Invoice `json:"data"`
+	// Test is true on a made-up event that SendTestEvent sent, and never on
+	// a real one: a receiver can drop test events by it alone.
+	Test bool `json:"test,omitempty"`
 }
 
 // SubscriptionStatus says whether a subscription receives webhooks.
@@ -92,8 +95,9 @@ type SubscriptionParams struct {
 type SubscriptionUpdateParams struct {
 	// URL, when set, moves the deliveries to a new URL.
 	URL *string `json:"url,omitempty"`
-	// EventTypes, when not nil, replaces the events received.
-	EventTypes []EventType `json:"event_types,omitempty"`
+	// EventTypes, when not nil, replaces the events received; an empty,
+	// non-nil list is sent as it is, and the service refuses it.
+	EventTypes []EventType `json:"event_types,omitzero"`
 	// Description, when set, replaces the description.
 	Description *string `json:"description,omitempty"`
 	// Status, when set, enables the subscription (clearing its failure

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -117,14 +118,18 @@ func (c *Client) attempt(ctx context.Context, r request, target string, body []b
 	return a, nil
 }
 
+// ErrInvalidID is returned, wrapped, by a call given an ID that would name
+// another resource ("", "." or ".."); no request is sent.
+var ErrInvalidID = errors.New("invoiced: not an ID")
+
 // pathOf joins escaped path segments under the API's root, such as
-// pathOf("invoices", id). It fails for an empty, "." or ".." segment, which
-// would name another resource.
+// pathOf("invoices", id). It fails with ErrInvalidID for an empty, "." or
+// ".." segment, which would name another resource.
 func pathOf(segments ...string) (string, error) {
 	var b strings.Builder
 	for _, s := range segments {
 		if s == "" || s == "." || s == ".." {
-			return "", fmt.Errorf("invoiced: %q is not an ID", s)
+			return "", fmt.Errorf("%w: %q", ErrInvalidID, s)
 		}
 		b.WriteString("/" + url.PathEscape(s))
 	}

@@ -131,12 +131,12 @@ func TestTestEventsAreSignedDeliveredAndLogged(t *testing.T) {
 	ev := awaitEvent(t, recv, te.EventID)
 	if ev.Type != client.EventInvoiceFailed || ev.Data.ID != te.InvoiceID || ev.Data.Status != client.InvoiceFailed ||
 		ev.Data.CustomerID != "cust_test" || ev.Data.Metadata["test"] != "true" || ev.DeliveryID != te.DeliveryID ||
-		ev.Attempt != 1 || ev.Timestamp.IsZero() {
+		ev.Attempt != 1 || ev.Timestamp.IsZero() || !ev.Test {
 		t.Fatalf("received: %+v", ev)
 	}
 	d := awaitDelivery(t, c, te.DeliveryID, "delivered", func(d *client.Delivery) bool { return d.Status == client.DeliveryDelivered })
 	if d.SubscriptionID != sub.ID || d.EventID != te.EventID || d.InvoiceID != te.InvoiceID || d.Payload == nil ||
-		d.Payload.Type != client.EventInvoiceFailed || d.Payload.Data.ID != te.InvoiceID || len(d.Attempts) != 1 ||
+		d.Payload.Type != client.EventInvoiceFailed || d.Payload.Data.ID != te.InvoiceID || !d.Payload.Test || len(d.Attempts) != 1 ||
 		d.Attempts[0].Trigger != client.TriggerScheduled || d.Attempts[0].HTTPStatus != 204 || d.Attempts[0].URL != recv.URL {
 		t.Fatalf("delivery: %+v", d)
 	}

@@ -53,7 +53,7 @@ func TestVerifyDecodesTheEvent(t *testing.T) {
 	want := time.Date(2026, 1, 2, 3, 4, 5, 123e6, time.UTC)
 	if ev.ID != "evt-1" || ev.DeliveryID != "d-1" || ev.Attempt != 2 || ev.Type != client.EventInvoiceProcessed ||
 		!ev.Timestamp.Equal(want) || ev.Data.ID != "91733d96-050b-59d1-a68c-89b289e950c3" || ev.Data.Status != client.InvoiceProcessed ||
-		ev.Data.AmountCents != 2500 || ev.Data.Metadata["order"] != "A-17" || ev.Data.ProcessedAt.IsZero() {
+		ev.Data.AmountCents != 2500 || ev.Data.Metadata["order"] != "A-17" || ev.Data.ProcessedAt.IsZero() || ev.Test {
 		t.Fatalf("%+v", ev)
 	}
 }

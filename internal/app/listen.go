@@ -14,8 +14,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/invoiced/invoiced/client"
+	"github.com/invoiced/invoiced/client/webhook"
 	"github.com/invoiced/invoiced/internal/config"
-	"github.com/invoiced/invoiced/internal/webhook"
 )
 
 // runListen runs invoiced listen until ctx ends: a relay subscribed to the
@@ -31,24 +32,32 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer, get
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
+	api, err := client.New(cfg.API, client.WithAPIKey(cfg.APIKey), client.WithUserAgent("invoiced-listen"))
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("relay: %w", err)
 	}
 	relayURL := "http://" + ln.Addr().String() + "/webhook"
-	api := &apiClient{base: strings.TrimSuffix(cfg.API, "/"), key: cfg.APIKey, http: &http.Client{Timeout: 30 * time.Second}}
-	sub, created, err := api.ensureSubscription(ctx, relayURL, cfg)
+	sub, created, err := ensureSubscription(ctx, api, relayURL, cfg)
 	if err != nil {
 		ln.Close()
 		return err
+	}
+	verifier, err := webhook.NewVerifier(webhook.DefaultTolerance, sub.Secret)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("subscription %s: %w", sub.ID, err)
 	}
 	var handler http.Handler
 	say, doing := stdout, "Forwarding "+strings.Join(cfg.Events, ", ")+" to "+cfg.ForwardTo
 	if cfg.Prints() {
 		say, doing = stderr, "Printing "+strings.Join(cfg.Events, ", ")+" as JSON lines on stdout"
-		handler = &printer{secret: sub.Secret, out: stdout, log: stderr}
+		handler = &printer{verifier: verifier, out: stdout, log: stderr}
 	} else {
-		handler = newRelay(cfg.ForwardTo, sub.Secret, stdout)
+		handler = newRelay(cfg.ForwardTo, verifier, stdout)
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
@@ -61,7 +70,7 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer, get
 		fmt.Fprintf(say, "Stopped; subscription %s, which was there before, is left as it was.\n", sub.ID)
 		return nil
 	}
-	if err := api.do(stopCtx, http.MethodDelete, "/webhooks/subscriptions/"+sub.ID, nil, nil); err != nil {
+	if err := api.DeleteSubscription(stopCtx, sub.ID); err != nil {
 		return fmt.Errorf("remove subscription %s: %w", sub.ID, err)
 	}
 	fmt.Fprintf(say, "Stopped; subscription %s removed.\n", sub.ID)
@@ -70,10 +79,10 @@ func runListen(ctx context.Context, args []string, stdout, stderr io.Writer, get
 
 // printer takes webhooks and writes the body of each that verifies as one
 // JSON line on out, answering 204; one that does not verify, or is no
-// JSON, is reported on log, not printed, and answered 400, so the delivery
-// log records the failure.
+// event, is reported on log, not printed, and answered 400, so the
+// delivery log records the failure.
 type printer struct {
-	secret string
+	verifier *webhook.Verifier
 
 	mu       sync.Mutex // one line at a time
 	out, log io.Writer
@@ -81,21 +90,20 @@ type printer struct {
 
 // ServeHTTP prints one webhook.
 func (p *printer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+	body, err := io.ReadAll(io.LimitReader(req.Body, webhook.MaxBodyBytes))
 	if err != nil {
 		http.Error(w, "unreadable body", http.StatusBadRequest)
 		return
 	}
-	id := req.Header.Get(webhook.HeaderID)
+	if _, err := p.verifier.Verify(req.Header, body); err != nil {
+		p.mu.Lock()
+		fmt.Fprintf(p.log, "%s  %s  %s: not printed\n", time.Now().Format("15:04:05"), req.Header.Get(webhook.HeaderID), verdict(err))
+		p.mu.Unlock()
+		http.Error(w, "not printed: see invoiced listen's output", http.StatusBadRequest)
+		return
+	}
 	var line bytes.Buffer
-	if err := webhook.Verify(p.secret, req.Header, body, time.Now(), 5*time.Minute); err != nil {
-		p.report(w, "%s  %s  NOT VERIFIED (%v): not printed\n", time.Now().Format("15:04:05"), id, err)
-		return
-	}
-	if err := json.Compact(&line, body); err != nil {
-		p.report(w, "%s  %s  verified, but its body is no JSON (%v): not printed\n", time.Now().Format("15:04:05"), id, err)
-		return
-	}
+	_ = json.Compact(&line, body) // Verify decoded it: it is JSON
 	line.WriteByte('\n')
 	p.mu.Lock()
 	_, err = p.out.Write(line.Bytes())
@@ -108,40 +116,29 @@ func (p *printer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// report says on p.log why a webhook was not printed and answers it 400.
-func (p *printer) report(w http.ResponseWriter, format string, args ...any) {
-	p.mu.Lock()
-	fmt.Fprintf(p.log, format, args...)
-	p.mu.Unlock()
-	http.Error(w, "not printed: see invoiced listen's output", http.StatusBadRequest)
-}
-
-// listenSubscription is what listen needs of a subscription.
-type listenSubscription struct {
-	ID     string `json:"id"`
-	URL    string `json:"url"`
-	Status string `json:"status"`
-	Secret string `json:"secret"`
-}
-
-// apiClient calls the invoiced API.
-type apiClient struct {
-	base, key string
-	http      *http.Client
+// verdict says what verifying a webhook found, as listen prints it: err is
+// Verify's.
+func verdict(err error) string {
+	switch {
+	case err == nil:
+		return "verified"
+	case errors.Is(err, webhook.ErrPayload):
+		return "verified, but its body is no event (" + err.Error() + ")"
+	}
+	return "NOT VERIFIED (" + err.Error() + ")"
 }
 
 // ensureSubscription returns an enabled subscription to relayURL with its
 // secret: one already there (its secret rotated, the old one signing on for
-// the overlap), or a new one, and whether it made it.
-func (c *apiClient) ensureSubscription(ctx context.Context, relayURL string, cfg config.Listen) (listenSubscription, bool, error) {
-	var list struct{ Data []listenSubscription }
-	if err := c.do(ctx, http.MethodGet, "/webhooks/subscriptions", nil, &list); err != nil {
-		return listenSubscription{}, false, err
-	}
-	for _, s := range list.Data {
-		if s.URL == relayURL && s.Status == "enabled" {
-			var rotated listenSubscription
-			err := c.do(ctx, http.MethodPost, "/webhooks/subscriptions/"+s.ID+"/rotate-secret", nil, &rotated)
+// the overlap), or a new one, and whether it made it. It fails when the
+// service refuses a call.
+func ensureSubscription(ctx context.Context, api *client.Client, relayURL string, cfg config.Listen) (*client.Subscription, bool, error) {
+	for s, err := range api.ListSubscriptions(ctx, client.SubscriptionListParams{}) {
+		if err != nil {
+			return nil, false, err
+		}
+		if s.URL == relayURL && s.Status == client.SubscriptionEnabled {
+			rotated, err := api.RotateSubscriptionSecret(ctx, s.ID)
 			return rotated, false, err
 		}
 	}
@@ -149,44 +146,10 @@ func (c *apiClient) ensureSubscription(ctx context.Context, relayURL string, cfg
 	if cfg.Prints() {
 		description = "invoiced listen, printing"
 	}
-	body := map[string]any{"url": relayURL, "event_types": cfg.Events, "description": description}
-	var sub listenSubscription
-	err := c.do(ctx, http.MethodPost, "/webhooks/subscriptions", body, &sub)
+	types := make([]client.EventType, len(cfg.Events))
+	for i, t := range cfg.Events {
+		types[i] = client.EventType(t)
+	}
+	sub, err := api.CreateSubscription(ctx, client.SubscriptionParams{URL: relayURL, EventTypes: types, Description: description})
 	return sub, err == nil, err
-}
-
-// do sends one request with body as JSON and decodes a 2xx answer into out;
-// any other answer is an error carrying the problem's detail.
-func (c *apiClient) do(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.key != "" {
-		req.Header.Set("Authorization", "Bearer "+c.key)
-	}
-	res, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	defer res.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	if res.StatusCode < 200 || res.StatusCode > 299 {
-		return fmt.Errorf("%s %s: %s: %s", method, path, res.Status, bytes.TrimSpace(data))
-	}
-	if out == nil {
-		return nil
-	}
-	return json.Unmarshal(data, out)
 }

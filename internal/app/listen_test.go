@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invoiced/invoiced/client/webhook"
 	"github.com/invoiced/invoiced/internal/natstest"
-	"github.com/invoiced/invoiced/internal/webhook"
 )
 
 // appReceiver is a developer's app: it answers 200, or status when set,
@@ -76,7 +76,7 @@ func TestListenForwardsVerifiedWebhooksAndCleansUp(t *testing.T) {
 	req, body := app.got[0], app.bodies[0]
 	app.status = http.StatusInternalServerError // the next one fails
 	app.mu.Unlock()
-	if err := webhook.Verify(secret, req.Header, body, time.Now(), time.Minute); err != nil || req.Header.Get("X-Event-Type") != "invoice.processed" {
+	if _, err := webhook.Verify(secret, req.Header, body, time.Minute); err != nil || req.Header.Get(webhook.HeaderEventType) != "invoice.processed" {
 		t.Fatalf("the app got %v, %v", req.Header, err)
 	}
 	natstest.Eventually(t, 10*time.Second, "listen prints it", func() bool {

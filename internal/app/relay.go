@@ -8,46 +8,46 @@ import (
 	"sync"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/client/webhook"
 )
 
 // relayedHeaders are the headers a webhook carries on to the app.
 var relayedHeaders = []string{
 	"Content-Type", "User-Agent", webhook.HeaderID, webhook.HeaderTimestamp, webhook.HeaderSignature,
-	"X-Event-Type", "X-Delivery-ID", "X-Attempt",
+	webhook.HeaderEventType, webhook.HeaderDeliveryID, webhook.HeaderAttempt,
 }
 
 // relay takes webhooks, verifies and prints each, forwards it unchanged to
 // the app and answers with the app's answer, so the delivery log records
 // what the app said.
 type relay struct {
-	forward string
-	secret  string
-	client  *http.Client
+	forward  string
+	verifier *webhook.Verifier
+	client   *http.Client
 
 	mu  sync.Mutex // one printed line at a time
 	out io.Writer
 }
 
-func newRelay(forward, secret string, out io.Writer) *relay {
-	return &relay{forward: forward, secret: secret, out: out, client: &http.Client{Timeout: 30 * time.Second}}
+// newRelay returns a relay to the app at forward that verifies each webhook
+// with verifier and prints what came of it on out.
+func newRelay(forward string, verifier *webhook.Verifier, out io.Writer) *relay {
+	return &relay{forward: forward, verifier: verifier, out: out, client: &http.Client{Timeout: 30 * time.Second}}
 }
 
 // ServeHTTP relays one webhook.
 func (r *relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+	body, err := io.ReadAll(io.LimitReader(req.Body, webhook.MaxBodyBytes))
 	if err != nil {
 		http.Error(w, "unreadable body", http.StatusBadRequest)
 		return
 	}
-	verified := "verified"
-	if err := webhook.Verify(r.secret, req.Header, body, time.Now(), 5*time.Minute); err != nil {
-		verified = "NOT VERIFIED (" + err.Error() + ")"
-	}
+	_, err = r.verifier.Verify(req.Header, body)
+	verified := verdict(err)
 	start := time.Now()
 	status, answer := r.send(req, body)
 	r.mu.Lock()
-	fmt.Fprintf(r.out, "%s  %-17s  %s  %s  → %s (%d ms)\n", start.Format("15:04:05"), req.Header.Get("X-Event-Type"),
+	fmt.Fprintf(r.out, "%s  %-17s  %s  %s  → %s (%d ms)\n", start.Format("15:04:05"), req.Header.Get(webhook.HeaderEventType),
 		req.Header.Get(webhook.HeaderID), verified, answer, time.Since(start).Milliseconds())
 	r.mu.Unlock()
 	w.WriteHeader(status)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/invoiced/invoiced/internal/broker"
 	"github.com/invoiced/invoiced/internal/config"
+	"github.com/invoiced/invoiced/internal/loaddriver"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -48,44 +49,46 @@ func FloorHandler(js Publisher, prefix string) http.Handler {
 
 // MeasureFloor drives load at the floor: a bare HTTP handler that decodes
 // the body and publishes it once with a Nats-Msg-Id, on a JetStream server
-// with the same settings (embedded, unless --nats-url names one).
-func MeasureFloor(ctx context.Context, cfg config.Bench, load Load) (Result, error) {
+// with the same settings (embedded, unless --nats-url names one). It
+// returns what the load did and every request the floor acknowledged, and
+// fails when the floor cannot be set up.
+func MeasureFloor(ctx context.Context, cfg config.Bench, load loaddriver.Config) (loaddriver.Stats, []loaddriver.Ack, error) {
 	var srv *server.Server
 	if cfg.NATSURL == "" {
 		dir, err := os.MkdirTemp("", "invoiced-floor")
 		if err != nil {
-			return Result{}, err
+			return loaddriver.Stats{}, nil, err
 		}
 		defer os.RemoveAll(dir)
 		if srv, err = broker.StartEmbedded(broker.Embedded{StoreDir: dir, Listen: broker.ListenOff, SyncAlways: cfg.Fsync == config.FsyncAlways}); err != nil {
-			return Result{}, err
+			return loaddriver.Stats{}, nil, err
 		}
 		defer func() { srv.Shutdown(); srv.WaitForShutdown() }()
 	}
 	nc, err := broker.Connect(cfg.NATSURL, srv, "invoiced-bench-floor", nil, broker.Auth{})
 	if err != nil {
-		return Result{}, err
+		return loaddriver.Stats{}, nil, err
 	}
 	defer nc.Close()
 	js, err := jetstream.New(nc)
 	if err != nil {
-		return Result{}, err
+		return loaddriver.Stats{}, nil, err
 	}
 	const stream = "INVOICED_BENCH_FLOOR"
 	if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{Name: stream, Subjects: []string{"bench.floor.>"},
 		Storage: jetstream.FileStorage, Duplicates: 2 * time.Minute}); err != nil {
-		return Result{}, err
+		return loaddriver.Stats{}, nil, err
 	}
 	defer func() { _ = js.DeleteStream(context.Background(), stream) }()
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return Result{}, err
+		return loaddriver.Stats{}, nil, err
 	}
 	hs := &http.Server{Handler: FloorHandler(js, "bench.floor"), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
 	defer hs.Close()
-	load.URL, load.APIKey = "http://"+ln.Addr().String(), ""
+	load.Bases, load.APIKey = []string{"http://" + ln.Addr().String()}, ""
 	load.KeyPrefix = "floor-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	return Drive(ctx, NewClient(load.Concurrency), load), nil
+	return loaddriver.Run(ctx, load)
 }

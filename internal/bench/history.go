@@ -2,18 +2,17 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
-	"net"
-	"net/http"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/invoiced/invoiced/api"
+	"github.com/invoiced/invoiced/client"
+	"github.com/invoiced/invoiced/internal/loaddriver"
+	"github.com/invoiced/invoiced/internal/webhookrecv"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -121,12 +120,13 @@ func RunHistory(ctx context.Context, cfg HistoryConfig) ([]HistoryRun, error) {
 // service is one invoiced process the benchmark measures, its receivers,
 // and the invoices made on it.
 type service struct {
-	cfg         HistoryConfig
-	p           *Process
-	recv        *Receiver
-	stopFailing func()
-	h           History
-	total       int // invoices made so far, numbered from 0
+	cfg     HistoryConfig
+	p       *Process
+	api     *client.Client // without retries: each read is timed alone
+	recv    *webhookrecv.Receiver
+	failing *webhookrecv.Receiver
+	h       History
+	total   int // invoices made so far, numbered from 0
 }
 
 // startService starts invoiced on data, subscribes its receivers and
@@ -139,20 +139,42 @@ func startService(ctx context.Context, cfg HistoryConfig, data string) (*service
 	if _, err := p.Start(ctx); err != nil {
 		return nil, err
 	}
-	recv, stopFailing, err := historyReceivers(ctx, p.Base)
-	if err != nil {
-		_ = p.Stop()
+	s := &service{cfg: cfg, p: p, h: History{Prefix: "history", Caller: api.DefaultCaller, Customers: 1000, FailEvery: 1000}}
+	if err := s.receivers(ctx); err != nil {
+		s.close()
 		return nil, err
 	}
-	return &service{cfg: cfg, p: p, recv: recv, stopFailing: stopFailing,
-		h: History{Prefix: "history", Caller: api.DefaultCaller, Customers: 1000, FailEvery: 1000}}, nil
+	return s, nil
+}
+
+// receivers starts the receiver of every invoice's webhook and one that
+// fails every delivery, and subscribes them to the service (the second to
+// failed invoices only, whose deliveries then keep failing).
+func (s *service) receivers(ctx context.Context) error {
+	var err error
+	if s.api, err = client.New(s.p.Base, client.WithRetry(1, 0), client.WithUserAgent("invoiced-bench")); err != nil {
+		return err
+	}
+	if s.recv, err = webhookrecv.Start(webhookrecv.Config{}); err != nil {
+		return err
+	}
+	if err := subscribe(ctx, s.api, s.recv, client.EventInvoiceProcessed, client.EventInvoiceFailed); err != nil {
+		return err
+	}
+	if s.failing, err = webhookrecv.Start(webhookrecv.Config{FailRate: 1}); err != nil {
+		return err
+	}
+	return subscribe(ctx, s.api, s.failing, client.EventInvoiceFailed)
 }
 
 // close stops the process and its receivers.
 func (s *service) close() {
 	_ = s.p.Stop()
-	s.recv.Close()
-	s.stopFailing()
+	for _, r := range []*webhookrecv.Receiver{s.recv, s.failing} {
+		if r != nil {
+			_ = r.Close()
+		}
+	}
 }
 
 type historyBench struct {
@@ -187,13 +209,16 @@ func (b *historyBench) run(ctx context.Context) ([]HistoryRun, error) {
 // post creates invoices through the API for PostFor, waits until the
 // service is quiet again and returns how many a second were accepted.
 func (s *service) post(ctx context.Context) (float64, error) {
-	next, given := s.h.Requests(s.total)
-	res := Drive(ctx, NewClient(32), Load{URL: s.p.Base, Concurrency: 32, Duration: s.cfg.PostFor, Next: next})
-	if res.Failed > 0 {
-		return 0, fmt.Errorf("%d of %d invoices made through the API were refused", res.Failed, given())
+	stats, _, err := loaddriver.Run(ctx, loaddriver.Config{Bases: []string{s.p.Base}, Concurrency: 32, Duration: s.cfg.PostFor,
+		Next: s.h.Invoices(s.total)})
+	if err != nil {
+		return 0, err
 	}
-	s.total += given()
-	return res.AcceptedPerSec(), s.quiet(ctx)
+	if n := stats.Failed(); n > 0 {
+		return 0, fmt.Errorf("%d of %d invoices made through the API were refused", n, n+stats.Acknowledged)
+	}
+	s.total += stats.Acknowledged
+	return stats.AcceptedPerSec(), s.quiet(ctx)
 }
 
 // seed grows the history to size by publishing, then waits until it is
@@ -211,10 +236,7 @@ func (b *historyBench) seed(ctx context.Context, size int) error {
 		return err
 	}
 	started := time.Now()
-	err = s.h.Seed(ctx, js, s.total, size, historyWindow, func() int {
-		arrived, _, _ := s.recv.Counts()
-		return arrived
-	})
+	err = s.h.Seed(ctx, js, s.total, size, historyWindow, func() int { return s.recv.Counts().Invoices })
 	if err != nil {
 		return err
 	}
@@ -226,9 +248,9 @@ func (b *historyBench) seed(ctx context.Context, size int) error {
 // quiet waits until every invoice made has its webhook, and 30 seconds more.
 func (s *service) quiet(ctx context.Context) error {
 	for {
-		if arrived, _, refused := s.recv.Counts(); refused > 0 {
-			return fmt.Errorf("%d webhooks did not verify", refused)
-		} else if arrived >= s.total {
+		if c := s.recv.Counts(); c.Refused > 0 {
+			return fmt.Errorf("%d webhooks did not verify", c.Refused)
+		} else if c.Invoices >= s.total {
 			return sleepCtx(ctx, 30*time.Second)
 		}
 		if err := sleepCtx(ctx, 100*time.Millisecond); err != nil {
@@ -273,68 +295,11 @@ func (s *service) measure(ctx context.Context, readable int) (Figures, error) {
 	if f.RSSMB, err = s.p.RSSMB(); err != nil {
 		return f, err
 	}
-	if f.Reads, err = MeasureReads(ctx, NewClient(1), s.p.Base, s.h, readable, s.cfg.Reads); err != nil {
+	if f.Reads, err = MeasureReads(ctx, s.api, s.h, readable, s.cfg.Reads); err != nil {
 		return f, err
 	}
 	f.PostPerSec, err = s.post(ctx)
 	return f, err
-}
-
-// historyReceivers starts the receiver of every invoice's webhook and an
-// endpoint that always answers 503, subscribes them to the service at base
-// (the second to failed invoices only, whose deliveries then keep failing)
-// and returns the receiver and what stops the endpoint.
-func historyReceivers(ctx context.Context, base string) (*Receiver, func(), error) {
-	recv, err := StartReceiver()
-	if err != nil {
-		return nil, nil, err
-	}
-	secret, err := subscribe(ctx, base, "", recv.URL(), `["invoice.processed","invoice.failed"]`)
-	if err != nil {
-		recv.Close()
-		return nil, nil, err
-	}
-	recv.SetSecret(secret)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		recv.Close()
-		return nil, nil, err
-	}
-	failing := &http.Server{ReadHeaderTimeout: 10 * time.Second,
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) })}
-	go func() { _ = failing.Serve(ln) }()
-	if _, err := subscribe(ctx, base, "", "http://"+ln.Addr().String()+"/hook", `["invoice.failed"]`); err != nil {
-		recv.Close()
-		failing.Close()
-		return nil, nil, err
-	}
-	return recv, func() { failing.Close() }, nil
-}
-
-// subscribe subscribes url to eventTypes (a JSON array) at the service at
-// base, with apiKey unless empty, and returns the secret.
-func subscribe(ctx context.Context, base, apiKey, url, eventTypes string) (string, error) {
-	body := strings.NewReader(`{"url":"` + url + `","event_types":` + eventTypes + `}`)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/webhooks/subscriptions", body)
-	if err != nil {
-		return "", err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if apiKey != "" {
-		req.Header.Set("Authorization", "Bearer "+apiKey)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", fmt.Errorf("subscribe %s: %w", url, err)
-	}
-	defer res.Body.Close()
-	var sub struct {
-		Secret string `json:"secret"`
-	}
-	if res.StatusCode != http.StatusCreated || json.NewDecoder(res.Body).Decode(&sub) != nil {
-		return "", fmt.Errorf("subscribe %s: %s", url, res.Status)
-	}
-	return sub.Secret, nil
 }
 
 // diskMB returns the bytes, in MB, of path: a file and the files beside it

@@ -2,12 +2,10 @@ package bench
 
 import (
 	"context"
-	"fmt"
-	"io"
 	"math/rand/v2"
-	"net/http"
-	"net/url"
 	"time"
+
+	"github.com/invoiced/invoiced/client"
 )
 
 // Reads are the p99 latencies, in ms, of the reads a history benchmark
@@ -19,16 +17,17 @@ type Reads struct {
 	Requested int     `json:"requests_each"`
 }
 
-// MeasureReads sends n of each read to base one after another, at random
-// among invoices 0 to invoices-1 of h and its customers, and returns each
-// one's p99. It fails when a read is not answered 200.
-func MeasureReads(ctx context.Context, client *http.Client, base string, h History, invoices, n int) (Reads, error) {
+// MeasureReads sends n of each read through api (which should not retry,
+// so that each read is timed alone) one after another, at random among
+// invoices 0 to invoices-1 of h and its customers, and returns each one's
+// p99. It fails when a read fails.
+func MeasureReads(ctx context.Context, api *client.Client, h History, invoices, n int) (Reads, error) {
 	rng := rand.New(rand.NewPCG(uint64(invoices), uint64(n)))
-	p99 := func(path func() string) (float64, error) {
+	p99 := func(read func() error) (float64, error) {
 		lat := &Latencies{}
 		for range n {
 			start := time.Now()
-			if err := get(ctx, client, base+path()); err != nil {
+			if err := read(); err != nil {
 				return 0, err
 			}
 			lat.Add(time.Since(start))
@@ -37,33 +36,21 @@ func MeasureReads(ctx context.Context, client *http.Client, base string, h Histo
 	}
 	out := Reads{Requested: n}
 	var err error
-	if out.Invoice, err = p99(func() string { return "/invoices/" + h.ID(rng.IntN(invoices)) }); err != nil {
-		return out, err
-	}
-	if out.Customer, err = p99(func() string {
-		return "/invoices?" + url.Values{"customer_id": {h.Customer(rng.IntN(h.Customers))}}.Encode()
+	if out.Invoice, err = p99(func() error {
+		_, err := api.GetInvoice(ctx, h.ID(rng.IntN(invoices)))
+		return err
 	}); err != nil {
 		return out, err
 	}
-	out.Failing, err = p99(func() string { return "/webhooks/deliveries?status=failing" })
+	if out.Customer, err = p99(func() error {
+		_, err := api.ListInvoicesPage(ctx, client.InvoiceListParams{CustomerID: h.Customer(rng.IntN(h.Customers))})
+		return err
+	}); err != nil {
+		return out, err
+	}
+	out.Failing, err = p99(func() error {
+		_, err := api.ListDeliveriesPage(ctx, client.DeliveryListParams{Status: client.DeliveryFailing})
+		return err
+	})
 	return out, err
-}
-
-func get(ctx context.Context, client *http.Client, u string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	res, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	if _, err := io.Copy(io.Discard, res.Body); err != nil {
-		return err
-	}
-	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", u, res.Status)
-	}
-	return nil
 }

@@ -10,8 +10,11 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/invoiced/invoiced/client"
 	"github.com/invoiced/invoiced/internal/config"
+	"github.com/invoiced/invoiced/internal/loaddriver"
 	"github.com/invoiced/invoiced/internal/progress"
+	"github.com/invoiced/invoiced/internal/webhookrecv"
 )
 
 // Report is what invoiced bench measured, as --json prints it.
@@ -32,7 +35,8 @@ type Report struct {
 	// Skipped counts the requests --rate did not start because
 	// --concurrency requests were already in flight: the service was behind.
 	Skipped int `json:"skipped"`
-	// Failed counts requests that got no 201 even after retries.
+	// Failed counts requests that got no 201. Each request is one
+	// attempt: none is retried.
 	Failed     int     `json:"failed"`
 	Lost       int     `json:"lost"`
 	Duplicates int     `json:"duplicates"`
@@ -44,46 +48,53 @@ type Report struct {
 // Measure measures the service at target as cfg says (a verifying receiver
 // subscribed to it, then the load), and the floor under the same load
 // unless cfg.NoFloor, keeping a live progress line on progressTo when it is
-// a terminal. It fails when the receiver, the subscription or the floor
-// cannot be set up.
+// a terminal. Each request is one attempt, never retried, so that a
+// failure counts as one and no retry's wait is timed as the service's. It
+// fails when the receiver, the subscription or the floor cannot be set up.
 func Measure(ctx context.Context, cfg config.Bench, target string, progressTo io.Writer) (Report, error) {
 	rep := Report{Fsync: cfg.Fsync, RSSMBStart: SelfRSSMB()}
-	recv, err := StartReceiver()
+	api, err := client.New(target, client.WithAPIKey(cfg.APIKey), client.WithUserAgent("invoiced-bench"))
+	if err != nil {
+		return rep, err
+	}
+	recv, err := webhookrecv.Start(webhookrecv.Config{})
 	if err != nil {
 		return rep, err
 	}
 	defer recv.Close()
-	secret, err := subscribe(ctx, target, cfg.APIKey, recv.URL(), `["invoice.processed"]`)
-	if err != nil {
+	if err := subscribe(ctx, api, recv, client.EventInvoiceProcessed); err != nil {
 		return rep, err
 	}
-	recv.SetSecret(secret)
 	stopProfile, err := startProfile(cfg.PProf)
 	if err != nil {
 		return rep, err
 	}
-	load := Load{URL: target, APIKey: cfg.APIKey, Rate: cfg.Rate, Concurrency: cfg.Concurrency,
-		Duration: cfg.Duration, KeyPrefix: "bench-" + strconv.FormatInt(time.Now().UnixNano(), 36)}
+	load := loaddriver.Config{Bases: []string{target}, APIKey: cfg.APIKey, Rate: cfg.Rate, Concurrency: cfg.Concurrency,
+		Duration: cfg.Duration, KeyPrefix: "bench-" + strconv.FormatInt(time.Now().UnixNano(), 36), Next: benchInvoice}
 	started := time.Now()
 	line := progress.Start(progressTo, 250*time.Millisecond, func() string {
-		arrived, _, _ := recv.Counts()
 		return fmt.Sprintf("bench: service %s of %s, %d webhooks verified",
-			time.Since(started).Round(100*time.Millisecond), cfg.Duration, arrived)
+			time.Since(started).Round(100*time.Millisecond), cfg.Duration, recv.Counts().Invoices)
 	})
-	res := Drive(ctx, NewClient(load.Concurrency), load)
-	awaitArrivals(ctx, recv, res, cfg.Grace)
+	stats, acks, err := loaddriver.Run(ctx, load)
+	if err == nil {
+		awaitArrivals(ctx, recv, stats.Acknowledged, cfg.Grace)
+	}
 	line.Stop()
-	if err := stopProfile(); err != nil {
+	if perr := stopProfile(); err == nil {
+		err = perr
+	}
+	if err != nil {
 		return rep, err
 	}
-	fillService(&rep, res, recv, started)
+	fillService(&rep, stats, acks, recv, started)
 	rep.RSSMBEnd = SelfRSSMB()
 	if !cfg.NoFloor {
-		floor, err := MeasureFloor(ctx, cfg, load)
+		floor, floorAcks, err := MeasureFloor(ctx, cfg, load)
 		if err != nil {
 			return rep, err
 		}
-		rep.FloorAcceptedPerSec, rep.FloorPostP99ms = floor.AcceptedPerSec(), floor.Latencies.Percentile(99)
+		rep.FloorAcceptedPerSec, rep.FloorPostP99ms = floor.AcceptedPerSec(), latencies(floorAcks).Percentile(99)
 		if rep.FloorAcceptedPerSec > 0 {
 			rep.AcceptedRatio = rep.AcceptedPerSec / rep.FloorAcceptedPerSec
 		}
@@ -91,42 +102,67 @@ func Measure(ctx context.Context, cfg config.Bench, target string, progressTo io
 	return rep, nil
 }
 
+// benchInvoice is the invoice every request of invoiced bench creates.
+func benchInvoice(int64) loaddriver.Invoice {
+	return loaddriver.Invoice{Params: client.InvoiceParams{CustomerID: "cust_bench", AmountCents: 2500, Currency: "USD",
+		Metadata: map[string]string{"run": "bench"}}, Want: client.InvoiceProcessed}
+}
+
+// subscribe subscribes recv to types at the service api calls and gives
+// it the subscription's secret. It fails when the service refuses.
+func subscribe(ctx context.Context, api *client.Client, recv *webhookrecv.Receiver, types ...client.EventType) error {
+	sub, err := api.CreateSubscription(ctx, client.SubscriptionParams{URL: recv.URL(), EventTypes: types, Description: "invoiced bench"})
+	if err != nil {
+		return fmt.Errorf("subscribe %s: %w", recv.URL(), err)
+	}
+	return recv.SetSecret(sub.Secret)
+}
+
+// latencies returns the latencies of acks.
+func latencies(acks []loaddriver.Ack) *Latencies {
+	l := &Latencies{}
+	for _, a := range acks {
+		l.Add(a.Latency)
+	}
+	return l
+}
+
 // fillService computes the service's figures from the load and the
 // receiver: latencies, end-to-end times, losses and duplicates.
-func fillService(rep *Report, res Result, recv *Receiver, started time.Time) {
-	rep.Accepted, rep.AcceptedPerSec, rep.Skipped = res.Accepted, res.AcceptedPerSec(), res.Skipped
-	rep.Failed = res.Failed
-	rep.PostP50ms, rep.PostP99ms = res.Latencies.Percentile(50), res.Latencies.Percentile(99)
+func fillService(rep *Report, stats loaddriver.Stats, acks []loaddriver.Ack, recv *webhookrecv.Receiver, started time.Time) {
+	rep.Accepted, rep.AcceptedPerSec, rep.Skipped = stats.Acknowledged, stats.AcceptedPerSec(), stats.Skipped
+	rep.Failed = stats.Failed()
+	post := latencies(acks)
+	rep.PostP50ms, rep.PostP99ms = post.Percentile(50), post.Percentile(99)
 	e2e := &Latencies{}
 	var last time.Time
-	for id, created := range res.Created {
-		at, ok := recv.Arrival(id)
+	for _, a := range acks {
+		at, ok := recv.Arrival(a.ID)
 		if !ok {
 			rep.Lost++
 			continue
 		}
-		if at.Before(created) {
+		if at.Before(a.At) {
 			rep.WebhookBefore201++
 		}
-		e2e.Add(max(at.Sub(created), 0))
+		e2e.Add(max(at.Sub(a.At), 0))
 		if at.After(last) {
 			last = at
 		}
 	}
 	rep.E2EP50ms, rep.E2EP99ms = e2e.Percentile(50), e2e.Percentile(99)
-	arrived, _, _ := recv.Counts()
-	rep.Duplicates = arrived - (res.Accepted - rep.Lost) // invoices that no 201 named
+	rep.Duplicates = recv.Counts().Invoices - (rep.Accepted - rep.Lost) // invoices that no 201 named
 	if d := last.Sub(started); d > 0 {
 		rep.DeliveredPerSec = float64(e2e.Len()) / d.Seconds()
 	}
 }
 
-// awaitArrivals waits until every accepted invoice's webhook arrived, or
+// awaitArrivals waits until the webhooks of accepted invoices arrived, or
 // grace is over.
-func awaitArrivals(ctx context.Context, recv *Receiver, res Result, grace time.Duration) {
+func awaitArrivals(ctx context.Context, recv *webhookrecv.Receiver, accepted int, grace time.Duration) {
 	deadline := time.Now().Add(grace)
 	for ctx.Err() == nil && time.Now().Before(deadline) {
-		if arrived, _, _ := recv.Counts(); arrived >= res.Accepted {
+		if recv.Counts().Invoices >= accepted {
 			return
 		}
 		time.Sleep(20 * time.Millisecond) // polling the receiver

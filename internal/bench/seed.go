@@ -2,12 +2,15 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"sync/atomic"
+	"strconv"
 	"time"
 
 	"github.com/invoiced/invoiced/api"
+	"github.com/invoiced/invoiced/client"
 	"github.com/invoiced/invoiced/events"
+	"github.com/invoiced/invoiced/internal/loaddriver"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -31,14 +34,14 @@ func (h History) ID(n int) string { return events.InvoiceID(h.Caller, "POST /inv
 // Customer returns the customer of invoice n.
 func (h History) Customer(n int) string { return fmt.Sprintf("cust-%04d", n%h.Customers) }
 
-// Body returns the POST /invoices body of invoice n.
-func (h History) Body(n int) []byte {
+// Params returns what invoice n is created with.
+func (h History) Params(n int) client.InvoiceParams {
 	amount := int64(100 + n%100_000)
-	if h.FailEvery > 0 && n%h.FailEvery == h.FailEvery-1 {
+	if h.Fails(n) {
 		amount = 2 * 100_000_000 // over the default --max-amount-cents
 	}
-	return fmt.Appendf(nil, `{"customer_id":%q,"amount_cents":%d,"currency":"USD","description":"invoice %d","metadata":{"order":"%d"}}`,
-		h.Customer(n), amount, n, n)
+	return client.InvoiceParams{CustomerID: h.Customer(n), AmountCents: amount, Currency: "USD",
+		Description: fmt.Sprintf("invoice %d", n), Metadata: map[string]string{"order": strconv.Itoa(n)}}
 }
 
 // Fails reports whether invoice n fails.
@@ -73,7 +76,11 @@ func (h History) Seed(ctx context.Context, js jetstream.JetStream, from, to, win
 				return err
 			}
 		}
-		ev, err := api.RequestedEvent(h.Caller, h.Key(n), h.Body(n), time.Now())
+		body, err := json.Marshal(h.Params(n)) // as the client sends it
+		if err != nil {
+			return err
+		}
+		ev, err := api.RequestedEvent(h.Caller, h.Key(n), body, time.Now())
 		if err != nil {
 			return fmt.Errorf("seed invoice %d: %w", n, err)
 		}
@@ -105,13 +112,14 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// Requests returns a Load.Next that gives invoices from on, in turn, and
-// the count it has given.
-func (h History) Requests(from int) (next func() (string, []byte), given func() int) {
-	var n atomic.Int64
-	next = func() (string, []byte) {
-		i := int(n.Add(1)) - 1 + from
-		return h.Key(i), h.Body(i)
+// Invoices returns a loaddriver Next that gives invoices from on, in turn.
+func (h History) Invoices(from int) func(n int64) loaddriver.Invoice {
+	return func(n int64) loaddriver.Invoice {
+		i := from + int(n) - 1
+		want := client.InvoiceProcessed
+		if h.Fails(i) {
+			want = client.InvoiceFailed
+		}
+		return loaddriver.Invoice{Key: h.Key(i), Params: h.Params(i), Want: want}
 	}
-	return next, func() int { return int(n.Load()) }
 }

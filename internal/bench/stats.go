@@ -1,7 +1,7 @@
-// Package bench drives load at an invoiced service and measures it: a load
-// driver for POST /invoices, a webhook receiver that verifies every
-// signature and records arrivals, and the floor a bare handler reaches on
-// the same machine.
+// Package bench measures an invoiced service under load: POST /invoices
+// driven by internal/loaddriver, every webhook verified and its arrival
+// recorded by internal/webhookrecv, the floor a bare handler reaches on
+// the same machine, and how the service fares as its history grows.
 package bench
 
 import (

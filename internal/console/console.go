@@ -76,13 +76,14 @@ func (c Config) withDefaults() Config {
 
 // Console serves the web console. Create it with New.
 type Console struct {
-	api      *apiClient
-	src      Sources
-	sessions *sessionStore
-	pages    map[string]*template.Template
-	cfg      Config
-	router   http.Handler
-	now      func() time.Time
+	// apiHandler serves the console's calls of the API, in process.
+	apiHandler http.Handler
+	src        Sources
+	sessions   *sessionStore
+	pages      map[string]*template.Template
+	cfg        Config
+	router     http.Handler
+	now        func() time.Time
 }
 
 // New returns the console that works through apiHandler (the service's
@@ -101,12 +102,12 @@ func New(apiHandler http.Handler, src Sources, cfg Config) (*Console, error) {
 		return nil, err
 	}
 	c := &Console{
-		api:      &apiClient{handler: apiHandler},
-		src:      src,
-		sessions: newSessionStore(cfg, time.Now),
-		pages:    pages,
-		cfg:      cfg,
-		now:      time.Now,
+		apiHandler: apiHandler,
+		src:        src,
+		sessions:   newSessionStore(cfg, time.Now),
+		pages:      pages,
+		cfg:        cfg,
+		now:        time.Now,
 	}
 	c.router = c.routes()
 	return c, nil

@@ -6,7 +6,7 @@ import (
 	"slices"
 
 	"github.com/go-chi/chi/v5"
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/client"
 )
 
 // deliveryFilter is what a delivery list is filtered by.
@@ -16,10 +16,16 @@ type deliveryFilter struct {
 	EventType      string
 }
 
+// params returns the API's list parameters for the filter, from cursor on.
+func (f deliveryFilter) params(cursor string) client.DeliveryListParams {
+	return client.DeliveryListParams{Status: client.DeliveryStatus(f.Status), SubscriptionID: f.SubscriptionID,
+		EventType: client.EventType(f.EventType), Cursor: cursor}
+}
+
 // deliveriesData is the data of the deliveries and dead letters pages.
 type deliveriesData struct {
 	Filter   deliveryFilter
-	Subs     []subscription
+	Subs     []client.Subscription
 	Unlisted bool // the filter names a subscription not in Subs
 	Page     deliveryPage
 	LiveURL  string // the live fragment of the first page; "" on later pages
@@ -47,17 +53,17 @@ func (c *Console) listDeliveries(r *http.Request, page, live, status string) (de
 	data := deliveriesData{Filter: deliveryFilter{
 		Status: query.Get("status"), SubscriptionID: query.Get("subscription_id"), EventType: query.Get("event_type"),
 	}}
-	who := callerOf(r)
-	if err := c.api.get(r.Context(), who, "/webhooks/deliveries", query, &data.Page); err != nil {
+	who := c.callerOf(r)
+	list, err := who.api.ListDeliveriesPage(r.Context(), data.Filter.params(query.Get("cursor")), who.id)
+	if err != nil {
 		return data, err
 	}
-	var subs subscriptionList
-	if err := c.api.get(r.Context(), who, "/webhooks/subscriptions", nil, &subs); err != nil {
+	data.Page = deliveryPageOf(list)
+	if data.Subs, err = subscriptions(r.Context(), who); err != nil {
 		return data, err
 	}
-	data.Subs = subs.Data
 	data.Unlisted = data.Filter.SubscriptionID != "" &&
-		!slices.ContainsFunc(subs.Data, func(s subscription) bool { return s.ID == data.Filter.SubscriptionID })
+		!slices.ContainsFunc(data.Subs, func(s client.Subscription) bool { return s.ID == data.Filter.SubscriptionID })
 	data.Pager = newPager(page, filter, q.Get("cursor"), data.Page.NextCursor)
 	if q.Get("cursor") == "" {
 		data.LiveURL = live
@@ -78,7 +84,7 @@ func (c *Console) deliveriesPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (c *Console) deadLettersPage(w http.ResponseWriter, r *http.Request) {
-	data, err := c.listDeliveries(r, Prefix+"/dead-letters", Prefix+"/live/dead-letters", webhook.DeliveryDead)
+	data, err := c.listDeliveries(r, Prefix+"/dead-letters", Prefix+"/live/dead-letters", string(client.DeliveryDead))
 	if err != nil {
 		c.fail(w, r, err, Prefix+"/dead-letters")
 		return
@@ -94,14 +100,12 @@ type deliveryData struct {
 
 // loadDelivery reads the delivery r names.
 func (c *Console) loadDelivery(r *http.Request) (delivery, error) {
-	var d delivery
-	err := c.api.get(r.Context(), callerOf(r), deliveryPath(r), nil, &d)
-	return d, err
-}
-
-// deliveryPath is the API path of the delivery r names.
-func deliveryPath(r *http.Request) string {
-	return "/webhooks/deliveries/" + url.PathEscape(chi.URLParam(r, "id"))
+	who := c.callerOf(r)
+	d, err := who.api.GetDelivery(r.Context(), chi.URLParam(r, "id"), who.id)
+	if err != nil {
+		return delivery{}, err
+	}
+	return delivery{*d}, nil
 }
 
 func (c *Console) deliveryPage(w http.ResponseWriter, r *http.Request) {
@@ -115,7 +119,8 @@ func (c *Console) deliveryPage(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) retryDelivery(w http.ResponseWriter, r *http.Request) {
 	back := returnTo(r, Prefix+"/deliveries/"+url.PathEscape(chi.URLParam(r, "id")))
-	if err := c.api.do(r.Context(), callerOf(r), http.MethodPost, deliveryPath(r)+"/retry", nil, nil); err != nil {
+	who := c.callerOf(r)
+	if _, err := who.api.RetryDelivery(r.Context(), chi.URLParam(r, "id"), who.id); err != nil {
 		c.fail(w, r, err, back)
 		return
 	}

@@ -100,6 +100,16 @@ func TestSubscriptionLifecycleThroughTheForms(t *testing.T) {
 			return status == http.StatusOK && d.EventType == "invoice.failed" && d.Status != ""
 		})
 		mustContain(t, b.follow(sent), "Test event sent")
+		// The payload is shown as sent, the test marker too.
+		mustContain(t, b.get("/console"+deliveryPath), `id="payload"`, `&#34;test&#34;: true`, `&#34;customer_id&#34;: &#34;cust_test&#34;`)
+	})
+	t.Run("no event types", func(t *testing.T) {
+		b.get(pagePath)
+		refused := b.post(pagePath+"/event-types", url.Values{})
+		if refused.status != http.StatusBadRequest {
+			t.Fatalf("an empty choice of event types: %d", refused.status)
+		}
+		mustContain(t, refused, `id="problem"`, "must name at least one event type")
 	})
 	t.Run("rotate", func(t *testing.T) {
 		p := b.post(pagePath+"/rotate-secret", nil)

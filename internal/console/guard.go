@@ -51,12 +51,6 @@ func stateOf(r *http.Request) reqState {
 	return st
 }
 
-// callerOf returns whom r calls the API as.
-func callerOf(r *http.Request) caller {
-	st := stateOf(r)
-	return caller{key: st.sess.apiKey, requestID: st.requestID, remote: r.RemoteAddr}
-}
-
 // withSession finds the request's session by its cookie, or starts one,
 // not signed in unless no login is required.
 func (c *Console) withSession(next http.Handler) http.Handler {

@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/client"
 )
 
 // rateMinutes is how many minutes, the current one last, the attempt
@@ -45,13 +45,15 @@ type overviewData struct {
 
 func (c *Console) overviewPage(w http.ResponseWriter, r *http.Request) {
 	data := overviewData{Limit: overviewLimit}
-	q := url.Values{"limit": {itoa(overviewLimit)}}
-	if err := c.api.get(r.Context(), callerOf(r), "/webhooks/deliveries", q, &data.Page); err != nil {
+	who := c.callerOf(r)
+	page, err := who.api.ListDeliveriesPage(r.Context(), client.DeliveryListParams{Limit: overviewLimit}, who.id)
+	if err != nil {
 		c.fail(w, r, err, Prefix+"/deliveries")
 		return
 	}
-	data.LiveURL = Prefix + "/live/deliveries?" + q.Encode()
-	data.Health = c.healthOf(r.Context(), callerOf(r))
+	data.Page = deliveryPageOf(page)
+	data.LiveURL = Prefix + "/live/deliveries?" + url.Values{"limit": {itoa(overviewLimit)}}.Encode()
+	data.Health = c.healthOf(r.Context(), who)
 	c.render(w, r, http.StatusOK, "overview", view{Title: "Overview", Nav: "overview", Data: data})
 }
 
@@ -84,19 +86,15 @@ func (c *Console) healthOf(ctx context.Context, who caller) healthView {
 func (c *Console) recentDeliveries(ctx context.Context, who caller) ([]delivery, error) {
 	seen := map[string]bool{}
 	var out []delivery
-	for _, status := range []string{"", webhook.DeliveryFailing} {
-		q := url.Values{"limit": {"100"}}
-		if status != "" {
-			q.Set("status", status)
-		}
-		var page deliveryPage
-		if err := c.api.get(ctx, who, "/webhooks/deliveries", q, &page); err != nil {
+	for _, status := range []client.DeliveryStatus{"", client.DeliveryFailing} {
+		page, err := who.api.ListDeliveriesPage(ctx, client.DeliveryListParams{Status: status, Limit: 100}, who.id)
+		if err != nil {
 			return nil, err
 		}
 		for _, d := range page.Data {
 			if !seen[d.ID] {
 				seen[d.ID] = true
-				out = append(out, d)
+				out = append(out, delivery{d})
 			}
 		}
 	}

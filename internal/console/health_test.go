@@ -4,17 +4,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/client"
 )
 
 func TestCountAttemptsByMinuteAndOutcome(t *testing.T) {
 	now := time.Date(2026, 11, 29, 8, 4, 30, 0, time.UTC)
-	at := func(minutesAgo float64, status int) webhook.Attempt {
-		return webhook.Attempt{StartedAt: now.Add(-time.Duration(minutesAgo * float64(time.Minute))), HTTPStatus: status}
+	at := func(minutesAgo float64, status int) client.Attempt {
+		return client.Attempt{StartedAt: now.Add(-time.Duration(minutesAgo * float64(time.Minute))), HTTPStatus: status}
 	}
 	ds := []delivery{
-		{Attempts: []webhook.Attempt{at(0.1, 200), at(0.2, 503), at(0.3, 0)}},
-		{Attempts: []webhook.Attempt{at(1, 204), at(4.4, 410), at(4.6, 200), at(10, 200)}},
+		{client.Delivery{Attempts: []client.Attempt{at(0.1, 200), at(0.2, 503), at(0.3, 0)}}},
+		{client.Delivery{Attempts: []client.Attempt{at(1, 204), at(4.4, 410), at(4.6, 200), at(10, 200)}}},
 	}
 	got := countAttempts(ds, now, 5)
 	want := []minuteCount{

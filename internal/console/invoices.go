@@ -5,6 +5,7 @@ import (
 	"net/url"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/invoiced/invoiced/client"
 	"github.com/invoiced/invoiced/events"
 )
 
@@ -55,16 +56,20 @@ func cloneValues(q url.Values) url.Values {
 type invoicesData struct {
 	CustomerID string
 	Status     string
-	Page       invoicePage
+	Page       *client.Page[client.Invoice]
 	Pager      pager
 }
 
 func (c *Console) invoicesPage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	filter := pick(q, "customer_id", "status")
-	query := pick(q, "customer_id", "status", "cursor")
 	data := invoicesData{CustomerID: q.Get("customer_id"), Status: q.Get("status")}
-	if err := c.api.get(r.Context(), callerOf(r), "/invoices", query, &data.Page); err != nil {
+	who := c.callerOf(r)
+	var err error
+	data.Page, err = who.api.ListInvoicesPage(r.Context(), client.InvoiceListParams{
+		CustomerID: data.CustomerID, Status: client.InvoiceStatus(data.Status), Cursor: q.Get("cursor"),
+	}, who.id)
+	if err != nil {
 		c.fail(w, r, err, Prefix+"/invoices")
 		return
 	}
@@ -74,15 +79,16 @@ func (c *Console) invoicesPage(w http.ResponseWriter, r *http.Request) {
 
 // invoiceData is the invoice page's data.
 type invoiceData struct {
-	Invoice      events.Invoice
+	Invoice      *client.Invoice
 	History      []events.Event
 	HistoryError string // completes "The history …"
 }
 
 func (c *Console) invoicePage(w http.ResponseWriter, r *http.Request) {
 	var data invoiceData
-	path := "/invoices/" + url.PathEscape(chi.URLParam(r, "id"))
-	if err := c.api.get(r.Context(), callerOf(r), path, nil, &data.Invoice); err != nil {
+	who := c.callerOf(r)
+	var err error
+	if data.Invoice, err = who.api.GetInvoice(r.Context(), chi.URLParam(r, "id"), who.id); err != nil {
 		c.fail(w, r, err, Prefix+"/invoices")
 		return
 	}

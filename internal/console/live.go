@@ -4,31 +4,41 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/client"
 )
 
 // liveDeliveries answers the rows of the first page of deliveries, as
 // filtered by the query, for the deliveries page and the overview.
 func (c *Console) liveDeliveries(w http.ResponseWriter, r *http.Request) {
-	q := pick(r.URL.Query(), "status", "subscription_id", "event_type", "limit")
-	var data deliveriesData
-	if err := c.api.get(r.Context(), callerOf(r), "/webhooks/deliveries", q, &data.Page); err != nil {
-		c.failFragment(w, r, err)
-		return
+	q := r.URL.Query()
+	f := deliveryFilter{Status: q.Get("status"), SubscriptionID: q.Get("subscription_id"), EventType: q.Get("event_type")}
+	params := f.params("")
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			http.Error(w, "limit must be a whole number from 1", http.StatusBadRequest)
+			return
+		}
+		params.Limit = n
 	}
-	c.fragment(w, r, "deliveryRows", data)
+	c.liveRows(w, r, "deliveryRows", params)
 }
 
 // liveDeadLetters answers the rows of the first page of dead letters.
 func (c *Console) liveDeadLetters(w http.ResponseWriter, r *http.Request) {
-	q := pick(r.URL.Query(), "subscription_id")
-	q.Set("status", webhook.DeliveryDead)
-	var data deliveriesData
-	if err := c.api.get(r.Context(), callerOf(r), "/webhooks/deliveries", q, &data.Page); err != nil {
+	f := deliveryFilter{Status: string(client.DeliveryDead), SubscriptionID: r.URL.Query().Get("subscription_id")}
+	c.liveRows(w, r, "deadRows", f.params(""))
+}
+
+// liveRows answers the fragment rows with the deliveries params lists.
+func (c *Console) liveRows(w http.ResponseWriter, r *http.Request, rows string, params client.DeliveryListParams) {
+	who := c.callerOf(r)
+	page, err := who.api.ListDeliveriesPage(r.Context(), params, who.id)
+	if err != nil {
 		c.failFragment(w, r, err)
 		return
 	}
-	c.fragment(w, r, "deadRows", data)
+	c.fragment(w, r, rows, deliveriesData{Page: deliveryPageOf(page)})
 }
 
 // liveDelivery answers one delivery's status and attempts.
@@ -43,7 +53,7 @@ func (c *Console) liveDelivery(w http.ResponseWriter, r *http.Request) {
 
 // liveHealth answers the health panel.
 func (c *Console) liveHealth(w http.ResponseWriter, r *http.Request) {
-	c.fragment(w, r, "health", overviewData{Health: c.healthOf(r.Context(), callerOf(r))})
+	c.fragment(w, r, "health", overviewData{Health: c.healthOf(r.Context(), c.callerOf(r))})
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -3,8 +3,9 @@ package console
 import (
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
+
+	"github.com/invoiced/invoiced/client"
 )
 
 // maxKeyLen bounds an API key typed into the login form.
@@ -36,15 +37,15 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		c.loginRefused(w, r, http.StatusBadRequest, "Enter an API key.")
 		return
 	}
-	who := caller{key: key, requestID: stateOf(r).requestID, remote: r.RemoteAddr}
-	err := c.api.get(r.Context(), who, "/webhooks/deliveries", url.Values{"limit": {"1"}}, nil)
-	var ae *apiError
+	who := c.callerWith(r, key)
+	_, err := who.api.ListDeliveriesPage(r.Context(), client.DeliveryListParams{Limit: 1}, who.id)
+	var ae *client.Error
 	switch {
 	case errors.As(err, &ae) && ae.Status == http.StatusUnauthorized:
 		c.loginRefused(w, r, http.StatusUnauthorized, "That API key is not accepted.")
 		return
 	case errors.As(err, &ae):
-		c.loginRefused(w, r, ae.Status, ae.Problem.Title+": "+ae.Problem.Detail)
+		c.loginRefused(w, r, ae.Status, ae.Title+": "+ae.Detail)
 		return
 	case err != nil:
 		c.fail(w, r, err, Prefix+"/login")

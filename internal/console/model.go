@@ -1,7 +1,6 @@
 package console
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -9,33 +8,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/invoiced/invoiced/client"
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/webhook"
 )
 
-// invoicePage is one page of GET /invoices.
-type invoicePage struct {
-	Data       []events.Invoice `json:"data"`
-	HasMore    bool             `json:"has_more"`
-	NextCursor string           `json:"next_cursor"`
-}
-
-// subscription is a subscription as the API shows it; Secret only when
-// just made or rotated.
-type subscription struct {
-	ID             string    `json:"id"`
-	URL            string    `json:"url"`
-	EventTypes     []string  `json:"event_types"`
-	Description    string    `json:"description"`
-	Status         string    `json:"status"`
-	DisabledReason string    `json:"disabled_reason"`
-	Secret         string    `json:"secret"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
-}
+// subscription is one subscription as the API shows it, with what its
+// page asks of it.
+type subscription struct{ client.Subscription }
 
 // Enabled reports whether the subscription receives events.
-func (s subscription) Enabled() bool { return s.Status == webhook.StatusEnabled }
+func (s subscription) Enabled() bool { return s.Status == client.SubscriptionEnabled }
 
 // FirstType returns the first event type the subscription receives, the
 // test event's default.
@@ -43,32 +26,17 @@ func (s subscription) FirstType() string {
 	if len(s.EventTypes) == 0 {
 		return ""
 	}
-	return s.EventTypes[0]
+	return string(s.EventTypes[0])
 }
 
 // Wants reports whether the subscription receives eventType.
-func (s subscription) Wants(eventType string) bool { return slices.Contains(s.EventTypes, eventType) }
-
-// subscriptionList is GET /webhooks/subscriptions.
-type subscriptionList struct {
-	Data []subscription `json:"data"`
+func (s subscription) Wants(eventType string) bool {
+	return slices.Contains(s.EventTypes, client.EventType(eventType))
 }
 
-// delivery is a delivery as the API shows it.
-type delivery struct {
-	ID             string            `json:"id"`
-	SubscriptionID string            `json:"subscription_id"`
-	EventID        string            `json:"event_id"`
-	EventType      string            `json:"event_type"`
-	InvoiceID      string            `json:"invoice_id"`
-	Status         string            `json:"status"`
-	Reason         string            `json:"reason"`
-	Attempts       []webhook.Attempt `json:"attempts"`
-	NextAttemptAt  *time.Time        `json:"next_attempt_at"`
-	CreatedAt      time.Time         `json:"created_at"`
-	UpdatedAt      time.Time         `json:"updated_at"`
-	Payload        json.RawMessage   `json:"payload"`
-}
+// delivery is a delivery as the API shows it, with what the pages ask of
+// it.
+type delivery struct{ client.Delivery }
 
 // LastStatus describes the newest attempt's answer, or says there is none.
 func (d delivery) LastStatus() string {
@@ -78,32 +46,39 @@ func (d delivery) LastStatus() string {
 	return httpStatus(d.Attempts[len(d.Attempts)-1].HTTPStatus)
 }
 
-// PrettyPayload is the payload indented for reading.
+// PrettyPayload is the payload indented for reading; empty when the API
+// showed none.
 func (d delivery) PrettyPayload() string {
-	var out bytes.Buffer
-	if json.Indent(&out, d.Payload, "", "  ") != nil {
-		return string(d.Payload)
+	if d.Payload == nil {
+		return ""
 	}
-	return out.String()
+	out, err := json.MarshalIndent(d.Payload, "", "  ")
+	if err != nil {
+		return err.Error()
+	}
+	return string(out)
 }
 
-// deliveryPage is one page of GET /webhooks/deliveries.
+// deliveryPage is one page of deliveries.
 type deliveryPage struct {
-	Data       []delivery `json:"data"`
-	HasMore    bool       `json:"has_more"`
-	NextCursor string     `json:"next_cursor"`
+	Data       []delivery
+	HasMore    bool
+	NextCursor string
 }
 
-// recovered is POST /webhooks/subscriptions/{id}/recover's answer.
-type recovered struct {
-	Recovered int `json:"recovered"`
+// deliveryPageOf returns the page p of the API.
+func deliveryPageOf(p *client.Page[client.Delivery]) deliveryPage {
+	out := deliveryPage{Data: make([]delivery, len(p.Data)), HasMore: p.HasMore, NextCursor: p.NextCursor}
+	for i, d := range p.Data {
+		out.Data[i] = delivery{d}
+	}
+	return out
 }
 
 // templateFuncs are the helpers the templates use.
 var templateFuncs = template.FuncMap{
 	"amount":           amount,
 	"when":             when,
-	"whenPtr":          whenPtr,
 	"machineTime":      machineTime,
 	"short":            short,
 	"httpStatus":       httpStatus,
@@ -127,13 +102,6 @@ func when(t time.Time) string {
 		return "—"
 	}
 	return t.UTC().Format("2006-01-02 15:04:05 UTC")
-}
-
-func whenPtr(t *time.Time) string {
-	if t == nil {
-		return "—"
-	}
-	return when(*t)
 }
 
 // machineTime is a time for a <time datetime> attribute.

@@ -98,6 +98,8 @@ func TestPagesShowTheAPIsProblems(t *testing.T) {
 		{"/console/invoices/not-an-id", http.StatusNotFound, "no invoice"},
 		{"/console/deliveries/00000000-0000-0000-0000-000000000000", http.StatusNotFound, "no delivery"},
 		{"/console/subscriptions/x%2F..%2Finvoices", http.StatusNotFound, "no subscription"},
+		{"/console/subscriptions/..", http.StatusNotFound, "no such resource"},
+		{"/console/deliveries/.", http.StatusNotFound, "no such resource"},
 		{"/console/no-such-page", http.StatusNotFound, "no page"},
 	}
 	for _, c := range cases {

@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"net/http"
 	"strings"
+
+	"github.com/invoiced/invoiced/client"
 )
 
 //go:embed templates/*.html
@@ -64,8 +66,14 @@ type errorView struct {
 	Status int
 	Title  string
 	Detail string
-	Fields []fieldError
+	Fields []client.FieldError
 	Back   string
+}
+
+// problemView returns the error page's data for e, an error answer of the
+// API, with a link back to back.
+func problemView(e *client.Error, back string) errorView {
+	return errorView{Status: e.Status, Title: e.Title, Detail: e.Detail, Fields: e.Errors, Back: back}
 }
 
 // render writes page with v as an answer with status.
@@ -111,14 +119,18 @@ func (c *Console) write(w http.ResponseWriter, r *http.Request, status int, t *t
 // fail shows err: an API problem as the API put it (a refused API key ends
 // the session), anything else as an internal failure, logged.
 func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error, back string) {
-	var ae *apiError
+	var ae *client.Error
 	if errors.As(err, &ae) {
 		if ae.Status == http.StatusUnauthorized && c.cfg.RequireLogin {
 			c.endSession(w, r)
 			http.Redirect(w, r, Prefix+"/login", http.StatusSeeOther)
 			return
 		}
-		c.showError(w, r, errorView{Status: ae.Status, Title: ae.Problem.Title, Detail: ae.Problem.Detail, Fields: ae.Problem.Errors, Back: back})
+		c.showError(w, r, problemView(ae, back))
+		return
+	}
+	if errors.Is(err, client.ErrInvalidID) { // no such resource, as the API would say
+		c.showError(w, r, errorView{Status: http.StatusNotFound, Title: "Not found", Detail: "There is no such resource.", Back: back})
 		return
 	}
 	c.cfg.Logger.Error("console request failed", "path", r.URL.Path, "request_id", stateOf(r).requestID, "err", err)
@@ -129,9 +141,13 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, err error, back s
 // failFragment answers a live fragment's failure briefly: the page keeps
 // what it shows, and a 401 stops its polling.
 func (c *Console) failFragment(w http.ResponseWriter, r *http.Request, err error) {
-	var ae *apiError
+	var ae *client.Error
 	if errors.As(err, &ae) {
-		http.Error(w, ae.Problem.Title, ae.Status)
+		http.Error(w, ae.Title, ae.Status)
+		return
+	}
+	if errors.Is(err, client.ErrInvalidID) {
+		http.Error(w, "Not found", http.StatusNotFound)
 		return
 	}
 	c.cfg.Logger.Error("console fragment failed", "path", r.URL.Path, "err", err)

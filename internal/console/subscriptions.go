@@ -1,13 +1,16 @@
 package console
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/invoiced/invoiced/client"
 	"github.com/invoiced/invoiced/internal/webhook"
 )
 
@@ -23,7 +26,7 @@ func (f subscriptionForm) Has(eventType string) bool { return slices.Contains(f.
 
 // subscriptionsData is the subscriptions page's data.
 type subscriptionsData struct {
-	List  []subscription
+	List  []client.Subscription
 	Form  subscriptionForm
 	Error *errorView
 }
@@ -32,15 +35,27 @@ func (c *Console) subscriptionsPage(w http.ResponseWriter, r *http.Request) {
 	c.showSubscriptions(w, r, http.StatusOK, subscriptionForm{EventTypes: webhook.EventTypes}, nil)
 }
 
+// subscriptions lists every subscription who may see.
+func subscriptions(ctx context.Context, who caller) ([]client.Subscription, error) {
+	var out []client.Subscription
+	for s, err := range who.api.ListSubscriptions(ctx, client.SubscriptionListParams{}, who.id) {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
 // showSubscriptions renders the list with the form as given and, after a
 // refused create, the API's problem.
 func (c *Console) showSubscriptions(w http.ResponseWriter, r *http.Request, status int, form subscriptionForm, problem *errorView) {
-	var list subscriptionList
-	if err := c.api.get(r.Context(), callerOf(r), "/webhooks/subscriptions", nil, &list); err != nil {
+	list, err := subscriptions(r.Context(), c.callerOf(r))
+	if err != nil {
 		c.fail(w, r, err, Prefix)
 		return
 	}
-	data := subscriptionsData{List: list.Data, Form: form, Error: problem}
+	data := subscriptionsData{List: list, Form: form, Error: problem}
 	c.render(w, r, status, "subscriptions", view{Title: "Subscriptions", Nav: "subscriptions", Data: data})
 }
 
@@ -48,35 +63,32 @@ func (c *Console) createSubscription(w http.ResponseWriter, r *http.Request) {
 	form := subscriptionForm{
 		URL: r.PostForm.Get("url"), Description: r.PostForm.Get("description"), EventTypes: r.PostForm["event_types"],
 	}
-	body := map[string]any{"url": form.URL}
+	params := client.SubscriptionParams{URL: form.URL, Description: form.Description}
 	if len(form.EventTypes) > 0 {
-		body["event_types"] = form.EventTypes
+		params.EventTypes = eventTypes(form.EventTypes)
 	}
-	if form.Description != "" {
-		body["description"] = form.Description
-	}
-	var sub subscription
-	err := c.api.do(r.Context(), callerOf(r), http.MethodPost, "/webhooks/subscriptions", body, &sub)
-	var ae *apiError
+	who := c.callerOf(r)
+	sub, err := who.api.CreateSubscription(r.Context(), params, who.id)
+	var ae *client.Error
 	if errors.As(err, &ae) && ae.Status != http.StatusUnauthorized {
-		p := ae.Problem
-		c.showSubscriptions(w, r, ae.Status, form, &errorView{Status: ae.Status, Title: p.Title, Detail: p.Detail, Fields: p.Errors})
+		p := problemView(ae, "")
+		c.showSubscriptions(w, r, ae.Status, form, &p)
 		return
 	}
 	if err != nil {
 		c.fail(w, r, err, Prefix+"/subscriptions")
 		return
 	}
-	c.showSecret(w, r, sub, true)
+	c.showSecret(w, r, *sub, true)
 }
 
 // secretData is the page that shows a new signing secret, once.
 type secretData struct {
-	Sub     subscription
+	Sub     client.Subscription
 	Created bool
 }
 
-func (c *Console) showSecret(w http.ResponseWriter, r *http.Request, sub subscription, created bool) {
+func (c *Console) showSecret(w http.ResponseWriter, r *http.Request, sub client.Subscription, created bool) {
 	title := "Secret rotated"
 	if created {
 		title = "Subscription created"
@@ -91,12 +103,13 @@ type subscriptionData struct {
 }
 
 func (c *Console) subscriptionPage(w http.ResponseWriter, r *http.Request) {
-	var data subscriptionData
-	if err := c.api.get(r.Context(), callerOf(r), subscriptionPath(r), nil, &data.Sub); err != nil {
+	who := c.callerOf(r)
+	sub, err := who.api.GetSubscription(r.Context(), chi.URLParam(r, "id"), who.id)
+	if err != nil {
 		c.fail(w, r, err, Prefix+"/subscriptions")
 		return
 	}
-	data.Since = c.dayAgo()
+	data := subscriptionData{Sub: subscription{*sub}, Since: c.dayAgo()}
 	c.render(w, r, http.StatusOK, "subscription", view{Title: "Subscription " + short(data.Sub.ID), Nav: "subscriptions", Data: data})
 }
 
@@ -105,32 +118,34 @@ func (c *Console) dayAgo() string {
 	return c.now().UTC().Add(-24 * time.Hour).Truncate(time.Second).Format(time.RFC3339)
 }
 
-// subscriptionPath is the API path of the subscription r names.
-func subscriptionPath(r *http.Request) string {
-	return "/webhooks/subscriptions/" + url.PathEscape(chi.URLParam(r, "id"))
-}
-
 // subscriptionPage returns the console page of the subscription r names.
 func subscriptionPage(r *http.Request) string {
 	return Prefix + "/subscriptions/" + url.PathEscape(chi.URLParam(r, "id"))
 }
 
 func (c *Console) setEventTypes(w http.ResponseWriter, r *http.Request) {
-	types := r.PostForm["event_types"]
-	if types == nil {
-		types = []string{} // the API says what an empty choice means
+	// Sent even when empty: the API says what an empty choice means.
+	c.patch(w, r, client.SubscriptionUpdateParams{EventTypes: eventTypes(r.PostForm["event_types"])}, "Event types saved.")
+}
+
+// eventTypes returns types as the client takes them; never nil.
+func eventTypes(types []string) []client.EventType {
+	out := make([]client.EventType, len(types))
+	for i, t := range types {
+		out[i] = client.EventType(t)
 	}
-	c.patch(w, r, map[string]any{"event_types": types}, "Event types saved.")
+	return out
 }
 
 func (c *Console) setStatus(w http.ResponseWriter, r *http.Request) {
-	status := r.PostForm.Get("status")
-	c.patch(w, r, map[string]any{"status": status}, "Subscription "+status+".")
+	status := client.SubscriptionStatus(r.PostForm.Get("status"))
+	c.patch(w, r, client.SubscriptionUpdateParams{Status: &status}, "Subscription "+string(status)+".")
 }
 
 // patch changes the subscription r names and goes back to its page.
-func (c *Console) patch(w http.ResponseWriter, r *http.Request, body map[string]any, done string) {
-	if err := c.api.do(r.Context(), callerOf(r), http.MethodPatch, subscriptionPath(r), body, nil); err != nil {
+func (c *Console) patch(w http.ResponseWriter, r *http.Request, params client.SubscriptionUpdateParams, done string) {
+	who := c.callerOf(r)
+	if _, err := who.api.UpdateSubscription(r.Context(), chi.URLParam(r, "id"), params, who.id); err != nil {
 		c.fail(w, r, err, subscriptionPage(r))
 		return
 	}
@@ -138,12 +153,13 @@ func (c *Console) patch(w http.ResponseWriter, r *http.Request, body map[string]
 }
 
 func (c *Console) rotateSecret(w http.ResponseWriter, r *http.Request) {
-	var sub subscription
-	if err := c.api.do(r.Context(), callerOf(r), http.MethodPost, subscriptionPath(r)+"/rotate-secret", nil, &sub); err != nil {
+	who := c.callerOf(r)
+	sub, err := who.api.RotateSubscriptionSecret(r.Context(), chi.URLParam(r, "id"), who.id)
+	if err != nil {
 		c.fail(w, r, err, subscriptionPage(r))
 		return
 	}
-	c.showSecret(w, r, sub, false)
+	c.showSecret(w, r, *sub, false)
 }
 
 func (c *Console) deleteSubscription(w http.ResponseWriter, r *http.Request) {
@@ -152,7 +168,8 @@ func (c *Console) deleteSubscription(w http.ResponseWriter, r *http.Request) {
 			Detail: "Tick the confirmation box to delete the subscription.", Back: subscriptionPage(r)})
 		return
 	}
-	if err := c.api.do(r.Context(), callerOf(r), http.MethodDelete, subscriptionPath(r), nil, nil); err != nil {
+	who := c.callerOf(r)
+	if err := who.api.DeleteSubscription(r.Context(), chi.URLParam(r, "id"), who.id); err != nil {
 		c.fail(w, r, err, subscriptionPage(r))
 		return
 	}
@@ -161,9 +178,16 @@ func (c *Console) deleteSubscription(w http.ResponseWriter, r *http.Request) {
 
 func (c *Console) recoverSubscription(w http.ResponseWriter, r *http.Request) {
 	back := returnTo(r, subscriptionPage(r))
-	var out recovered
-	body := map[string]any{"since": r.PostForm.Get("since")}
-	if err := c.api.do(r.Context(), callerOf(r), http.MethodPost, subscriptionPath(r)+"/recover", body, &out); err != nil {
+	since, err := time.Parse(time.RFC3339, r.PostForm.Get("since"))
+	if err != nil {
+		why := fmt.Sprintf("must be an RFC 3339 time such as 2006-01-02T15:04:05Z, not %q", r.PostForm.Get("since"))
+		c.showError(w, r, errorView{Status: http.StatusBadRequest, Title: "Not recovered", Detail: "Since " + why + ".",
+			Fields: []client.FieldError{{Field: "since", Detail: why}}, Back: back})
+		return
+	}
+	who := c.callerOf(r)
+	out, err := who.api.RecoverSubscription(r.Context(), chi.URLParam(r, "id"), client.RecoverParams{Since: since}, who.id)
+	if err != nil {
 		c.fail(w, r, err, back)
 		return
 	}
@@ -173,11 +197,10 @@ func (c *Console) recoverSubscription(w http.ResponseWriter, r *http.Request) {
 // sendTestEvent asks the API to send the subscription a test event and
 // goes to its delivery.
 func (c *Console) sendTestEvent(w http.ResponseWriter, r *http.Request) {
-	var out struct {
-		DeliveryID string `json:"delivery_id"`
-	}
-	body := map[string]any{"event_type": r.PostForm.Get("event_type")}
-	if err := c.api.do(r.Context(), callerOf(r), http.MethodPost, subscriptionPath(r)+"/test", body, &out); err != nil {
+	who := c.callerOf(r)
+	out, err := who.api.SendTestEvent(r.Context(), chi.URLParam(r, "id"),
+		client.TestEventParams{EventType: client.EventType(r.PostForm.Get("event_type"))}, who.id)
+	if err != nil {
 		c.fail(w, r, err, subscriptionPage(r))
 		return
 	}

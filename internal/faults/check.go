@@ -2,14 +2,17 @@ package faults
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/invoiced/invoiced/client"
 	"github.com/invoiced/invoiced/events"
+	"github.com/invoiced/invoiced/internal/loaddriver"
 	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/webhookrecv"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -18,7 +21,7 @@ import (
 // whose deliveries a Receiver takes.
 type Subscriber struct {
 	ID       string
-	Receiver *Receiver
+	Receiver *webhookrecv.Receiver
 }
 
 // Target is the service a Check reads.
@@ -96,9 +99,14 @@ func (r *Report) problem(format string, args ...any) {
 // every webhook at least once with its event's ID as webhook-id, and a
 // delivery log that agrees with the receivers. It fails only when the
 // service or NATS cannot be read; broken promises are in the Report.
-func Check(ctx context.Context, t Target, acks []Ack) (Report, error) {
-	c := &checker{t: t, client: &http.Client{Timeout: 10 * time.Second}}
-	defer c.client.CloseIdleConnections()
+func Check(ctx context.Context, t Target, acks []loaddriver.Ack) (Report, error) {
+	hc := &http.Client{Timeout: 10 * time.Second}
+	defer hc.CloseIdleConnections()
+	api, err := client.New(t.Base, client.WithAPIKey(t.APIKey), client.WithHTTPClient(hc), client.WithUserAgent("invoiced-faults"))
+	if err != nil {
+		return Report{}, fmt.Errorf("faults: %w", err)
+	}
+	c := &checker{t: t, api: api}
 	c.await(ctx, acks)
 	readCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 	defer cancel()
@@ -117,9 +125,9 @@ func Check(ctx context.Context, t Target, acks []Ack) (Report, error) {
 	}
 	rep := Report{Acknowledged: len(acks), FaultsInjected: t.Faults}
 	for _, s := range t.Subscribers {
-		_, refused, injected := s.Receiver.Counts()
-		rep.Refused += refused
-		rep.FaultsInjected += injected
+		counts := s.Receiver.Counts()
+		rep.Refused += counts.Refused
+		rep.FaultsInjected += counts.Injected
 	}
 	c.duplicates(&rep, h)
 	for _, seq := range h.missing {
@@ -135,13 +143,13 @@ func Check(ctx context.Context, t Target, acks []Ack) (Report, error) {
 }
 
 type checker struct {
-	t      Target
-	client *http.Client
+	t   Target
+	api *client.Client
 }
 
 // await polls until every ack is settled or ctx ends.
-func (c *checker) await(ctx context.Context, acks []Ack) {
-	pending := append([]Ack(nil), acks...)
+func (c *checker) await(ctx context.Context, acks []loaddriver.Ack) {
+	pending := append([]loaddriver.Ack(nil), acks...)
 	for len(pending) > 0 {
 		next := pending[:0]
 		for _, a := range pending {
@@ -163,21 +171,19 @@ func (c *checker) await(ctx context.Context, acks []Ack) {
 
 // settled reports whether a's invoice has its status, and every subscriber
 // has a webhook for it and a delivery record that says so.
-func (c *checker) settled(ctx context.Context, a Ack) bool {
+func (c *checker) settled(ctx context.Context, a loaddriver.Ack) bool {
 	eventID := events.EventID(a.ID, events.InvoiceProcessed)
 	for _, s := range c.t.Subscribers {
 		if len(s.Receiver.Accepted(a.ID)) == 0 {
 			return false
 		}
-		var rec struct{ Status string }
-		status, err := c.get(ctx, "/webhooks/deliveries/"+webhook.DeliveryID(eventID, s.ID), &rec)
-		if err != nil || status != http.StatusOK || rec.Status != "delivered" {
+		rec, err := c.api.GetDelivery(ctx, webhook.DeliveryID(eventID, s.ID))
+		if err != nil || rec.Status != client.DeliveryDelivered {
 			return false
 		}
 	}
-	var inv struct{ Status string }
-	status, err := c.get(ctx, "/invoices/"+a.ID, &inv)
-	return err == nil && status == http.StatusOK && inv.Status == a.Want
+	inv, err := c.api.GetInvoice(ctx, a.ID)
+	return err == nil && inv.Status == a.Want
 }
 
 // duplicates counts invoices requested twice and keys that named two
@@ -198,9 +204,8 @@ func (c *checker) duplicates(rep *Report, h history) {
 }
 
 // one checks one acknowledged invoice.
-func (c *checker) one(ctx context.Context, rep *Report, h history, a Ack) error {
-	var inv struct{ Status string }
-	status, err := c.get(ctx, "/invoices/"+a.ID, &inv)
+func (c *checker) one(ctx context.Context, rep *Report, h history, a loaddriver.Ack) error {
+	inv, status, err := read(c.api.GetInvoice(ctx, a.ID))
 	if err != nil {
 		return err
 	}
@@ -239,20 +244,14 @@ func (c *checker) delivery(ctx context.Context, rep *Report, s Subscriber, ev ev
 		rep.UnstableIDs++
 		rep.problem("subscription %s got webhook-ids %v for event %s", s.ID, accepted, ev.ID)
 	}
-	var rec struct {
-		Status   string
-		Attempts []struct {
-			HTTPStatus int `json:"http_status"`
-		}
-	}
-	status, err := c.get(ctx, "/webhooks/deliveries/"+webhook.DeliveryID(ev.ID, s.ID), &rec)
+	rec, status, err := read(c.api.GetDelivery(ctx, webhook.DeliveryID(ev.ID, s.ID)))
 	if err != nil {
 		return err
 	}
-	seen := s.Receiver.Requests(ev.ID)
+	seen := s.Receiver.Requests(ev.Invoice.ID, ev.ID)
 	rep.Retried += max(len(rec.Attempts)-1, 0)
 	switch {
-	case status != http.StatusOK || rec.Status != "delivered":
+	case status != http.StatusOK || rec.Status != client.DeliveryDelivered:
 		rep.LogDisagrees++
 		rep.problem("delivery of %s to %s: record answered %d, status %q", ev.ID, s.ID, status, rec.Status)
 	case c.t.ExactLog && len(rec.Attempts) < seen:
@@ -267,25 +266,18 @@ func (c *checker) delivery(ctx context.Context, rep *Report, s Subscriber, ev ev
 
 func success(status int) bool { return status >= 200 && status < 300 }
 
-// get reads path into v and returns the HTTP status; it fails only when
-// the service did not answer.
-func (c *checker) get(ctx context.Context, path string, v any) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.t.Base+path, nil)
-	if err != nil {
-		return 0, err
+// read returns what a read of the API returned and its HTTP status, the
+// zero T for an error answer; it fails only when the service did not
+// answer.
+func read[T any](v *T, err error) (T, int, error) {
+	var apiErr *client.Error
+	switch {
+	case err == nil:
+		return *v, http.StatusOK, nil
+	case errors.As(err, &apiErr):
+		var zero T
+		return zero, apiErr.Status, nil
 	}
-	if c.t.APIKey != "" {
-		req.Header.Set("Authorization", "Bearer "+c.t.APIKey)
-	}
-	res, err := c.client.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("faults: GET %s: %w", path, err)
-	}
-	defer res.Body.Close()
-	if res.StatusCode == http.StatusOK {
-		if err := json.NewDecoder(res.Body).Decode(v); err != nil {
-			return res.StatusCode, fmt.Errorf("faults: GET %s: %w", path, err)
-		}
-	}
-	return res.StatusCode, nil
+	var zero T
+	return zero, 0, fmt.Errorf("faults: %w", err)
 }

@@ -5,8 +5,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invoiced/invoiced/client"
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/faults"
+	"github.com/invoiced/invoiced/internal/loaddriver"
+	"github.com/invoiced/invoiced/internal/webhookrecv"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -17,19 +20,19 @@ import (
 func TestCheckFindsBrokenPromises(t *testing.T) {
 	args, natsURL := allInOne(t, "--fsync", "interval")
 	p := faults.StartProc(t, "invoiced", faults.Serving, invoicedBin, args...)
-	recv := startReceiver(t, faults.ReceiverFaults{})
+	recv := startReceiver(t, webhookrecv.Config{})
 	sub := subscribe(t, p.Base(), recv)
-	load := startLoad(t, faults.LoadConfig{Bases: []string{p.Base()}, Clients: 2})
+	load := startLoad(t, loaddriver.Config{Bases: []string{p.Base()}, Concurrency: 2, Next: faults.Invoices(0, 0)})
 	awaitAcks(t, load, 5, time.Minute)
 	load.Stop()
 	acks := load.Acks()
 	real := acks[0]
 	acks = append(acks,
-		faults.Ack{Key: "never-sent", ID: "0b0a8f8e-6a52-5a3c-9a4e-111111111111", Want: "processed"},
-		faults.Ack{Key: real.Key, ID: real.ID, Want: "failed"}, // processed, not failed
+		loaddriver.Ack{Key: "never-sent", ID: "0b0a8f8e-6a52-5a3c-9a4e-111111111111", Want: client.InvoiceProcessed},
+		loaddriver.Ack{Key: real.Key, ID: real.ID, Want: client.InvoiceFailed}, // processed, not failed
 	)
 	storeTwice(t, natsURL, acks[1].ID)
-	deaf := faults.Subscriber{ID: "no-such-subscription", Receiver: startReceiver(t, faults.ReceiverFaults{})}
+	deaf := faults.Subscriber{ID: "no-such-subscription", Receiver: startReceiver(t, webhookrecv.Config{})}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	rep, err := faults.Check(ctx, faults.Target{Base: p.Base(), NATSURL: natsURL, Subscribers: []faults.Subscriber{sub, deaf}}, acks)

@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/internal/faults"
+	"github.com/invoiced/invoiced/internal/loaddriver"
 	"github.com/invoiced/invoiced/internal/seal"
+	"github.com/invoiced/invoiced/internal/webhookrecv"
 )
 
 // TestClusterNodeAndRoleFailures runs invoiced as two processes of each
@@ -42,9 +44,9 @@ func TestClusterNodeAndRoleFailures(t *testing.T) {
 	apis = append(apis, start("api", 2))
 	processors := []*faults.Proc{start("processor", 1), start("processor", 2)}
 	dispatchers := []*faults.Proc{start("dispatcher", 1), start("dispatcher", 2)}
-	recv := startReceiver(t, faults.ReceiverFaults{})
+	recv := startReceiver(t, webhookrecv.Config{})
 	sub := subscribe(t, apis[0].Base(), recv)
-	load := startLoad(t, faults.LoadConfig{Bases: []string{apis[0].Base(), apis[1].Base()}, Clients: 6, FailEvery: 10})
+	load := startLoad(t, loaddriver.Config{Bases: []string{apis[0].Base(), apis[1].Base()}, Concurrency: 6, Next: faults.Invoices(10, 0)})
 	awaitAcks(t, load, 50, time.Minute)
 
 	leader := killLeader(t, c, load, "INVOICES")
@@ -58,7 +60,7 @@ func TestClusterNodeAndRoleFailures(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	n, _ := load.AckedSince()
+	n, _ := load.Acked()
 	t.Logf("processor-1 and dispatcher-1 killed after %d acknowledged", n)
 	more(t, load, 50)
 
@@ -69,7 +71,7 @@ func TestClusterNodeAndRoleFailures(t *testing.T) {
 
 // killLeader kills the node leading stream once it has one and returns its
 // index, logging how long the load then went without an acknowledgement.
-func killLeader(t *testing.T, c *faults.Cluster, load *faults.Load, stream string) int {
+func killLeader(t *testing.T, c *faults.Cluster, load *loaddriver.Load, stream string) int {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -79,7 +81,7 @@ func killLeader(t *testing.T, c *faults.Cluster, load *faults.Load, stream strin
 		t.Fatalf("no leader for %s: %v", stream, err)
 	}
 	time.Sleep(rand.N(300 * time.Millisecond)) // the kill's moment, at random
-	before, _ := load.AckedSince()
+	before, _ := load.Acked()
 	killed := time.Now()
 	c.Kill(leader)
 	t.Logf("node %d, leader of %s, killed after %d acknowledged", leader+1, stream, before)
@@ -92,11 +94,11 @@ func killLeader(t *testing.T, c *faults.Cluster, load *faults.Load, stream strin
 // ackGaps waits until the load has n acknowledgements and returns how long
 // after t0 the first one after t0 came, and the longest time without one
 // from t0 on, to the 10ms the polling sees.
-func ackGaps(t *testing.T, load *faults.Load, t0 time.Time, n int) (first, stall time.Duration) {
+func ackGaps(t *testing.T, load *loaddriver.Load, t0 time.Time, n int) (first, stall time.Duration) {
 	t.Helper()
 	prev, deadline := t0, t0.Add(time.Minute)
 	for {
-		got, last := load.AckedSince()
+		got, last := load.Acked()
 		if last.After(prev) {
 			if first == 0 {
 				first = last.Sub(t0)
@@ -114,9 +116,9 @@ func ackGaps(t *testing.T, load *faults.Load, t0 time.Time, n int) (first, stall
 }
 
 // more waits for n more acknowledgements.
-func more(t *testing.T, load *faults.Load, n int) {
+func more(t *testing.T, load *loaddriver.Load, n int) {
 	t.Helper()
-	before, _ := load.AckedSince()
+	before, _ := load.Acked()
 	awaitAcks(t, load, before+n, time.Minute)
 }
 

@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/invoiced/invoiced/client"
 	"github.com/invoiced/invoiced/internal/faults"
+	"github.com/invoiced/invoiced/internal/loaddriver"
+	"github.com/invoiced/invoiced/internal/webhookrecv"
 )
 
 // Binaries built once for every scenario.
@@ -60,9 +63,9 @@ func allInOne(tb testing.TB, extra ...string) (args []string, natsURL string) {
 }
 
 // startReceiver starts a receiver that closes when the test ends.
-func startReceiver(tb testing.TB, f faults.ReceiverFaults) *faults.Receiver {
+func startReceiver(tb testing.TB, cfg webhookrecv.Config) *webhookrecv.Receiver {
 	tb.Helper()
-	r, err := faults.StartReceiver(f)
+	r, err := webhookrecv.Start(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -70,23 +73,36 @@ func startReceiver(tb testing.TB, f faults.ReceiverFaults) *faults.Receiver {
 	return r
 }
 
-// subscribe subscribes r to the service at base.
-func subscribe(tb testing.TB, base string, r *faults.Receiver) faults.Subscriber {
+// subscribe subscribes r to invoice.processed and invoice.failed at the
+// service at base and gives r the subscription's secret.
+func subscribe(tb testing.TB, base string, r *webhookrecv.Receiver) faults.Subscriber {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := faults.Subscribe(ctx, base, "", r)
+	api, err := client.New(base)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return s
+	sub, err := api.CreateSubscription(ctx, client.SubscriptionParams{URL: r.URL(),
+		EventTypes: []client.EventType{client.EventInvoiceProcessed, client.EventInvoiceFailed}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := r.SetSecret(sub.Secret); err != nil {
+		tb.Fatal(err)
+	}
+	return faults.Subscriber{ID: sub.ID, Receiver: r}
 }
 
-// startLoad starts a load that is stopped when the test ends, if the test
-// has not stopped it.
-func startLoad(tb testing.TB, cfg faults.LoadConfig) *faults.Load {
+// startLoad starts a load, retrying each request for faults.RetryFor
+// unless cfg says otherwise, that is stopped when the test ends if the
+// test has not stopped it.
+func startLoad(tb testing.TB, cfg loaddriver.Config) *loaddriver.Load {
 	tb.Helper()
-	l, err := faults.StartLoad(cfg)
+	if cfg.RetryFor == 0 {
+		cfg.RetryFor = faults.RetryFor
+	}
+	l, err := loaddriver.Start(context.Background(), cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -95,11 +111,11 @@ func startLoad(tb testing.TB, cfg faults.LoadConfig) *faults.Load {
 }
 
 // awaitAcks waits until the load has n acknowledged invoices.
-func awaitAcks(tb testing.TB, l *faults.Load, n int, within time.Duration) {
+func awaitAcks(tb testing.TB, l *loaddriver.Load, n int, within time.Duration) {
 	tb.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		got, _ := l.AckedSince()
+		got, _ := l.Acked()
 		if got >= n {
 			return
 		}
@@ -112,7 +128,7 @@ func awaitAcks(tb testing.TB, l *faults.Load, n int, within time.Duration) {
 
 // check waits for the service to settle, checks it, logs the report and
 // fails the test on any broken promise or failed request.
-func check(tb testing.TB, target faults.Target, l *faults.Load) faults.Report {
+func check(tb testing.TB, target faults.Target, l *loaddriver.Load) faults.Report {
 	tb.Helper()
 	stats := l.Stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

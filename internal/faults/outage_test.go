@@ -15,7 +15,9 @@ import (
 	"github.com/invoiced/invoiced/internal/app"
 	"github.com/invoiced/invoiced/internal/config"
 	"github.com/invoiced/invoiced/internal/faults"
+	"github.com/invoiced/invoiced/internal/loaddriver"
 	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/webhookrecv"
 )
 
 // TestBrokerOutage stops NATS under load. While it is away the API answers
@@ -43,8 +45,8 @@ func TestBrokerOutage(t *testing.T) {
 		}
 	})
 	base := "http://" + svc.Addr()
-	sub := subscribe(t, base, startReceiver(t, faults.ReceiverFaults{}))
-	load := startLoad(t, faults.LoadConfig{Bases: []string{base}, Clients: 4, FailEvery: 10})
+	sub := subscribe(t, base, startReceiver(t, webhookrecv.Config{}))
+	load := startLoad(t, loaddriver.Config{Bases: []string{base}, Concurrency: 4, Next: faults.Invoices(10, 0)})
 	awaitAcks(t, load, 50, time.Minute)
 
 	srv.Shutdown()
@@ -66,7 +68,7 @@ func TestBrokerOutage(t *testing.T) {
 
 	natstest.Start(t, natstest.Options{StoreDir: store, Port: port, SyncAlways: true})
 	t.Log("NATS is back")
-	n, _ := load.AckedSince()
+	n, _ := load.Acked()
 	awaitAcks(t, load, n+50, time.Minute)
 	check(t, faults.Target{Base: base, NATSURL: url, Subscribers: []faults.Subscriber{sub}, Faults: 1}, load)
 	stopped = true
@@ -85,7 +87,7 @@ func settledGoroutines() int {
 }
 
 // awaitRefusals waits until the load has been answered 503 n times.
-func awaitRefusals(tb testing.TB, l *faults.Load, n int) {
+func awaitRefusals(tb testing.TB, l *loaddriver.Load, n int) {
 	tb.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for l.Stats().Statuses[http.StatusServiceUnavailable] < n {

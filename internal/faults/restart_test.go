@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/internal/faults"
+	"github.com/invoiced/invoiced/internal/loaddriver"
+	"github.com/invoiced/invoiced/internal/webhookrecv"
 )
 
 // TestGracefulRestartUnderLoad stops the service with SIGTERM three times
@@ -16,11 +18,11 @@ import (
 func TestGracefulRestartUnderLoad(t *testing.T) {
 	args, natsURL := allInOne(t, "--process-delay", "20ms")
 	p := faults.StartProc(t, "invoiced", faults.Serving, invoicedBin, args...)
-	sub := subscribe(t, p.Base(), startReceiver(t, faults.ReceiverFaults{}))
-	load := startLoad(t, faults.LoadConfig{Bases: []string{p.Base()}, Clients: 8, FailEvery: 10})
+	sub := subscribe(t, p.Base(), startReceiver(t, webhookrecv.Config{}))
+	load := startLoad(t, loaddriver.Config{Bases: []string{p.Base()}, Concurrency: 8, Next: faults.Invoices(10, 0)})
 	restarts := rounds(3, 20)
 	for range restarts {
-		n, _ := load.AckedSince()
+		n, _ := load.Acked()
 		awaitAcks(t, load, n+50, time.Minute)
 		time.Sleep(rand.N(200 * time.Millisecond)) // the stop's moment, at random
 		if err := p.Stop(syscall.SIGTERM, time.Minute); err != nil {
@@ -28,7 +30,7 @@ func TestGracefulRestartUnderLoad(t *testing.T) {
 		}
 		p = faults.StartProc(t, "invoiced", faults.Serving, invoicedBin, args...)
 	}
-	n, _ := load.AckedSince()
+	n, _ := load.Acked()
 	awaitAcks(t, load, n+50, time.Minute)
 	check(t, faults.Target{Base: p.Base(), NATSURL: natsURL, Subscribers: []faults.Subscriber{sub}, Faults: restarts}, load)
 }
