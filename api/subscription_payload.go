@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -198,8 +199,38 @@ type subscriptionResponse struct {
 // subscription: failing from the first failed attempt after a successful
 // one (or after it was enabled) until the next successful attempt.
 type subscriptionHealth struct {
-	Failing      bool       `json:"failing"`
-	FailingSince *time.Time `json:"failing_since,omitempty"`
+	Failing      bool          `json:"failing"`
+	FailingSince *time.Time    `json:"failing_since,omitempty"`
+	Recent       *recentHealth `json:"recent,omitempty"`
+}
+
+// RecentOutcomes counts, of a subscription's newest n deliveries that are
+// no longer pending, those delivered; *readmodel.Store is one.
+type RecentOutcomes interface {
+	RecentOutcomes(ctx context.Context, subscription string, n int) (delivered, counted int, err error)
+}
+
+// recentDeliveries is how many of its newest deliveries a subscription's
+// success rate is taken over: enough to mean something, few enough to
+// read on every GET.
+const recentDeliveries = 100
+
+// recentHealth is how a subscription's newest deliveries that are no
+// longer pending went: of Deliveries, Delivered got a 2xx; SuccessRate is
+// their ratio, absent while there are none.
+type recentHealth struct {
+	Deliveries  int      `json:"deliveries"`
+	Delivered   int      `json:"delivered"`
+	SuccessRate *float64 `json:"success_rate,omitempty"`
+}
+
+func newRecentHealth(delivered, counted int) *recentHealth {
+	h := &recentHealth{Deliveries: counted, Delivered: delivered}
+	if counted > 0 {
+		rate := float64(delivered) / float64(counted)
+		h.SuccessRate = &rate
+	}
+	return h
 }
 
 // newSubscriptionResponse shows s, with secret when it is not "".

@@ -47,6 +47,9 @@ type SubscriptionsConfig struct {
 	// Secrets seals every signing secret before it is stored: the keyring
 	// of the key file every api and dispatcher process shares. Required.
 	Secrets webhook.SecretSealer
+	// Outcomes gives a subscription's recent success rate, shown in its
+	// health when it is read alone; nil shows none.
+	Outcomes RecentOutcomes
 	// Logger receives server-side failures; nil discards them.
 	Logger *slog.Logger
 }
@@ -143,7 +146,15 @@ func (h *Subscriptions) get(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, newSubscriptionResponse(sub, ""))
+	resp := newSubscriptionResponse(sub, "")
+	if h.cfg.Outcomes != nil {
+		delivered, counted, err := h.cfg.Outcomes.RecentOutcomes(r.Context(), sub.ID, recentDeliveries)
+		if err != nil {
+			return unavailable("read recent deliveries", err)
+		}
+		resp.Health.Recent = newRecentHealth(delivered, counted)
+	}
+	writeJSON(w, http.StatusOK, resp)
 	return nil
 }
 

@@ -40,6 +40,7 @@ func (s *Service) apiResources(res *api.Resources) error {
 		RequireHTTPS:   s.cfg.WebhookRequireHTTPS,
 		RequestTimeout: s.cfg.RequestTimeout,
 		Secrets:        s.secrets,
+		Outcomes:       s.model,
 		Logger:         s.log,
 	})
 	if err != nil {

@@ -132,7 +132,8 @@ func TestASuppliedSecretSignsWhatIsDelivered(t *testing.T) {
 }
 
 // TestHealthShowsTheFailureStreak has a receiver fail, then recover, and
-// reads the subscription's health as the dispatcher records it.
+// reads the subscription's health: the streak as the dispatcher records it,
+// and its recent deliveries as the delivery log has them.
 func TestHealthShowsTheFailureStreak(t *testing.T) {
 	svc := startService(t, serveConfig(t, "", "--webhook-retry-schedule", "200ms,200ms,200ms"))
 	base := "http://" + svc.Addr()
@@ -142,6 +143,10 @@ func TestHealthShowsTheFailureStreak(t *testing.T) {
 	type health struct {
 		Failing      bool       `json:"failing"`
 		FailingSince *time.Time `json:"failing_since"`
+		Recent       struct {
+			Deliveries, Delivered int
+			SuccessRate           *float64 `json:"success_rate"`
+		}
 	}
 	read := func() health {
 		var got struct{ Health health }
@@ -150,7 +155,7 @@ func TestHealthShowsTheFailureStreak(t *testing.T) {
 		}
 		return got.Health
 	}
-	if h := read(); h.Failing || h.FailingSince != nil {
+	if h := read(); h.Failing || h.FailingSince != nil || h.Recent.Deliveries != 0 || h.Recent.SuccessRate != nil {
 		t.Fatalf("a new subscription's health: %+v", h)
 	}
 	before := time.Now()
@@ -161,9 +166,17 @@ func TestHealthShowsTheFailureStreak(t *testing.T) {
 	if h := read(); h.FailingSince == nil || h.FailingSince.Before(before.Add(-time.Second)) || h.FailingSince.After(time.Now()) {
 		t.Fatalf("failing since %v, the attempt was made after %v", h.FailingSince, before)
 	}
+	natstest.Eventually(t, 20*time.Second, "the failing delivery counted", func() bool {
+		h := read()
+		return h.Recent.Deliveries >= 1 && h.Recent.Delivered == 0 && h.Recent.SuccessRate != nil && *h.Recent.SuccessRate == 0
+	})
 	rc.answer.Store(http.StatusNoContent)
 	natstest.Eventually(t, 20*time.Second, "the streak ended by the retry that succeeded", func() bool {
 		h := read()
 		return !h.Failing && h.FailingSince == nil
+	})
+	natstest.Eventually(t, 20*time.Second, "the invoice's two deliveries counted as delivered", func() bool {
+		h := read()
+		return h.Recent.Deliveries == 2 && h.Recent.Delivered == 2 && h.Recent.SuccessRate != nil && *h.Recent.SuccessRate == 1
 	})
 }

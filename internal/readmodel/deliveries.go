@@ -177,3 +177,18 @@ func decodeDelivery(record []byte) (webhook.Delivery, error) {
 	}
 	return d, nil
 }
+
+// RecentOutcomes returns, of the newest n deliveries to subscription that
+// are no longer pending, how many were delivered and how many there are
+// (fewer than n for a young subscription). It fails when the database
+// cannot be read.
+func (s *Store) RecentOutcomes(ctx context.Context, subscription string, n int) (delivered, counted int, err error) {
+	err = s.r.QueryRowContext(ctx, `SELECT coalesce(sum(status = ?), 0), count(*) FROM (
+		SELECT status FROM deliveries WHERE subscription_id = ? AND status <> ?
+		ORDER BY created_at DESC, id DESC LIMIT ?)`,
+		webhook.DeliveryDelivered, subscription, webhook.DeliveryPending, n).Scan(&delivered, &counted)
+	if err != nil {
+		return 0, 0, fmt.Errorf("read model: recent outcomes of %s: %w", subscription, err)
+	}
+	return delivered, counted, nil
+}
