@@ -102,6 +102,13 @@ type DeliveryListParams struct {
 	SubscriptionID string
 	// EventType lists deliveries of that event type alone.
 	EventType EventType
+	// InvoiceID lists the deliveries of the events about one invoice.
+	InvoiceID string
+	// EventID lists the deliveries of one event: its webhook-id.
+	EventID string
+	// CreatedAfter and CreatedBefore, unless zero, list the deliveries
+	// created strictly between them.
+	CreatedAfter, CreatedBefore time.Time
 	// Limit is the page size, 1 to 100; 0 means the service's default, 20.
 	Limit int
 	// Cursor starts the list after an earlier page: that page's
@@ -115,6 +122,10 @@ func (p DeliveryListParams) query() url.Values {
 	setIf(q, "status", string(p.Status))
 	setIf(q, "subscription_id", p.SubscriptionID)
 	setIf(q, "event_type", string(p.EventType))
+	setIf(q, "invoice_id", p.InvoiceID)
+	setIf(q, "event_id", p.EventID)
+	setTimeIf(q, "created_after", p.CreatedAfter)
+	setTimeIf(q, "created_before", p.CreatedBefore)
 	listQuery{limit: p.Limit, cursor: p.Cursor}.set(q)
 	return q
 }

@@ -53,6 +53,13 @@ const (
 	ErrUnavailable ProblemType = "urn:invoiced:problem:unavailable"
 	// ErrInternal: a bug in the service (500); its logs hold the cause.
 	ErrInternal ProblemType = "urn:invoiced:problem:internal"
+	// ErrWeakSecret: a signing secret given at creation is well formed but
+	// shorter than 24 bytes (422).
+	ErrWeakSecret ProblemType = "urn:invoiced:problem:weak-secret"
+	// ErrInsufficientStorage: the service's store is full and nothing was
+	// stored (507); the same request succeeds once there is room, after
+	// Retry-After.
+	ErrInsufficientStorage ProblemType = "urn:invoiced:problem:insufficient-storage"
 )
 
 // FieldError names one offending field of a request and what is wrong.

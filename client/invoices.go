@@ -130,6 +130,9 @@ type InvoiceListParams struct {
 	CustomerID string
 	// Status lists invoices in that status alone.
 	Status InvoiceStatus
+	// CreatedAfter and CreatedBefore, unless zero, list the invoices
+	// created strictly between them.
+	CreatedAfter, CreatedBefore time.Time
 	// Limit is the page size, 1 to 100; 0 means the service's default, 20.
 	Limit int
 	// Cursor starts the list after an earlier page: that page's
@@ -142,6 +145,8 @@ func (p InvoiceListParams) query() url.Values {
 	setIf(q, "account", p.Account)
 	setIf(q, "customer_id", p.CustomerID)
 	setIf(q, "status", string(p.Status))
+	setTimeIf(q, "created_after", p.CreatedAfter)
+	setTimeIf(q, "created_before", p.CreatedBefore)
 	listQuery{limit: p.Limit, cursor: p.Cursor}.set(q)
 	return q
 }

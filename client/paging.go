@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"time"
 )
 
 // Page is one page of a list, newest first.
@@ -40,6 +41,13 @@ func (l listQuery) set(q url.Values) {
 func setIf(q url.Values, name, value string) {
 	if value != "" {
 		q.Set(name, value)
+	}
+}
+
+// setTimeIf sets name to t in RFC 3339 with nanoseconds, unless t is zero.
+func setTimeIf(q url.Values, name string, t time.Time) {
+	if !t.IsZero() {
+		q.Set(name, t.UTC().Format(time.RFC3339Nano))
 	}
 }
 

@@ -73,6 +73,31 @@ type Subscription struct {
 	// in what CreateSubscription and RotateSubscriptionSecret return: the
 	// only times the service shows it.
 	Secret string `json:"secret,omitempty"`
+	// Health is what the service knows of the endpoint.
+	Health Health `json:"health"`
+}
+
+// Health is a subscription's failure streak and, when it was read alone
+// with GetSubscription, how its newest deliveries went.
+type Health struct {
+	// Failing is true while the latest attempt at any of its deliveries
+	// got no 2xx answer.
+	Failing bool `json:"failing"`
+	// FailingSince is when the running streak's first failed attempt was
+	// recorded; zero when not Failing.
+	FailingSince time.Time `json:"failing_since,omitzero"`
+	// Recent is nil but from GetSubscription.
+	Recent *RecentDeliveries `json:"recent,omitempty"`
+}
+
+// RecentDeliveries is how a subscription's newest (up to 100) deliveries
+// that are no longer pending went.
+type RecentDeliveries struct {
+	// Deliveries is how many are counted; Delivered how many got a 2xx.
+	Deliveries int `json:"deliveries"`
+	Delivered  int `json:"delivered"`
+	// SuccessRate is Delivered / Deliveries; nil while there are none.
+	SuccessRate *float64 `json:"success_rate,omitempty"`
 }
 
 // SubscriptionParams is what CreateSubscription sends.
@@ -88,6 +113,10 @@ type SubscriptionParams struct {
 	// Account places the subscription in that account: an operator key's
 	// choice; empty means the caller's.
 	Account string `json:"account,omitempty"`
+	// Secret, unless empty, is the signing secret to use rather than a
+	// new one, as when moving from another service: "whsec_" and the
+	// base64 of 24 to 64 random bytes.
+	Secret string `json:"secret,omitempty"`
 }
 
 // SubscriptionUpdateParams is what UpdateSubscription sends: each field
@@ -108,12 +137,25 @@ type SubscriptionUpdateParams struct {
 	Account *string `json:"account,omitempty"`
 }
 
-// SubscriptionListParams narrows a list of subscriptions. The service
-// takes no parameters for this list yet: it lists every subscription of the
-// caller's account, newest first, in one page.
-type SubscriptionListParams struct{}
+// SubscriptionListParams narrows and pages a list of subscriptions, which
+// the service gives newest first.
+type SubscriptionListParams struct {
+	// Account lists that account's subscriptions: an operator key's
+	// choice; any other key may name only its own.
+	Account string
+	// Limit is the page size, 1 to 100; 0 means the service's default, 20.
+	Limit int
+	// Cursor starts the list after an earlier page: that page's
+	// NextCursor.
+	Cursor string
+}
 
-func (SubscriptionListParams) query() url.Values { return url.Values{} }
+func (p SubscriptionListParams) query() url.Values {
+	q := url.Values{}
+	setIf(q, "account", p.Account)
+	listQuery{limit: p.Limit, cursor: p.Cursor}.set(q)
+	return q
+}
 
 // CreateSubscription subscribes a URL to webhooks and returns the
 // subscription, enabled, with its signing secret: keep Secret, as the
@@ -137,8 +179,8 @@ func (c *Client) GetSubscription(ctx context.Context, id string, opts ...CallOpt
 }
 
 // ListSubscriptions returns an iterator over the subscriptions params
-// selects, newest first, without their secrets. An error is yielded once
-// and ends it.
+// selects, newest first, without their secrets, fetching one page at a
+// time as it goes. An error is yielded once and ends it.
 func (c *Client) ListSubscriptions(ctx context.Context, params SubscriptionListParams, opts ...CallOption) iter.Seq2[Subscription, error] {
 	return listAll[Subscription](ctx, c, "/webhooks/subscriptions", params.query(), opts)
 }
