@@ -3,9 +3,6 @@ package app
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
-	"fmt"
 	"io"
 	"os"
 
@@ -17,11 +14,8 @@ import (
 // the medians per size, and what each invoice of history costs.
 func runBenchHistory(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	cfg, err := config.ParseBenchHistoryEnv(args, getenv, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return err
-	}
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrUsage, err)
+		return usage(err)
 	}
 	bin, err := os.Executable()
 	if err != nil {

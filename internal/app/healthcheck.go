@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,11 +18,8 @@ import (
 // and returns an error saying why in one line otherwise.
 func runHealthcheck(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	cfg, err := config.ParseHealthcheck(args, getenv, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return err
-	}
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrUsage, err)
+		return usage(err)
 	}
 	status, err := checkReady(ctx, cfg)
 	if err != nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -26,11 +25,8 @@ import (
 // webhooks.
 func runListen(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	cfg, err := config.ParseListen(args, getenv, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return err
-	}
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrUsage, err)
+		return usage(err)
 	}
 	api, err := client.New(cfg.API, client.WithAPIKey(cfg.APIKey), client.WithUserAgent("invoiced-listen"))
 	if err != nil {

@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -35,11 +33,8 @@ func connectCommand(url string, srv *server.Server, name string, auth config.NAT
 // runReplay runs invoiced replay and prints its summary to stdout.
 func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	cfg, err := config.ParseReplay(args, getenv, time.Now(), stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return err
-	}
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrUsage, err)
+		return usage(err)
 	}
 	nc, js, err := connectCommand(cfg.NATSURL, nil, "invoiced-replay", cfg.NATSAuth)
 	if err != nil {

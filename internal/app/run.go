@@ -35,6 +35,16 @@ func version() string {
 // ErrUsage is returned, wrapped, by Run for a command line it cannot run.
 var ErrUsage = errors.New("usage")
 
+// usage returns what a command answers for err from parsing its command
+// line: flag.ErrHelp as it is (the help was printed), anything else
+// wrapped with ErrUsage.
+func usage(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrUsage, err)
+}
+
 const commands = `Usage: invoiced [command] [flags]
 
 Commands:
