@@ -70,12 +70,7 @@ type oaEnvOptions struct {
 
 func newOAEnv(t testing.TB, o oaEnvOptions) *oaEnv {
 	t.Helper()
-	var srv *server.Server
-	if o.maxStore > 0 {
-		srv = startWithMaxStore(t, o.maxStore)
-	} else {
-		srv = natstest.Start(t, natstest.Options{})
-	}
+	srv := natstest.Start(t, natstest.Options{MaxStore: o.maxStore})
 	_, js := natstest.Connect(t, srv)
 	e := &oaEnv{js: js, servers: map[oaServer]*httptest.Server{}}
 	e.h = statetest.Streams(t, js, broker.Streams{})

@@ -7,38 +7,14 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/invoiced/invoiced/internal/jserr"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
 // oaMaxStore is all the file storage the full server's JetStream may use:
 // room for the streams and fixtures, which the filler then uses up.
 const oaMaxStore = 8 << 20
-
-// startWithMaxStore runs a JetStream server, as natstest.Start does, that
-// may store at most maxStore bytes on disk.
-func startWithMaxStore(t testing.TB, maxStore int64) *server.Server {
-	t.Helper()
-	srv, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true, StoreDir: t.TempDir(), NoSigs: true, NoLog: true,
-		JetStreamMaxStore: maxStore,
-	})
-	if err != nil {
-		t.Fatalf("new NATS server: %v", err)
-	}
-	srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("NATS server not ready")
-	}
-	t.Cleanup(func() {
-		srv.Shutdown()
-		srv.WaitForShutdown()
-	})
-	return srv
-}
 
 // oaFullFixtures are what the cases on the full server refer to.
 type oaFullFixtures struct {

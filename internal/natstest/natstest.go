@@ -20,6 +20,9 @@ type Options struct {
 	Port int
 	// SyncAlways makes the server fsync before every acknowledgement.
 	SyncAlways bool
+	// MaxStore bounds what JetStream may store on disk, in bytes; 0 means
+	// the server's default.
+	MaxStore int64
 }
 
 // Start runs a JetStream server on a free loopback port with its store in a
@@ -37,7 +40,7 @@ func Start(t testing.TB, opts Options) *server.Server {
 	}
 	srv, err := server.NewServer(&server.Options{
 		Host: "127.0.0.1", Port: port, JetStream: true, StoreDir: dir, NoSigs: true, NoLog: true,
-		SyncAlways: opts.SyncAlways,
+		SyncAlways: opts.SyncAlways, JetStreamMaxStore: opts.MaxStore,
 	})
 	if err != nil {
 		t.Fatalf("new NATS server: %v", err)
