@@ -149,12 +149,23 @@ func waitFor(tb testing.TB, timeout time.Duration, what string, cond func() (boo
 // response's status and body.
 func call(tb testing.TB, method, url, body string) (int, []byte) {
 	tb.Helper()
+	status, _, b := request(tb, method, url, body)
+	return status, b
+}
+
+// request sends body (as JSON when not empty) with header's name and value
+// pairs, and returns the answer; it fails tb when no answer comes.
+func request(tb testing.TB, method, url, body string, header ...string) (int, http.Header, []byte) {
+	tb.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -165,7 +176,7 @@ func call(tb testing.TB, method, url, body string) (int, []byte) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return res.StatusCode, b
+	return res.StatusCode, res.Header, b
 }
 
 // jsonField returns the string field name of the JSON object body,

@@ -24,27 +24,7 @@ type opsAPI struct {
 
 func (a opsAPI) do(tb testing.TB, method, path, body string, header ...string) (int, http.Header, []byte) {
 	tb.Helper()
-	req, err := http.NewRequest(method, a.base+path, strings.NewReader(body))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+a.key)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return res.StatusCode, res.Header, b
+	return request(tb, method, a.base+path, body, append([]string{"Authorization", "Bearer " + a.key}, header...)...)
 }
 
 // opsInvoice is an invoice created with an Idempotency-Key, and what the
