@@ -142,12 +142,11 @@ func prepareWriter(ctx context.Context, db *sql.DB) (*writer, error) {
 			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, max(?7, coalesce((SELECT created_max FROM invoices WHERE seq < ?1 ORDER BY seq DESC LIMIT 1), ?7)))
 			ON CONFLICT DO NOTHING`},
 		{&w.outcome, `UPDATE invoices SET status = ?, outcome = ? WHERE id = ? AND outcome IS NULL`},
-		// A delivery's ID names its subscription and event, so what derives
-		// from those never changes: a newer version sets only what may, and
-		// SQLite rewrites only the indexes of the columns it sets.
 		{&w.delivery, `INSERT INTO deliveries(id, account, created_at, subscription_id, event_type, status, version, record, invoice_id, event_id)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT(id) DO UPDATE SET account = excluded.account, status = excluded.status, version = excluded.version, record = excluded.record
+			ON CONFLICT(id) DO UPDATE SET account = excluded.account, created_at = excluded.created_at, subscription_id = excluded.subscription_id,
+				event_type = excluded.event_type, status = excluded.status, version = excluded.version, record = excluded.record,
+				invoice_id = excluded.invoice_id, event_id = excluded.event_id
 			WHERE excluded.version > deliveries.version`},
 		{&w.position, `INSERT INTO positions(name, seq) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET seq = max(seq, excluded.seq)`},
 	} {
