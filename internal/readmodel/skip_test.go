@@ -82,7 +82,9 @@ func TestPoisonIsPassedOverCountedAndLoggedOnce(t *testing.T) {
 	fx.holds(good)
 
 	const want = 8
-	natstest.Eventually(t, 10*time.Second, fmt.Sprintf("%d messages skipped", want), func() bool {
+	// Under a loaded machine the follower can take a while to reach the
+	// end; the count is checked exactly below.
+	natstest.Eventually(t, 30*time.Second, fmt.Sprintf("%d messages skipped", want), func() bool {
 		return fx.f.Skipped() >= want && len(fx.logs.skips()) >= want
 	})
 	if n := fx.f.Skipped(); n != want {
