@@ -27,8 +27,8 @@ const (
 	// subscription URL the compose file's comment gives for it.
 	receiverService = "receiver"
 	receiverURL     = "http://receiver:8080/webhook"
-	// versionVar is the variable the build stamps (internal/app.Version).
-	versionVar = "github.com/invoiced/invoiced/internal/app.Version"
+	// versionVar is the variable the build stamps (internal/config.Version).
+	versionVar = "github.com/invoiced/invoiced/internal/config.Version"
 )
 
 // natsNodes are the compose services of the NATS cluster.

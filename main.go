@@ -12,16 +12,16 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/invoiced/invoiced/internal/app"
+	"github.com/invoiced/invoiced/internal/cli"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := app.Run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	err := cli.Run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "invoiced:", err)
-		if errors.Is(err, app.ErrUsage) {
+		if errors.Is(err, cli.ErrUsage) {
 			os.Exit(2)
 		}
 		os.Exit(1)

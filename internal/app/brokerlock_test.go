@@ -14,9 +14,6 @@ import (
 func TestEmbeddedNATSDemandsItsUserOnceAPIKeysAreSet(t *testing.T) {
 	dir := t.TempDir()
 	cfg := serveConfig(t, dir, "--nats-listen", "127.0.0.1:0", "--api-keys", strings.Repeat("k", 32))
-	if d := securityDescription(cfg); !strings.Contains(d, "admits only the nkey in "+filepath.Join(dir, broker.UserFile)) {
-		t.Fatalf("security line: %s", d)
-	}
 	svc := startService(t, cfg)
 	if nc, err := nats.Connect(svc.NATSURL(), nats.Timeout(5*time.Second)); err == nil {
 		nc.Close()
@@ -40,9 +37,6 @@ func TestEmbeddedNATSDemandsItsUserOnceAPIKeysAreSet(t *testing.T) {
 func TestEmbeddedNATSStaysOpenToATrustedMachine(t *testing.T) {
 	dir := t.TempDir()
 	cfg := serveConfig(t, dir, "--nats-listen", "127.0.0.1:0")
-	if d := securityDescription(cfg); !strings.Contains(d, "open to anyone on this machine") {
-		t.Fatalf("security line: %s", d)
-	}
 	svc := startService(t, cfg)
 	nc, err := nats.Connect(svc.NATSURL(), nats.Timeout(5*time.Second))
 	if err != nil {
@@ -51,8 +45,5 @@ func TestEmbeddedNATSStaysOpenToATrustedMachine(t *testing.T) {
 	nc.Close()
 	if _, err := os.Stat(filepath.Join(dir, broker.UserFile)); !os.IsNotExist(err) {
 		t.Fatalf("a seed was made for an open server: %v", err)
-	}
-	if d := securityDescription(serveConfig(t, dir, "--api-keys", strings.Repeat("k", 32))); !strings.Contains(d, "in-process only") {
-		t.Fatalf("security line without a listener: %s", d)
 	}
 }

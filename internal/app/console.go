@@ -2,7 +2,6 @@ package app
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/invoiced/invoiced/dispatcher"
 	"github.com/invoiced/invoiced/events"
@@ -42,24 +41,7 @@ func (s *Service) withConsole(apiHandler http.Handler) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return besideConsole(apiHandler, c), nil
-}
-
-// besideConsole answers /console and every path below /console/ with
-// consoleHandler, and everything else with apiHandler. The console stays outside the
-// API's router, so it is no API route.
-func besideConsole(apiHandler, consoleHandler http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if isConsolePath(r.URL.Path) {
-			consoleHandler.ServeHTTP(w, r)
-			return
-		}
-		apiHandler.ServeHTTP(w, r)
-	})
-}
-
-func isConsolePath(path string) bool {
-	return path == console.Prefix || strings.HasPrefix(path, console.Prefix+"/")
+	return console.Beside(apiHandler, c), nil
 }
 
 // consoleSource returns what the console reads beside the API.

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/invoiced/invoiced/events"
+	"github.com/invoiced/invoiced/internal/testing/calltest"
 )
 
 func TestConsoleIsServedBesideTheAPI(t *testing.T) {
@@ -25,9 +26,9 @@ func TestConsoleIsServedBesideTheAPI(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.path, func(t *testing.T) {
-			a := call(t, http.MethodGet, base+c.path, "")
-			if a.status != c.status || !strings.HasPrefix(a.header.Get("Content-Type"), c.contentType) {
-				t.Fatalf("%d %q: %s", a.status, a.header.Get("Content-Type"), a.body)
+			a := calltest.Call(t, http.MethodGet, base+c.path, "")
+			if a.Status != c.status || !strings.HasPrefix(a.Header.Get("Content-Type"), c.contentType) {
+				t.Fatalf("%d %q: %s", a.Status, a.Header.Get("Content-Type"), a.Body)
 			}
 		})
 	}
@@ -36,16 +37,16 @@ func TestConsoleIsServedBesideTheAPI(t *testing.T) {
 	})
 
 	noAPI := startService(t, serveConfig(t, "", "--roles", "processor"))
-	if a := call(t, http.MethodGet, "http://"+noAPI.Addr()+"/console", ""); a.status != http.StatusNotFound {
-		t.Fatalf("a process without the api role serves the console: %d", a.status)
+	if a := calltest.Call(t, http.MethodGet, "http://"+noAPI.Addr()+"/console", ""); a.Status != http.StatusNotFound {
+		t.Fatalf("a process without the api role serves the console: %d", a.Status)
 	}
 }
 
 func TestConsoleSourceReadsHistoryAndHealth(t *testing.T) {
 	svc := startService(t, serveConfig(t, ""))
 	base := "http://" + svc.Addr()
-	id := field(t, postInvoice(t, base, "console-1", journeyBody).body, "id")
-	awaitStatus(t, base, id, "processed")
+	id := calltest.Field(t, calltest.PostInvoice(t, base, "console-1", calltest.InvoiceBody).Body, "id")
+	calltest.AwaitStatus(t, base, id, "processed")
 	src := svc.consoleSource()
 	ctx := context.Background()
 

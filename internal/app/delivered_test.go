@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/testing/calltest"
 	"github.com/invoiced/invoiced/internal/webhook"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )
@@ -83,29 +84,29 @@ func TestASuppliedSecretSignsWhatIsDelivered(t *testing.T) {
 	base := "http://" + svc.Addr()
 	rc := newRecorder(t)
 	const given = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-	sub := call(t, http.MethodPost, base+"/webhooks/subscriptions", `{"url":"`+rc.URL+`","event_types":["invoice.created"],"secret":"`+given+`"}`,
+	sub := calltest.Call(t, http.MethodPost, base+"/webhooks/subscriptions", `{"url":"`+rc.URL+`","event_types":["invoice.created"],"secret":"`+given+`"}`,
 		"Content-Type", "application/json")
-	if sub.status != http.StatusCreated || field(t, sub.body, "secret") != given {
-		t.Fatalf("subscribe with a secret: %d %s", sub.status, sub.body)
+	if sub.Status != http.StatusCreated || calltest.Field(t, sub.Body, "secret") != given {
+		t.Fatalf("subscribe with a secret: %d %s", sub.Status, sub.Body)
 	}
-	subID := field(t, sub.body, "id")
+	subID := calltest.Field(t, sub.Body, "id")
 	for _, path := range []string{"/webhooks/subscriptions/" + subID, "/webhooks/subscriptions"} {
-		if a := call(t, http.MethodGet, base+path, ""); a.status != http.StatusOK || strings.Contains(string(a.body), given[len(webhook.SecretPrefix):]) {
-			t.Fatalf("GET %s: %d %s", path, a.status, a.body)
+		if a := calltest.Call(t, http.MethodGet, base+path, ""); a.Status != http.StatusOK || strings.Contains(string(a.Body), given[len(webhook.SecretPrefix):]) {
+			t.Fatalf("GET %s: %d %s", path, a.Status, a.Body)
 		}
 	}
 	if entry, err := bucketOf(t, svc).Get(t.Context(), subID); err != nil || strings.Contains(string(entry.Value()), given[len(webhook.SecretPrefix):]) {
 		t.Fatalf("the given secret is not stored sealed: %v", err)
 	}
 
-	test := call(t, http.MethodPost, base+"/webhooks/subscriptions/"+subID+"/test", `{}`, "Content-Type", "application/json")
-	if test.status != http.StatusAccepted {
-		t.Fatalf("test event: %d %s", test.status, test.body)
+	test := calltest.Call(t, http.MethodPost, base+"/webhooks/subscriptions/"+subID+"/test", `{}`, "Content-Type", "application/json")
+	if test.Status != http.StatusAccepted {
+		t.Fatalf("test event: %d %s", test.Status, test.Body)
 	}
-	testID := field(t, test.body, "event_id")
-	inv := postInvoice(t, base, "delivered-1", journeyBody)
-	if inv.status != http.StatusCreated {
-		t.Fatalf("create: %d %s", inv.status, inv.body)
+	testID := calltest.Field(t, test.Body, "event_id")
+	inv := calltest.PostInvoice(t, base, "delivered-1", calltest.InvoiceBody)
+	if inv.Status != http.StatusCreated {
+		t.Fatalf("create: %d %s", inv.Status, inv.Body)
 	}
 	testHook := rc.await(t, "the test event", func(id string) bool { return id == testID })
 	realHook := rc.await(t, "the invoice's event", func(id string) bool { return id != testID })
@@ -126,7 +127,7 @@ func TestASuppliedSecretSignsWhatIsDelivered(t *testing.T) {
 	if _, ok := real["test"]; ok {
 		t.Fatalf("a real event's body carries test: %s", realHook.body)
 	}
-	if id := field(t, real["data"], "id"); id != field(t, inv.body, "id") {
+	if id := calltest.Field(t, real["data"], "id"); id != calltest.Field(t, inv.Body, "id") {
 		t.Fatalf("the real webhook is about %q, not the invoice made", id)
 	}
 }
@@ -139,7 +140,7 @@ func TestHealthShowsTheFailureStreak(t *testing.T) {
 	base := "http://" + svc.Addr()
 	rc := newRecorder(t)
 	rc.answer.Store(http.StatusInternalServerError)
-	subID, _ := subscribeTo(t, base, rc.URL)
+	subID, _ := calltest.Subscribe(t, base, rc.URL)
 	type health struct {
 		Failing      bool       `json:"failing"`
 		FailingSince *time.Time `json:"failing_since"`
@@ -150,7 +151,7 @@ func TestHealthShowsTheFailureStreak(t *testing.T) {
 	}
 	read := func() health {
 		var got struct{ Health health }
-		if err := json.Unmarshal(call(t, http.MethodGet, base+"/webhooks/subscriptions/"+subID, "").body, &got); err != nil {
+		if err := json.Unmarshal(calltest.Call(t, http.MethodGet, base+"/webhooks/subscriptions/"+subID, "").Body, &got); err != nil {
 			t.Fatal(err)
 		}
 		return got.Health
@@ -159,8 +160,8 @@ func TestHealthShowsTheFailureStreak(t *testing.T) {
 		t.Fatalf("a new subscription's health: %+v", h)
 	}
 	before := time.Now()
-	if a := postInvoice(t, base, "health-1", journeyBody); a.status != http.StatusCreated {
-		t.Fatalf("create: %d %s", a.status, a.body)
+	if a := calltest.PostInvoice(t, base, "health-1", calltest.InvoiceBody); a.Status != http.StatusCreated {
+		t.Fatalf("create: %d %s", a.Status, a.Body)
 	}
 	natstest.Eventually(t, 20*time.Second, "the streak shown", func() bool { return read().Failing })
 	if h := read(); h.FailingSince == nil || h.FailingSince.Before(before.Add(-time.Second)) || h.FailingSince.After(time.Now()) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/testing/calltest"
 )
 
 // TestFlakyReceiverGetsEverything is the tutorial's receiver, which fails
@@ -27,13 +28,13 @@ func TestFlakyReceiverGetsEverything(t *testing.T) {
 	t.Cleanup(receiver.Close)
 	svc := startService(t, serveConfig(t, "", "--webhook-retry-schedule", "10ms,20ms,40ms,80ms,160ms,320ms,640ms"))
 	base := "http://" + svc.Addr()
-	if a := call(t, http.MethodPost, base+"/webhooks/subscriptions", `{"url":"`+receiver.URL+`"}`, "Content-Type", "application/json"); a.status != http.StatusCreated {
-		t.Fatalf("subscribe: %d %s", a.status, a.body)
+	if a := calltest.Call(t, http.MethodPost, base+"/webhooks/subscriptions", `{"url":"`+receiver.URL+`"}`, "Content-Type", "application/json"); a.Status != http.StatusCreated {
+		t.Fatalf("subscribe: %d %s", a.Status, a.Body)
 	}
 	const invoices = 20
 	for i := range invoices {
-		if a := postInvoice(t, base, fmt.Sprint("flaky-", i), journeyBody); a.status != http.StatusCreated {
-			t.Fatalf("invoice %d: %d", i, a.status)
+		if a := calltest.PostInvoice(t, base, fmt.Sprint("flaky-", i), calltest.InvoiceBody); a.Status != http.StatusCreated {
+			t.Fatalf("invoice %d: %d", i, a.Status)
 		}
 	}
 	natstest.Eventually(t, 30*time.Second, "every webhook delivered", func() bool {
@@ -46,8 +47,8 @@ func TestFlakyReceiverGetsEverything(t *testing.T) {
 		} `json:"data"`
 	}
 	natstest.Eventually(t, 10*time.Second, "the log agrees", func() bool {
-		a := call(t, http.MethodGet, base+"/webhooks/deliveries?status=delivered&limit=100", "")
-		return json.Unmarshal(a.body, &list) == nil && len(list.Data) == 2*invoices
+		a := calltest.Call(t, http.MethodGet, base+"/webhooks/deliveries?status=delivered&limit=100", "")
+		return json.Unmarshal(a.Body, &list) == nil && len(list.Data) == 2*invoices
 	})
 	attempts := 0
 	for _, d := range list.Data {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/invoiced/invoiced/api"
 	"github.com/invoiced/invoiced/internal/config"
+	"github.com/invoiced/invoiced/internal/serving"
 )
 
 // listen takes the HTTP address and answers on it at once: /healthz, and
@@ -24,7 +25,7 @@ func (s *Service) listen() error {
 		return fmt.Errorf("HTTP address %s: %w", s.cfg.Addr, err)
 	}
 	s.ln = ln
-	starting := startingHandler(api.NewHandler(api.Resources{Health: api.NewHealth(s.ready), Logger: s.log}), s.starting)
+	starting := s.starting.Handler(api.NewHandler(api.Resources{Health: api.NewHealth(s.ready), Logger: s.log}))
 	s.handler.Store(&starting)
 	s.http = api.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		(*s.handler.Load()).ServeHTTP(w, r)
@@ -51,7 +52,7 @@ func (s *Service) serve() error {
 	}
 	s.handler.Store(&handler)
 	if s.cfg.PprofAddr != "" {
-		if s.pprof, err = startSide("pprof", s.cfg.PprofAddr, pprofHandler(), s.log); err != nil {
+		if s.pprof, err = serving.StartSide("pprof", s.cfg.PprofAddr, serving.PprofHandler(), s.log); err != nil {
 			return err
 		}
 	}
@@ -63,4 +64,4 @@ func (s *Service) Addr() string { return s.ln.Addr().String() }
 
 // PprofAddr returns the address net/http/pprof is served on, or "" when
 // it is not.
-func (s *Service) PprofAddr() string { return s.pprof.addr() }
+func (s *Service) PprofAddr() string { return s.pprof.Addr() }

@@ -6,29 +6,31 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/invoiced/invoiced/internal/testing/calltest"
 )
 
 func TestIdempotencyKeysAreScopedPerAPIKey(t *testing.T) {
 	svc := startService(t, serveConfig(t, "", "--api-keys", "alpha-key-0123456789abcdef0123456789,beta-key-0123456789abcdef0123456789"))
 	base := "http://" + svc.Addr()
-	post := func(apiKey string) answer {
-		return call(t, http.MethodPost, base+"/invoices", journeyBody,
+	post := func(apiKey string) calltest.Answer {
+		return calltest.Call(t, http.MethodPost, base+"/invoices", calltest.InvoiceBody,
 			"Content-Type", "application/json", "Idempotency-Key", "inv-001", "Authorization", "Bearer "+apiKey)
 	}
 	a1, b1, a2 := post("alpha-key-0123456789abcdef0123456789"), post("beta-key-0123456789abcdef0123456789"), post("alpha-key-0123456789abcdef0123456789")
-	for _, a := range []answer{a1, b1, a2} {
-		if a.status != http.StatusCreated {
-			t.Fatalf("%d %s", a.status, a.body)
+	for _, a := range []calltest.Answer{a1, b1, a2} {
+		if a.Status != http.StatusCreated {
+			t.Fatalf("%d %s", a.Status, a.Body)
 		}
 	}
-	if field(t, a1.body, "id") == field(t, b1.body, "id") {
+	if calltest.Field(t, a1.Body, "id") == calltest.Field(t, b1.Body, "id") {
 		t.Fatal("two API keys with one Idempotency-Key share an invoice")
 	}
-	if !bytes.Equal(a1.body, a2.body) || a2.header.Get("Idempotent-Replayed") != "true" {
-		t.Fatalf("the same API key did not replay: %s", a2.body)
+	if !bytes.Equal(a1.Body, a2.Body) || a2.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("the same API key did not replay: %s", a2.Body)
 	}
-	if a := call(t, http.MethodGet, base+"/invoices/"+field(t, a1.body, "id"), ""); a.status != http.StatusUnauthorized {
-		t.Fatalf("without a key: %d", a.status)
+	if a := calltest.Call(t, http.MethodGet, base+"/invoices/"+calltest.Field(t, a1.Body, "id"), ""); a.Status != http.StatusUnauthorized {
+		t.Fatalf("without a key: %d", a.Status)
 	}
 }
 
@@ -39,7 +41,9 @@ func TestKeysFileIsReadAgainOnReload(t *testing.T) {
 	}
 	svc := startService(t, serveConfig(t, "", "--api-keys-file", file))
 	url := "http://" + svc.Addr() + "/webhooks/subscriptions"
-	status := func(key string) int { return call(t, http.MethodGet, url, "", "Authorization", "Bearer "+key).status }
+	status := func(key string) int {
+		return calltest.Call(t, http.MethodGet, url, "", "Authorization", "Bearer "+key).Status
+	}
 	if status("first-key-0123456789abcdef0123456789") != 200 || status("second-key-0123456789abcdef0123456789") != 401 {
 		t.Fatal("keys from the file at start")
 	}

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net/http"
@@ -12,25 +11,8 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/testing/calltest"
 )
-
-// syncBuffer is a log sink safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestNoSecretLeaks drives every path that handles a secret — API keys
 // right and wrong, subscriptions with secrets, rotation, failing and
@@ -46,7 +28,7 @@ func TestNoSecretLeaks(t *testing.T) {
 	}))
 	t.Cleanup(receiver.Close)
 
-	logs := &syncBuffer{}
+	logs := &calltest.SyncBuffer{}
 	cfg := serveConfig(t, "", "--api-keys", goodKey, "--log-level", "debug", "--webhook-retry-schedule", "10ms")
 	svc, err := Start(context.Background(), cfg, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
@@ -58,23 +40,23 @@ func TestNoSecretLeaks(t *testing.T) {
 		return []string{"Content-Type", "application/json", "Authorization", "Bearer " + key}
 	}
 
-	call(t, http.MethodGet, base+"/invoices", "", auth(wrongKey)...)
-	call(t, http.MethodGet, base+"/invoices", "", "Authorization", "Basic "+wrongKey)
-	sub := call(t, http.MethodPost, base+"/webhooks/subscriptions", `{"url":"`+receiver.URL+`"}`, auth(goodKey)...)
-	subID, first := field(t, sub.body, "id"), field(t, sub.body, "secret")
-	second := field(t, call(t, http.MethodPost, base+"/webhooks/subscriptions/"+subID+"/rotate-secret", "", auth(goodKey)...).body, "secret")
+	calltest.Call(t, http.MethodGet, base+"/invoices", "", auth(wrongKey)...)
+	calltest.Call(t, http.MethodGet, base+"/invoices", "", "Authorization", "Basic "+wrongKey)
+	sub := calltest.Call(t, http.MethodPost, base+"/webhooks/subscriptions", `{"url":"`+receiver.URL+`"}`, auth(goodKey)...)
+	subID, first := calltest.Field(t, sub.Body, "id"), calltest.Field(t, sub.Body, "secret")
+	second := calltest.Field(t, calltest.Call(t, http.MethodPost, base+"/webhooks/subscriptions/"+subID+"/rotate-secret", "", auth(goodKey)...).Body, "secret")
 	if first == "" || second == "" {
 		t.Fatal("no secrets to look for")
 	}
-	call(t, http.MethodPost, base+"/invoices", journeyBody, append(auth(goodKey), "Idempotency-Key", "leak-1")...)
+	calltest.Call(t, http.MethodPost, base+"/invoices", calltest.InvoiceBody, append(auth(goodKey), "Idempotency-Key", "leak-1")...)
 	natstest.Eventually(t, 15*time.Second, "webhooks delivered after a failure", func() bool {
-		a := call(t, http.MethodGet, base+"/webhooks/deliveries?status=delivered", "", auth(goodKey)...)
-		return strings.Count(string(a.body), `"status":"delivered"`) == 2
+		a := calltest.Call(t, http.MethodGet, base+"/webhooks/deliveries?status=delivered", "", auth(goodKey)...)
+		return strings.Count(string(a.Body), `"status":"delivered"`) == 2
 	})
 
 	seen := map[string]string{"log": logs.String()}
 	for _, path := range []string{"/webhooks/subscriptions", "/webhooks/subscriptions/" + subID, "/webhooks/deliveries", "/invoices"} {
-		seen[path] = string(call(t, http.MethodGet, base+path, "", auth(goodKey)...).body)
+		seen[path] = string(calltest.Call(t, http.MethodGet, base+path, "", auth(goodKey)...).Body)
 	}
 	for where, text := range seen {
 		for _, secret := range []string{goodKey, wrongKey, first, second, strings.TrimPrefix(first, "whsec_"), strings.TrimPrefix(second, "whsec_")} {

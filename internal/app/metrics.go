@@ -3,13 +3,10 @@ package app
 import (
 	"net/http"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/invoiced/invoiced/internal/config"
 	"github.com/invoiced/invoiced/internal/metrics"
+	"github.com/invoiced/invoiced/internal/serving"
 )
-
-// metricsPath is where metrics are served.
-const metricsPath = "/metrics"
 
 // instrument counts and times the requests h answers, reports the durable
 // consumers' lag and the stored messages the roles pass over, and serves
@@ -34,11 +31,11 @@ func (s *Service) instrument(h http.Handler) (http.Handler, error) {
 		if s.auth != nil {
 			serve = s.auth.Middleware(serve)
 		}
-		h = besideAPI(h, serve)
+		h = metrics.Beside(h, serve)
 	default:
 		mux := http.NewServeMux()
-		mux.Handle("GET "+metricsPath, s.metrics.Handler())
-		side, err := startSide("metrics", s.cfg.MetricsAddr, mux, s.log)
+		mux.Handle("GET "+metrics.Path, s.metrics.Handler())
+		side, err := serving.StartSide("metrics", s.cfg.MetricsAddr, mux, s.log)
 		if err != nil {
 			return nil, err
 		}
@@ -69,20 +66,6 @@ func (s *Service) watchSkips() error {
 	return nil
 }
 
-// besideAPI answers GET /metrics with metrics and everything else with api.
-func besideAPI(api, metrics http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != metricsPath || r.Method != http.MethodGet {
-			api.ServeHTTP(w, r)
-			return
-		}
-		if rctx := chi.RouteContext(r.Context()); rctx != nil {
-			rctx.RoutePatterns = append(rctx.RoutePatterns, metricsPath)
-		}
-		metrics.ServeHTTP(w, r)
-	})
-}
-
 // MetricsAddr returns the address of the metrics' own listener, or "" when
 // they have none.
-func (s *Service) MetricsAddr() string { return s.metricsSide.addr() }
+func (s *Service) MetricsAddr() string { return s.metricsSide.Addr() }

@@ -5,6 +5,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/invoiced/invoiced/internal/metrics"
+	"github.com/invoiced/invoiced/internal/testing/calltest"
 )
 
 var (
@@ -51,7 +54,7 @@ func TestMetricsSeriesDoNotGrowWithWhatClientsInvent(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	send := func(method, prefix string, depth int) {
 		method, path := inventedRequest(rng, method, prefix, depth)
-		call(t, method, base+path, "")
+		calltest.Call(t, method, base+path, "")
 	}
 	for _, method := range clientMethods { // every kind of request once
 		for _, prefix := range pathPrefixes {
@@ -60,15 +63,15 @@ func TestMetricsSeriesDoNotGrowWithWhatClientsInvent(t *testing.T) {
 			}
 		}
 	}
-	httpSeries(t, base+metricsPath) // and a scrape, which is counted too
-	before := httpSeries(t, base+metricsPath)
+	httpSeries(t, base+metrics.Path) // and a scrape, which is counted too
+	before := httpSeries(t, base+metrics.Path)
 	for range 1000 {
 		send(clientMethods[rng.IntN(len(clientMethods))], pathPrefixes[rng.IntN(len(pathPrefixes))], rng.IntN(4))
 	}
-	if after := httpSeries(t, base+metricsPath); after != before {
+	if after := httpSeries(t, base+metrics.Path); after != before {
 		t.Fatalf("1,000 more invented methods and paths made %d HTTP series from %d", after, before)
 	}
-	_, series := scrape(t, base+metricsPath)
+	_, series := scrape(t, base+metrics.Path)
 	for name := range series {
 		if strings.HasPrefix(name, "invoiced_http_") && len(name) > 200 {
 			t.Fatalf("a series carries what a client sent: %.200s…", name)

@@ -11,15 +11,17 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/invoiced/invoiced/internal/testing/calltest"
 )
 
 // scrape reads the metrics at url into series → value, series written as
 // Prometheus writes them ("name{label=\"value\",…}").
 func scrape(t testing.TB, url string, headers ...string) (int, map[string]float64) {
 	t.Helper()
-	a := call(t, http.MethodGet, url, "", headers...)
+	a := calltest.Call(t, http.MethodGet, url, "", headers...)
 	series := map[string]float64{}
-	sc := bufio.NewScanner(bytes.NewReader(a.body))
+	sc := bufio.NewScanner(bytes.NewReader(a.Body))
 	for sc.Scan() {
 		line := sc.Text()
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -30,7 +32,7 @@ func scrape(t testing.TB, url string, headers ...string) (int, map[string]float6
 			series[line[:i]] = v
 		}
 	}
-	return a.status, series
+	return a.Status, series
 }
 
 func TestMetricsCountWhatHappens(t *testing.T) {
@@ -43,14 +45,14 @@ func TestMetricsCountWhatHappens(t *testing.T) {
 	t.Cleanup(receiver.Close)
 	svc := startService(t, serveConfig(t, "", "--max-amount-cents", "5000"))
 	base := "http://" + svc.Addr()
-	sub := call(t, http.MethodPost, base+"/webhooks/subscriptions",
+	sub := calltest.Call(t, http.MethodPost, base+"/webhooks/subscriptions",
 		`{"url":"`+receiver.URL+`","event_types":["invoice.processed","invoice.failed"]}`, "Content-Type", "application/json")
-	if sub.status != http.StatusCreated {
-		t.Fatalf("subscribe: %d %s", sub.status, sub.body)
+	if sub.Status != http.StatusCreated {
+		t.Fatalf("subscribe: %d %s", sub.Status, sub.Body)
 	}
-	postInvoice(t, base, "m-1", journeyBody)
-	postInvoice(t, base, "m-1", journeyBody) // a replay
-	postInvoice(t, base, "m-2", `{"customer_id":"c","amount_cents":9000,"currency":"USD"}`)
+	calltest.PostInvoice(t, base, "m-1", calltest.InvoiceBody)
+	calltest.PostInvoice(t, base, "m-1", calltest.InvoiceBody) // a replay
+	calltest.PostInvoice(t, base, "m-2", `{"customer_id":"c","amount_cents":9000,"currency":"USD"}`)
 	want := map[string]float64{
 		`invoiced_http_requests_total{method="POST",route="/invoices",status="201"}`:               3,
 		`invoiced_idempotent_replays_total`:                                                        1,
@@ -77,7 +79,7 @@ func TestMetricsCountWhatHappens(t *testing.T) {
 
 	// A 410 Gone kills the delivery and disables the subscription.
 	gone.Store(true)
-	postInvoice(t, base, "m-3", journeyBody)
+	calltest.PostInvoice(t, base, "m-3", calltest.InvoiceBody)
 	want[`invoiced_webhook_attempts_total{outcome="failure"}`] = 1
 	want[`invoiced_webhook_deliveries_dead_total`] = 1
 	want[`invoiced_webhook_subscriptions_disabled_total`] = 1

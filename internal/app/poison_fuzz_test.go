@@ -16,6 +16,7 @@ import (
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/metrics"
 	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/testing/calltest"
 	"github.com/invoiced/invoiced/internal/webhook"
 )
 
@@ -34,17 +35,17 @@ func newPoisonEnv(t testing.TB) *poisonEnv {
 	t.Cleanup(receiver.Close)
 	svc := startService(t, serveConfig(t, ""))
 	e := &poisonEnv{svc: svc, base: "http://" + svc.Addr()}
-	a := call(t, http.MethodPost, e.base+"/webhooks/subscriptions", `{"url":"`+receiver.URL+`"}`, "Content-Type", "application/json")
-	if a.status != http.StatusCreated {
-		t.Fatalf("subscribe: %d %s", a.status, a.body)
+	a := calltest.Call(t, http.MethodPost, e.base+"/webhooks/subscriptions", `{"url":"`+receiver.URL+`"}`, "Content-Type", "application/json")
+	if a.Status != http.StatusCreated {
+		t.Fatalf("subscribe: %d %s", a.Status, a.Body)
 	}
-	e.sub = field(t, a.body, "id")
-	e.good = field(t, postInvoice(t, e.base, "poison-env", journeyBody).body, "id")
-	awaitStatus(t, e.base, e.good, "processed")
+	e.sub = calltest.Field(t, a.Body, "id")
+	e.good = calltest.Field(t, calltest.PostInvoice(t, e.base, "poison-env", calltest.InvoiceBody).Body, "id")
+	calltest.AwaitStatus(t, e.base, e.good, "processed")
 	natstest.Eventually(t, 20*time.Second, "a delivery listed", func() bool {
 		var list struct{ Data []struct{ ID string } }
-		a := call(t, http.MethodGet, e.base+"/webhooks/deliveries", "")
-		if json.Unmarshal(a.body, &list) != nil || len(list.Data) == 0 {
+		a := calltest.Call(t, http.MethodGet, e.base+"/webhooks/deliveries", "")
+		if json.Unmarshal(a.Body, &list) != nil || len(list.Data) == 0 {
 			return false
 		}
 		e.delivery = list.Data[0].ID
@@ -224,8 +225,8 @@ func (e *poisonEnv) readPaths() []string {
 func (e *poisonEnv) sweep(t testing.TB) {
 	t.Helper()
 	for _, path := range e.readPaths() {
-		if a := call(t, http.MethodGet, e.base+path, ""); a.status >= 500 {
-			t.Errorf("GET %s: %d %.300s", path, a.status, a.body)
+		if a := calltest.Call(t, http.MethodGet, e.base+path, ""); a.Status >= 500 {
+			t.Errorf("GET %s: %d %.300s", path, a.Status, a.Body)
 		}
 	}
 }

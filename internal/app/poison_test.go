@@ -1,8 +1,10 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -15,6 +17,8 @@ import (
 	"github.com/invoiced/invoiced/internal/history"
 	"github.com/invoiced/invoiced/internal/metrics"
 	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/replay"
+	"github.com/invoiced/invoiced/internal/testing/calltest"
 	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -46,15 +50,15 @@ func skipSeries(reader string) string {
 // INVOICES: every read still answers, and each reader counts and logs
 // what it passed over.
 func TestAPoisonedEventBreaksNoRead(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &calltest.SyncBuffer{}
 	svc, err := Start(context.Background(), serveConfig(t, ""), slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { stopService(t, svc) })
 	base := "http://" + svc.Addr()
-	good := field(t, postInvoice(t, base, "poison-1", journeyBody).body, "id")
-	awaitStatus(t, base, good, "processed")
+	good := calltest.Field(t, calltest.PostInvoice(t, base, "poison-1", calltest.InvoiceBody).Body, "id")
+	calltest.AwaitStatus(t, base, good, "processed")
 
 	poisoned := uuid.NewString()
 	garbage := []byte(`{"schema":1,"garbage":true}`)
@@ -62,15 +66,15 @@ func TestAPoisonedEventBreaksNoRead(t *testing.T) {
 	uncopied := publishRaw(t, svc, events.SubjectPrefix+"."+poisoned, garbage)
 
 	for _, path := range []string{"/invoices", "/console/invoices", "/readyz", "/invoices/" + good, "/console/invoices/" + good} {
-		if a := call(t, http.MethodGet, base+path, ""); a.status != http.StatusOK {
-			t.Errorf("GET %s: %d %.300s", path, a.status, a.body)
+		if a := calltest.Call(t, http.MethodGet, base+path, ""); a.Status != http.StatusOK {
+			t.Errorf("GET %s: %d %.300s", path, a.Status, a.Body)
 		}
 	}
 	var list struct {
 		Data []struct{ ID string } `json:"data"`
 	}
-	if a := call(t, http.MethodGet, base+"/invoices", ""); json.Unmarshal(a.body, &list) != nil || len(list.Data) != 1 || list.Data[0].ID != good {
-		t.Errorf("GET /invoices: %d %s, want %s alone", a.status, a.body, good)
+	if a := calltest.Call(t, http.MethodGet, base+"/invoices", ""); json.Unmarshal(a.Body, &list) != nil || len(list.Data) != 1 || list.Data[0].ID != good {
+		t.Errorf("GET /invoices: %d %s, want %s alone", a.Status, a.Body, good)
 	}
 	awaitMetrics(t, base+"/metrics", map[string]float64{
 		skipSeries(metrics.ReaderReadModel):  2,
@@ -97,21 +101,21 @@ func TestAPoisonedEventBreaksNoRead(t *testing.T) {
 // message last on INVOICES: the replay re-sends what it can and says what
 // it passed over, rather than stopping at the first.
 func TestReplayPassesOverWhatIsNotAnEvent(t *testing.T) {
-	svc := startService(t, serveConfig(t, "", "--nats-listen", "127.0.0.1:0"))
-	base, url := "http://"+svc.Addr(), svc.NATSURL()
-	recv := newCountingReceiver(t)
-	sub := call(t, http.MethodPost, base+"/webhooks/subscriptions",
+	svc := startService(t, serveConfig(t, ""))
+	base := "http://" + svc.Addr()
+	recv := calltest.NewReceiver(t)
+	sub := calltest.Call(t, http.MethodPost, base+"/webhooks/subscriptions",
 		`{"url":"`+recv.URL+`","event_types":["invoice.processed"]}`, "Content-Type", "application/json")
-	if sub.status != http.StatusCreated {
-		t.Fatalf("subscribe: %d %s", sub.status, sub.body)
+	if sub.Status != http.StatusCreated {
+		t.Fatalf("subscribe: %d %s", sub.Status, sub.Body)
 	}
-	since := time.Now().Add(-time.Second).UTC().Format(time.RFC3339)
-	postInvoice(t, base, "replay-poison", journeyBody)
-	recv.awaitTotal(t, 1)
+	since := time.Now().Add(-time.Second)
+	calltest.PostInvoice(t, base, "replay-poison", calltest.InvoiceBody)
+	recv.AwaitTotal(t, 1)
 
 	garbage := []byte(`{"schema":1,"garbage":true}`)
 	publishRaw(t, svc, events.Subject(events.DefaultAccount, uuid.NewString(), events.InvoiceRequested), garbage)
-	done := publishRaw(t, svc, webhook.DoneSubject(field(t, sub.body, "id"), uuid.NewString()), garbage)
+	done := publishRaw(t, svc, webhook.DoneSubject(calltest.Field(t, sub.Body, "id"), uuid.NewString()), garbage)
 	if _, err := svc.handles.Subscriptions.Put(context.Background(), uuid.NewString(), garbage[:9]); err != nil {
 		t.Fatal(err)
 	}
@@ -121,10 +125,14 @@ func TestReplayPassesOverWhatIsNotAnEvent(t *testing.T) {
 		return err == nil && copied >= done
 	})
 
-	out := replayCmd(t, url, "--since", since)
+	var replayed bytes.Buffer
+	if err := replay.Run(context.Background(), svc.js, replay.Options{Since: since}, &replayed, io.Discard); err != nil {
+		t.Fatalf("replay: %v", err)
+	}
+	out := replayed.String()
 	if !strings.Contains(out, "3 events") || !strings.Contains(out, "queued 1 webhooks to 1 subscriptions") ||
 		!strings.Contains(out, "passed over 3 stored messages") {
 		t.Fatalf("replay: %s", out)
 	}
-	recv.awaitTotal(t, 2)
+	recv.AwaitTotal(t, 2)
 }

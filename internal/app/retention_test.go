@@ -10,6 +10,7 @@ import (
 
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/testing/calltest"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -22,16 +23,16 @@ func TestAKeyOutlivesItsEvents(t *testing.T) {
 	cfg := serveConfig(t, dir, "--request-timeout", "1s", "--compact-after", "11s")
 	svc := startService(t, cfg)
 	base := "http://" + svc.Addr()
-	first := postInvoice(t, base, "kept-key", journeyBody)
-	if first.status != http.StatusCreated {
-		t.Fatalf("create: %d %s", first.status, first.body)
+	first := calltest.PostInvoice(t, base, "kept-key", calltest.InvoiceBody)
+	if first.Status != http.StatusCreated {
+		t.Fatalf("create: %d %s", first.Status, first.Body)
 	}
-	id := field(t, first.body, "id")
-	awaitStatus(t, base, id, "processed")
+	id := calltest.Field(t, first.Body, "id")
+	calltest.AwaitStatus(t, base, id, "processed")
 	// Compaction goes up to the last request the processor acknowledged:
 	// a later invoice takes the first one's outcome along.
-	later := postInvoice(t, base, "later-key", journeyBody)
-	awaitStatus(t, base, field(t, later.body, "id"), "processed")
+	later := calltest.PostInvoice(t, base, "later-key", calltest.InvoiceBody)
+	calltest.AwaitStatus(t, base, calltest.Field(t, later.Body, "id"), "processed")
 	natstest.Eventually(t, 45*time.Second, "the invoice's events leave INVOICES", func() bool {
 		_, err := svc.handles.Invoices.GetLastMsgForSubject(context.Background(), events.InvoiceSubjects(id))
 		return errors.Is(err, jetstream.ErrMsgNotFound)
@@ -40,20 +41,20 @@ func TestAKeyOutlivesItsEvents(t *testing.T) {
 	replay := func(svc *Service) {
 		t.Helper()
 		base := "http://" + svc.Addr()
-		again := postInvoice(t, base, "kept-key", journeyBody)
-		if again.status != http.StatusCreated || again.header.Get("Idempotent-Replayed") != "true" || !bytes.Equal(again.body, first.body) {
-			t.Fatalf("replay: %d %q %s, want 201 replayed %s", again.status, again.header.Get("Idempotent-Replayed"), again.body, first.body)
+		again := calltest.PostInvoice(t, base, "kept-key", calltest.InvoiceBody)
+		if again.Status != http.StatusCreated || again.Header.Get("Idempotent-Replayed") != "true" || !bytes.Equal(again.Body, first.Body) {
+			t.Fatalf("replay: %d %q %s, want 201 replayed %s", again.Status, again.Header.Get("Idempotent-Replayed"), again.Body, first.Body)
 		}
-		other := postInvoice(t, base, "kept-key", `{"customer_id":"cust_123","amount_cents":2501,"currency":"USD"}`)
-		if other.status != http.StatusUnprocessableEntity {
-			t.Fatalf("the key with another body: %d %s, want 422", other.status, other.body)
+		other := calltest.PostInvoice(t, base, "kept-key", `{"customer_id":"cust_123","amount_cents":2501,"currency":"USD"}`)
+		if other.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("the key with another body: %d %s, want 422", other.Status, other.Body)
 		}
-		if got := field(t, call(t, http.MethodGet, base+"/invoices/"+id, "").body, "status"); got != "processed" {
+		if got := calltest.Field(t, calltest.Call(t, http.MethodGet, base+"/invoices/"+id, "").Body, "status"); got != "processed" {
 			t.Fatalf("GET: status %q", got)
 		}
-		list := call(t, http.MethodGet, base+"/invoices?customer_id=cust_123", "")
-		if !bytes.Contains(list.body, []byte(id)) {
-			t.Fatalf("list: %s", list.body)
+		list := calltest.Call(t, http.MethodGet, base+"/invoices?customer_id=cust_123", "")
+		if !bytes.Contains(list.Body, []byte(id)) {
+			t.Fatalf("list: %s", list.Body)
 		}
 	}
 	replay(svc)

@@ -14,6 +14,7 @@ import (
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/natstest"
 	"github.com/invoiced/invoiced/internal/seal"
+	"github.com/invoiced/invoiced/internal/testing/calltest"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 )
@@ -60,22 +61,22 @@ func TestRolesRunWithLeastPrivilege(t *testing.T) {
 	recv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { got.Add(1) }))
 	t.Cleanup(recv.Close)
 	base := "http://" + api.Addr()
-	if a := call(t, http.MethodPost, base+"/webhooks/subscriptions", `{"url":"`+recv.URL+`"}`, "Content-Type", "application/json"); a.status != http.StatusCreated {
-		t.Fatalf("subscribe: %d %s", a.status, a.body)
+	if a := calltest.Call(t, http.MethodPost, base+"/webhooks/subscriptions", `{"url":"`+recv.URL+`"}`, "Content-Type", "application/json"); a.Status != http.StatusCreated {
+		t.Fatalf("subscribe: %d %s", a.Status, a.Body)
 	}
-	inv := call(t, http.MethodPost, base+"/invoices", journeyBody, "Content-Type", "application/json", "Idempotency-Key", "least-0")
-	if inv.status != http.StatusCreated {
-		t.Fatalf("create: %d %s", inv.status, inv.body)
+	inv := calltest.Call(t, http.MethodPost, base+"/invoices", calltest.InvoiceBody, "Content-Type", "application/json", "Idempotency-Key", "least-0")
+	if inv.Status != http.StatusCreated {
+		t.Fatalf("create: %d %s", inv.Status, inv.Body)
 	}
 	natstest.Eventually(t, 20*time.Second, "the invoice processed", func() bool {
-		return strings.Contains(string(call(t, http.MethodGet, base+"/invoices/"+field(t, inv.body, "id"), "").body), `"processed"`)
+		return strings.Contains(string(calltest.Call(t, http.MethodGet, base+"/invoices/"+calltest.Field(t, inv.Body, "id"), "").Body), `"processed"`)
 	})
 	// The dispatcher hears of a new subscription through a watch of its
 	// bucket, a moment after it is made: events before that go to nobody.
 	n := 0
 	natstest.Eventually(t, 30*time.Second, "webhooks delivered", func() bool {
 		n++
-		call(t, http.MethodPost, base+"/invoices", journeyBody, "Content-Type", "application/json", "Idempotency-Key", fmt.Sprint("least-", n))
+		calltest.Call(t, http.MethodPost, base+"/invoices", calltest.InvoiceBody, "Content-Type", "application/json", "Idempotency-Key", fmt.Sprint("least-", n))
 		return got.Load() >= 2
 	})
 

@@ -4,84 +4,27 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/invoiced/invoiced/internal/config"
-	"github.com/invoiced/invoiced/internal/natstest"
 	"github.com/invoiced/invoiced/internal/seal"
+	"github.com/invoiced/invoiced/internal/testing/calltest"
 	"github.com/invoiced/invoiced/internal/webhook"
 )
 
-// signedReceiver verifies every webhook against the secret set for its
-// path, as a subscriber would, and counts those that verify.
-type signedReceiver struct {
-	*httptest.Server
-	mu       sync.Mutex
-	secrets  map[string]string // path → secret
-	verified map[string]int    // path → webhooks that verified
-}
-
-func newSignedReceiver(t testing.TB) *signedReceiver {
-	t.Helper()
-	r := &signedReceiver{secrets: map[string]string{}, verified: map[string]int{}}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(req.Body)
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		if err := webhook.Verify(r.secrets[req.URL.Path], req.Header, body, time.Now(), time.Minute); err != nil {
-			http.Error(w, "bad signature", http.StatusUnauthorized)
-			return
-		}
-		r.verified[req.URL.Path]++
-	}))
-	t.Cleanup(r.Close)
-	return r
-}
-
-func (r *signedReceiver) expect(path, secret string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.secrets[path] = secret
-}
-
-// awaitVerified waits until n webhooks to path have verified.
-func (r *signedReceiver) awaitVerified(t testing.TB, path string, n int) {
-	t.Helper()
-	natstest.Eventually(t, 20*time.Second, "webhooks to "+path+" verify", func() bool {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		return r.verified[path] >= n
-	})
-}
-
-// subscribeTo subscribes url and returns the subscription's ID and the
-// secret the API revealed.
-func subscribeTo(t testing.TB, base, url string) (id, secret string) {
-	t.Helper()
-	a := call(t, http.MethodPost, base+"/webhooks/subscriptions", `{"url":"`+url+`"}`, "Content-Type", "application/json")
-	if a.status != http.StatusCreated {
-		t.Fatalf("subscribe: %d %s", a.status, a.body)
-	}
-	return field(t, a.body, "id"), field(t, a.body, "secret")
-}
-
 func rotateSecret(t testing.TB, base, id string) string {
 	t.Helper()
-	a := call(t, http.MethodPost, base+"/webhooks/subscriptions/"+id+"/rotate-secret", "")
-	if a.status != http.StatusOK {
-		t.Fatalf("rotate: %d %s", a.status, a.body)
+	a := calltest.Call(t, http.MethodPost, base+"/webhooks/subscriptions/"+id+"/rotate-secret", "")
+	if a.Status != http.StatusOK {
+		t.Fatalf("rotate: %d %s", a.Status, a.Body)
 	}
-	return field(t, a.body, "secret")
+	return calltest.Field(t, a.Body, "secret")
 }
 
 // secretForms returns what a secret may rest as: the whole string, the
@@ -134,7 +77,7 @@ func filesHolding(t testing.TB, dir string, needles map[string][]byte) []string 
 // them, nor any whsec_ secret; and that the log holds none either.
 func TestSigningSecretsNeverRestInTheClear(t *testing.T) {
 	dir := t.TempDir()
-	logs := &syncBuffer{}
+	logs := &calltest.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	start := func() *Service {
 		svc, err := Start(context.Background(), serveConfig(t, dir, "--log-level", "debug", "--webhook-retry-schedule", "100ms"), log)
@@ -144,31 +87,31 @@ func TestSigningSecretsNeverRestInTheClear(t *testing.T) {
 		t.Cleanup(func() { stopService(t, svc) })
 		return svc
 	}
-	recv := newSignedReceiver(t)
+	recv := calltest.NewSignedReceiver(t)
 	svc := start()
 	base := "http://" + svc.Addr()
 	if info, err := os.Stat(filepath.Join(dir, config.SecretsKeyFileName)); err != nil || info.Mode().Perm() != seal.FileMode {
 		t.Fatalf("the key file made on first start: %v %v", info, err)
 	}
-	idA, a1 := subscribeTo(t, base, recv.URL+"/a")
+	idA, a1 := calltest.Subscribe(t, base, recv.URL+"/a")
 	a2 := rotateSecret(t, base, idA)
-	idB, b := subscribeTo(t, base, recv.URL+"/b")
-	if a := call(t, http.MethodPatch, base+"/webhooks/subscriptions/"+idB, `{"description":"patched"}`, "Content-Type", "application/json"); a.status != http.StatusOK {
-		t.Fatalf("patch: %d %s", a.status, a.body)
+	idB, b := calltest.Subscribe(t, base, recv.URL+"/b")
+	if a := calltest.Call(t, http.MethodPatch, base+"/webhooks/subscriptions/"+idB, `{"description":"patched"}`, "Content-Type", "application/json"); a.Status != http.StatusOK {
+		t.Fatalf("patch: %d %s", a.Status, a.Body)
 	}
-	idC, c := subscribeTo(t, base, recv.URL+"/c")
-	if a := call(t, http.MethodDelete, base+"/webhooks/subscriptions/"+idC, ""); a.status != http.StatusNoContent {
-		t.Fatalf("delete: %d %s", a.status, a.body)
+	idC, c := calltest.Subscribe(t, base, recv.URL+"/c")
+	if a := calltest.Call(t, http.MethodDelete, base+"/webhooks/subscriptions/"+idC, ""); a.Status != http.StatusNoContent {
+		t.Fatalf("delete: %d %s", a.Status, a.Body)
 	}
 	stopService(t, svc)
 
 	svc = start()
 	base = "http://" + svc.Addr()
-	recv.expect("/a", a2) // the rotated secret; the first still signs beside it for the overlap
-	recv.expect("/b", b)
-	postInvoice(t, base, "inv-secrets", journeyBody)
-	recv.awaitVerified(t, "/a", 2) // invoice.created and invoice.processed
-	recv.awaitVerified(t, "/b", 2)
+	recv.Expect("/a", a2) // the rotated secret; the first still signs beside it for the overlap
+	recv.Expect("/b", b)
+	calltest.PostInvoice(t, base, "inv-secrets", calltest.InvoiceBody)
+	recv.AwaitVerified(t, "/a", 2) // invoice.created and invoice.processed
+	recv.AwaitVerified(t, "/b", 2)
 	stopService(t, svc)
 
 	needles := map[string][]byte{"a whsec_ secret": []byte(webhook.SecretPrefix)}

@@ -10,57 +10,52 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/invoiced/invoiced/api"
 	"github.com/invoiced/invoiced/dispatcher"
 	"github.com/invoiced/invoiced/internal/broker"
 	"github.com/invoiced/invoiced/internal/config"
 	"github.com/invoiced/invoiced/internal/groupcommit"
-	"github.com/invoiced/invoiced/internal/jserr"
 	"github.com/invoiced/invoiced/internal/metrics"
 	"github.com/invoiced/invoiced/internal/readmodel"
 	"github.com/invoiced/invoiced/internal/seal"
+	"github.com/invoiced/invoiced/internal/serving"
 	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/invoiced/invoiced/processor"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Service is one running invoiced process.
 type Service struct {
-	cfg          config.Serve
-	log          *slog.Logger
-	embedded     *server.Server
-	embeddedAuth broker.Auth // how clients sign in to embedded: none, or its user's seed
-	nc           *nats.Conn
-	ncClosed     chan struct{}
-	js           jetstream.JetStream
-	grouped      *groupcommit.JetStream // the processor's, the dispatcher's, the compactor's
-	apiGrouped   *groupcommit.JetStream // the API's: grouped unless other roles share the process
-	apiJS        jetstream.JetStream
-	handles      broker.Handles
-	proc         *processor.Processor
-	disp         *dispatcher.Dispatcher
-	compactor    *broker.Compactor
-	auth         *api.Auth
-	secrets      *seal.Keyring // seals and opens webhook signing secrets; nil without the api or dispatcher role
-	model        *readmodel.Store
-	follower     *readmodel.Follower
-	http         *http.Server
-	handler      atomic.Pointer[http.Handler] // what http answers with: the start's, then the service's
-	starting     *startState                  // what Start waits for, which /readyz says until it is done
-	ln           net.Listener
-	pprof        *side
-	metrics      *metrics.Metrics
-	metricsSide  *side
-	served       chan error
-	stopOnce     sync.Once
-	stopErr      error
+	cfg         config.Serve
+	log         *slog.Logger
+	nats        *broker.Session
+	nc          *nats.Conn // nats.Conn, for short
+	js          jetstream.JetStream
+	grouped     *groupcommit.JetStream // the processor's, the dispatcher's, the compactor's
+	apiGrouped  *groupcommit.JetStream // the API's: grouped unless other roles share the process
+	apiJS       jetstream.JetStream
+	handles     broker.Handles
+	proc        *processor.Processor
+	disp        *dispatcher.Dispatcher
+	compactor   *broker.Compactor
+	auth        *api.Auth
+	secrets     *seal.Keyring // seals and opens webhook signing secrets; nil without the api or dispatcher role
+	model       *readmodel.Store
+	follower    *readmodel.Follower
+	http        *http.Server
+	handler     atomic.Pointer[http.Handler] // what http answers with: the start's, then the service's
+	starting    *serving.Start               // what Start waits for, which /readyz says until it is done
+	ln          net.Listener
+	pprof       *serving.Side
+	metrics     *metrics.Metrics
+	metricsSide *serving.Side
+	served      chan error
+	stopOnce    sync.Once
+	stopErr     error
 }
 
 // Start brings up a service as cfg says and returns once it serves the API.
@@ -72,7 +67,7 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *Service,
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Service{cfg: cfg, log: log, served: make(chan error, 1), metrics: metrics.New(), starting: newStartState()}
+	s := &Service{cfg: cfg, log: log, served: make(chan error, 1), metrics: metrics.New(), starting: serving.NewStart()}
 	defer func() {
 		if err != nil {
 			stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
@@ -81,14 +76,14 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *Service,
 		}
 	}()
 	if cfg.NeedsSecretsKey() {
-		if s.secrets, err = openSecretsKeys(cfg, log); err != nil {
+		if s.secrets, err = cfg.OpenSecretsKeys(log); err != nil {
 			return nil, err
 		}
 	}
 	if err := s.listen(); err != nil {
 		return nil, err
 	}
-	if err := s.connect(ctx); err != nil {
+	if err := s.connect(); err != nil {
 		return nil, err
 	}
 	if err := s.setup(ctx); err != nil {
@@ -103,7 +98,7 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *Service,
 		return nil, err
 	}
 	s.compactor = broker.StartCompactor(s.js, broker.Compaction{
-		Streams:       s.streams(),
+		Streams:       s.cfg.Streams(),
 		InvoicesAfter: cfg.InvoicesAfter(),
 		Processor:     processor.ConsumerName,
 		FanOut:        dispatcher.FanOutConsumer,
@@ -113,110 +108,56 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *Service,
 	if err := s.serve(); err != nil {
 		return nil, err
 	}
-	s.starting.finish()
+	s.starting.Finish()
 	return s, nil
 }
 
-// connect starts the embedded server when there is no NATS URL, and connects.
-func (s *Service) connect(ctx context.Context) error {
-	s.starting.waitFor("NATS at " + s.natsWhere())
+// connect starts the embedded server when there is no NATS URL, and
+// connects.
+func (s *Service) connect() error {
+	s.starting.WaitFor("NATS at " + s.cfg.NATSWhere())
+	cfg := broker.SessionConfig{URL: s.cfg.NATSURL, Auth: s.cfg.NATSAuth.Broker(), Name: "invoiced", Logger: s.log}
 	if s.cfg.Embedded() {
-		if err := os.MkdirAll(s.cfg.Data, 0o750); err != nil {
-			return fmt.Errorf("data directory: %w", err)
-		}
-		user, err := embeddedUser(s.cfg)
-		if err != nil {
-			return err
-		}
-		srv, err := broker.StartEmbedded(broker.Embedded{
-			StoreDir:   s.cfg.Data,
-			Listen:     s.cfg.NATSListen,
-			SyncAlways: s.cfg.Fsync == config.FsyncAlways,
-			User:       user.public,
-			Logger:     s.log,
-		})
-		if err != nil {
-			return err
-		}
-		s.embedded, s.embeddedAuth = srv, user.auth
+		cfg.Embedded = &broker.Embedded{StoreDir: s.cfg.Data, Listen: s.cfg.NATSListen,
+			SyncAlways: s.cfg.Fsync == config.FsyncAlways, Logger: s.log}
+		cfg.Locked = s.cfg.BrokerLocked()
 	}
-	auth := brokerAuth(s.cfg.NATSAuth)
-	if s.cfg.Embedded() {
-		auth = s.embeddedAuth
-	}
-	nc, err := broker.Connect(s.cfg.NATSURL, s.embedded, "invoiced", s.log, auth)
-	if err != nil {
+	var err error
+	if s.nats, err = broker.Open(cfg); err != nil {
 		return err
 	}
-	s.nc, s.ncClosed = nc, make(chan struct{})
-	nc.SetClosedHandler(func(*nats.Conn) { close(s.ncClosed) })
-	js, err := jetstream.New(nc)
+	s.nc = s.nats.Conn
+	js, err := jetstream.New(s.nc)
 	if err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
-	return s.group(nc, js)
-}
-
-// brokerAuth returns the sign-in the NATS flags describe.
-func brokerAuth(a config.NATSAuth) broker.Auth {
-	return broker.Auth{CredsFile: a.Creds, NKeySeedFile: a.NKey, TLSCA: a.TLSCA, TLSCert: a.TLSCert, TLSKey: a.TLSKey}
-}
-
-// streams returns the settings of the streams.
-func (s *Service) streams() broker.Streams {
-	return broker.Streams{Replicas: s.cfg.Replicas, DedupWindow: s.cfg.DedupWindow, HistoryRetention: s.cfg.HistoryRetention,
-		// Only the embedded server is known to sync such a segment often
-		// enough (broker.HistorySyncInterval).
-		HistoryUnsynced: s.cfg.Embedded() && s.cfg.Fsync == config.FsyncAlways}
+	return s.group(s.nc, js)
 }
 
 // setup creates or updates the streams, retrying while NATS is unreachable
 // or JetStream temporarily unavailable (logged at once, then every
 // waitLogInterval); a refusal of the configuration fails at once.
 func (s *Service) setup(ctx context.Context) error {
-	streams := s.streams()
+	streams := s.cfg.Streams()
 	if err := streams.Validate(); err != nil {
 		return err
 	}
-	s.starting.waitFor("JetStream at " + s.natsWhere())
-	stopReports := s.reportWaiting(ctx)
+	s.starting.WaitFor("JetStream at " + s.cfg.NATSWhere())
+	stopReports := serving.Every(ctx, waitLogInterval, s.logWaiting)
 	defer stopReports()
-	for pause, first := 250*time.Millisecond, true; ; pause = min(2*pause, 5*time.Second) {
-		attempt, cancel := context.WithTimeout(ctx, 10*time.Second)
-		err := s.ensure(attempt, streams)
-		cancel()
-		if err == nil {
-			s.starting.waitFor("the roles to start")
-			return nil
-		}
-		if !jserr.IsTransient(err) {
-			return err
-		}
-		if status := s.nc.Status(); status != nats.CONNECTED {
-			// Publishing then fails for want of a buffer, which names
-			// the symptom, not the cause.
-			err = fmt.Errorf("not connected to NATS (%s): %w", status, err)
-		}
-		s.starting.failed(err)
+	first := true
+	h, err := streams.EnsureWhenReady(ctx, s.js, s.nc, func(err error) {
+		s.starting.Failed(err)
 		if first {
 			s.logWaiting()
 			first = false
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("set up streams: %w (%w)", ctx.Err(), err)
-		case <-time.After(pause):
-		}
-	}
-}
-
-// ensure creates or updates the streams and the buckets.
-func (s *Service) ensure(ctx context.Context, streams broker.Streams) error {
-	h, err := streams.Ensure(ctx, s.js)
+	})
 	if err != nil {
 		return err
 	}
 	s.handles = h
+	s.starting.WaitFor("the roles to start")
 	return nil
 }
 
@@ -251,7 +192,7 @@ func (s *Service) startRoles(ctx context.Context) error {
 			Targets:                    s.cfg.WebhookTargets(),
 			RequireHTTPS:               s.cfg.WebhookRequireHTTPS,
 			Secrets:                    s.secrets,
-			UserAgent:                  "invoiced/" + version(),
+			UserAgent:                  "invoiced/" + config.BuildVersion(),
 			Logger:                     s.log.With("role", config.RoleDispatcher),
 			Observer:                   s.metrics,
 		})
@@ -269,13 +210,10 @@ func (s *Service) startRoles(ctx context.Context) error {
 // NATSURL returns the URL TCP clients reach NATS at, or "" when the
 // embedded server listens for none.
 func (s *Service) NATSURL() string {
-	if s.embedded == nil {
+	if s.nats == nil {
 		return s.cfg.NATSURL
 	}
-	if s.cfg.NATSListen == broker.ListenOff {
-		return ""
-	}
-	return s.embedded.ClientURL()
+	return s.nats.URL()
 }
 
 // Done returns a channel that yields the HTTP server's error if it stops
@@ -298,7 +236,7 @@ func (s *Service) shutdown(ctx context.Context) error {
 	if s.http != nil {
 		errs = append(errs, s.http.Shutdown(ctx))
 	}
-	errs = append(errs, s.pprof.shutdown(ctx), s.metricsSide.shutdown(ctx))
+	errs = append(errs, s.pprof.Shutdown(ctx), s.metricsSide.Shutdown(ctx))
 	errs = append(errs, s.close(ctx))
 	return errors.Join(errs...)
 }
@@ -328,19 +266,8 @@ func (s *Service) close(ctx context.Context) error {
 	if s.grouped != nil {
 		s.grouped.Close()
 	}
-	if s.nc != nil {
-		if s.nc.Drain() != nil {
-			s.nc.Close()
-		}
-		select {
-		case <-s.ncClosed:
-		case <-ctx.Done():
-			s.nc.Close()
-		}
-	}
-	if s.embedded != nil {
-		s.embedded.Shutdown()
-		s.embedded.WaitForShutdown()
+	if s.nats != nil {
+		s.nats.Close(ctx)
 	}
 	return errors.Join(errs...)
 }

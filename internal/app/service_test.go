@@ -15,6 +15,7 @@ import (
 
 	"github.com/invoiced/invoiced/internal/config"
 	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/testing/calltest"
 )
 
 // serveConfig returns a test configuration: loopback on free ports, the
@@ -52,84 +53,32 @@ func stopService(t testing.TB, svc *Service) {
 	}
 }
 
-type answer struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func call(t testing.TB, method, url, body string, headers ...string) answer {
-	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return answer{res.StatusCode, res.Header, b}
-}
-
-func postInvoice(t testing.TB, base, key, body string) answer {
-	t.Helper()
-	return call(t, http.MethodPost, base+"/invoices", body, "Content-Type", "application/json", "Idempotency-Key", key)
-}
-
-func field(t testing.TB, body []byte, name string) string {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(body, &m); err != nil {
-		t.Fatalf("%s: %v", body, err)
-	}
-	s, _ := m[name].(string)
-	return s
-}
-
-func awaitStatus(t testing.TB, base, id, status string) []byte {
-	t.Helper()
-	var last []byte
-	natstest.Eventually(t, 15*time.Second, "invoice "+id+" "+status, func() bool {
-		a := call(t, http.MethodGet, base+"/invoices/"+id, "")
-		last = a.body
-		return a.status == http.StatusOK && field(t, a.body, "status") == status
-	})
-	return last
-}
-
-const journeyBody = `{"customer_id":"cust_123","amount_cents":2500,"currency":"USD"}`
-
 func TestRestartKeepsEverything(t *testing.T) {
 	dir := t.TempDir()
 	svc := startService(t, serveConfig(t, dir))
 	base := "http://" + svc.Addr()
-	first := postInvoice(t, base, "inv-001", journeyBody)
-	if first.status != http.StatusCreated {
-		t.Fatalf("%d %s", first.status, first.body)
+	first := calltest.PostInvoice(t, base, "inv-001", calltest.InvoiceBody)
+	if first.Status != http.StatusCreated {
+		t.Fatalf("%d %s", first.Status, first.Body)
 	}
-	id := field(t, first.body, "id")
-	awaitStatus(t, base, id, "processed")
+	id := calltest.Field(t, first.Body, "id")
+	calltest.AwaitStatus(t, base, id, "processed")
 	stopService(t, svc)
 
 	svc = startService(t, serveConfig(t, dir))
 	base = "http://" + svc.Addr()
-	again := postInvoice(t, base, "inv-001", journeyBody)
-	if again.status != http.StatusCreated || !bytes.Equal(again.body, first.body) || again.header.Get("Idempotent-Replayed") != "true" {
-		t.Fatalf("after restart: %d %s", again.status, again.body)
+	again := calltest.PostInvoice(t, base, "inv-001", calltest.InvoiceBody)
+	if again.Status != http.StatusCreated || !bytes.Equal(again.Body, first.Body) || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("after restart: %d %s", again.Status, again.Body)
 	}
-	if a := postInvoice(t, base, "inv-001", `{"customer_id":"cust_123","amount_cents":1}`); a.status != http.StatusUnprocessableEntity {
-		t.Fatalf("changed request after restart: %d %s", a.status, a.body)
+	if a := calltest.PostInvoice(t, base, "inv-001", `{"customer_id":"cust_123","amount_cents":1}`); a.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("changed request after restart: %d %s", a.Status, a.Body)
 	}
-	got := awaitStatus(t, base, id, "processed")
+	got := calltest.AwaitStatus(t, base, id, "processed")
 	var list struct {
 		Data []json.RawMessage `json:"data"`
 	}
-	if err := json.Unmarshal(call(t, http.MethodGet, base+"/invoices", "").body, &list); err != nil || len(list.Data) != 1 {
+	if err := json.Unmarshal(calltest.Call(t, http.MethodGet, base+"/invoices", "").Body, &list); err != nil || len(list.Data) != 1 {
 		t.Fatalf("list after restart rebuilt from the stream: %v %d", err, len(list.Data))
 	}
 	if !bytes.Equal(bytes.TrimSpace(list.Data[0]), bytes.TrimSpace(got)) {
@@ -140,9 +89,9 @@ func TestRestartKeepsEverything(t *testing.T) {
 func TestFailedAboveMaxAmount(t *testing.T) {
 	svc := startService(t, serveConfig(t, "", "--max-amount-cents", "1000"))
 	base := "http://" + svc.Addr()
-	a := postInvoice(t, base, "big", `{"customer_id":"c","amount_cents":1001}`)
-	body := awaitStatus(t, base, field(t, a.body, "id"), "failed")
-	if field(t, body, "failure_reason") != "amount_exceeds_limit" {
+	a := calltest.PostInvoice(t, base, "big", `{"customer_id":"c","amount_cents":1001}`)
+	body := calltest.AwaitStatus(t, base, calltest.Field(t, a.Body, "id"), "failed")
+	if calltest.Field(t, body, "failure_reason") != "amount_exceeds_limit" {
 		t.Fatalf("%s", body)
 	}
 }
@@ -152,17 +101,17 @@ func TestRoles(t *testing.T) {
 	apiOnly := startService(t, serveConfig(t, "", "--nats-url", srv.ClientURL(), "--roles", "api"))
 	procOnly := startService(t, serveConfig(t, "", "--nats-url", srv.ClientURL(), "--roles", "processor"))
 
-	if a := call(t, http.MethodGet, "http://"+procOnly.Addr()+"/invoices", ""); a.status != http.StatusNotFound {
-		t.Fatalf("processor-only process serves invoices: %d", a.status)
+	if a := calltest.Call(t, http.MethodGet, "http://"+procOnly.Addr()+"/invoices", ""); a.Status != http.StatusNotFound {
+		t.Fatalf("processor-only process serves invoices: %d", a.Status)
 	}
 	for _, svc := range []*Service{apiOnly, procOnly} {
-		if a := call(t, http.MethodGet, "http://"+svc.Addr()+"/readyz", ""); a.status != http.StatusOK {
-			t.Fatalf("readyz %d %s", a.status, a.body)
+		if a := calltest.Call(t, http.MethodGet, "http://"+svc.Addr()+"/readyz", ""); a.Status != http.StatusOK {
+			t.Fatalf("readyz %d %s", a.Status, a.Body)
 		}
 	}
 	base := "http://" + apiOnly.Addr()
-	a := postInvoice(t, base, "k", journeyBody)
-	awaitStatus(t, base, field(t, a.body, "id"), "processed") // by the other process
+	a := calltest.PostInvoice(t, base, "k", calltest.InvoiceBody)
+	calltest.AwaitStatus(t, base, calltest.Field(t, a.Body, "id"), "processed") // by the other process
 }
 
 func TestConcurrentStartAgainstOneNATS(t *testing.T) {
@@ -194,24 +143,24 @@ func TestReadyzFollowsNATS(t *testing.T) {
 	url, port := srv.ClientURL(), natstest.Port(t, srv)
 	svc := startService(t, serveConfig(t, "", "--nats-url", url))
 	base := "http://" + svc.Addr()
-	if a := call(t, http.MethodGet, base+"/healthz", ""); a.status != http.StatusOK {
-		t.Fatalf("healthz %d", a.status)
+	if a := calltest.Call(t, http.MethodGet, base+"/healthz", ""); a.Status != http.StatusOK {
+		t.Fatalf("healthz %d", a.Status)
 	}
 	srv.Shutdown()
 	srv.WaitForShutdown()
 	natstest.Eventually(t, 10*time.Second, "readyz 503 while NATS is down", func() bool {
-		a := call(t, http.MethodGet, base+"/readyz", "")
-		return a.status == http.StatusServiceUnavailable && a.header.Get("Retry-After") != ""
+		a := calltest.Call(t, http.MethodGet, base+"/readyz", "")
+		return a.Status == http.StatusServiceUnavailable && a.Header.Get("Retry-After") != ""
 	})
-	if a := call(t, http.MethodGet, base+"/healthz", ""); a.status != http.StatusOK {
-		t.Fatalf("healthz %d while NATS is down", a.status)
+	if a := calltest.Call(t, http.MethodGet, base+"/healthz", ""); a.Status != http.StatusOK {
+		t.Fatalf("healthz %d while NATS is down", a.Status)
 	}
 	natstest.Start(t, natstest.Options{StoreDir: dir, Port: port})
 	natstest.Eventually(t, 20*time.Second, "readyz 200 once NATS is back", func() bool {
-		return call(t, http.MethodGet, base+"/readyz", "").status == http.StatusOK
+		return calltest.Call(t, http.MethodGet, base+"/readyz", "").Status == http.StatusOK
 	})
-	a := postInvoice(t, base, "after-outage", journeyBody)
-	awaitStatus(t, base, field(t, a.body, "id"), "processed")
+	a := calltest.PostInvoice(t, base, "after-outage", calltest.InvoiceBody)
+	calltest.AwaitStatus(t, base, calltest.Field(t, a.Body, "id"), "processed")
 	stopService(t, svc) // while NATS is still up
 }
 
@@ -237,11 +186,11 @@ func TestShutdownWhileNATSIsAway(t *testing.T) {
 // asked, never on the API's.
 func TestPprofListensApart(t *testing.T) {
 	svc := startService(t, serveConfig(t, "", "--pprof-addr", "127.0.0.1:0"))
-	if a := call(t, http.MethodGet, "http://"+svc.PprofAddr()+"/debug/pprof/cmdline", ""); a.status != http.StatusOK || len(a.body) == 0 {
-		t.Fatalf("pprof: %d %q", a.status, a.body)
+	if a := calltest.Call(t, http.MethodGet, "http://"+svc.PprofAddr()+"/debug/pprof/cmdline", ""); a.Status != http.StatusOK || len(a.Body) == 0 {
+		t.Fatalf("pprof: %d %q", a.Status, a.Body)
 	}
-	if a := call(t, http.MethodGet, "http://"+svc.Addr()+"/debug/pprof/cmdline", ""); a.status != http.StatusNotFound {
-		t.Fatalf("pprof on the API listener: %d", a.status)
+	if a := calltest.Call(t, http.MethodGet, "http://"+svc.Addr()+"/debug/pprof/cmdline", ""); a.Status != http.StatusNotFound {
+		t.Fatalf("pprof on the API listener: %d", a.Status)
 	}
 	off := startService(t, serveConfig(t, ""))
 	if addr := off.PprofAddr(); addr != "" {

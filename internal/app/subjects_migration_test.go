@@ -13,6 +13,7 @@ import (
 	"github.com/invoiced/invoiced/internal/broker"
 	"github.com/invoiced/invoiced/internal/history"
 	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/testing/calltest"
 	"github.com/invoiced/invoiced/internal/testing/statetest"
 	"github.com/invoiced/invoiced/processor"
 	"github.com/nats-io/nats.go"
@@ -78,13 +79,13 @@ func storeBeforeAccounts(t *testing.T, dir, key string) (decided, undecided stri
 		}
 		return ev
 	}
-	req, err := api.RequestedEvent(api.DefaultCaller, key, []byte(journeyBody), time.Now().Add(-time.Hour))
+	req, err := api.RequestedEvent(api.DefaultCaller, key, []byte(calltest.InvoiceBody), time.Now().Add(-time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
 	old(req, false)
 	old(events.NewProcessed(req.Invoice, time.Now().Add(-time.Hour)), false)
-	pending, err := api.RequestedEvent(api.DefaultCaller, "before-accounts-pending", []byte(journeyBody), time.Now())
+	pending, err := api.RequestedEvent(api.DefaultCaller, "before-accounts-pending", []byte(calltest.InvoiceBody), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,14 +109,14 @@ func TestEventsStoredBeforeAccountsInSubjectsLiveOn(t *testing.T) {
 
 	svc := startService(t, serveConfig(t, dir, "--nats-listen", "127.0.0.1:0"))
 	base := "http://" + svc.Addr()
-	awaitStatus(t, base, undecided, "processed")
-	awaitStatus(t, base, decided, "processed")
-	retry := postInvoice(t, base, key, journeyBody)
-	if retry.header.Get("Idempotent-Replayed") != "true" || field(t, retry.body, "id") != decided {
-		t.Fatalf("retry of a key used before: %d %v %s, want a replay of invoice %s", retry.status, retry.header, retry.body, decided)
+	calltest.AwaitStatus(t, base, undecided, "processed")
+	calltest.AwaitStatus(t, base, decided, "processed")
+	retry := calltest.PostInvoice(t, base, key, calltest.InvoiceBody)
+	if retry.Header.Get("Idempotent-Replayed") != "true" || calltest.Field(t, retry.Body, "id") != decided {
+		t.Fatalf("retry of a key used before: %d %v %s, want a replay of invoice %s", retry.Status, retry.Header, retry.Body, decided)
 	}
-	fresh := field(t, postInvoice(t, base, "after-accounts", journeyBody).body, "id")
-	awaitStatus(t, base, fresh, "processed")
+	fresh := calltest.Field(t, calltest.PostInvoice(t, base, "after-accounts", calltest.InvoiceBody).Body, "id")
+	calltest.AwaitStatus(t, base, fresh, "processed")
 
 	ctx := context.Background()
 	for id, want := range map[string]string{
@@ -147,7 +148,7 @@ func TestEventsStoredBeforeAccountsInSubjectsLiveOn(t *testing.T) {
 			ID string `json:"id"`
 		} `json:"data"`
 	}
-	if err := json.Unmarshal(call(t, http.MethodGet, base+"/invoices", "").body, &list); err != nil {
+	if err := json.Unmarshal(calltest.Call(t, http.MethodGet, base+"/invoices", "").Body, &list); err != nil {
 		t.Fatal(err)
 	}
 	seen := map[string]int{}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/testing/calltest"
 )
 
 // hooks records the bodies of the webhooks one receiver gets.
@@ -51,16 +52,16 @@ func TestAccountsAreApartEndToEnd(t *testing.T) {
 	for key, h := range map[string]*hooks{acme1: acmeHooks, globex: globexHooks} {
 		recv := httptest.NewServer(http.HandlerFunc(h.receive))
 		t.Cleanup(recv.Close)
-		if a := call(t, http.MethodPost, base+"/webhooks/subscriptions", `{"url":"`+recv.URL+`","event_types":["invoice.created"]}`, as(key)...); a.status != http.StatusCreated {
-			t.Fatalf("subscribe: %d %s", a.status, a.body)
+		if a := calltest.Call(t, http.MethodPost, base+"/webhooks/subscriptions", `{"url":"`+recv.URL+`","event_types":["invoice.created"]}`, as(key)...); a.Status != http.StatusCreated {
+			t.Fatalf("subscribe: %d %s", a.Status, a.Body)
 		}
 	}
-	first := call(t, http.MethodPost, base+"/invoices", journeyBody, as(acme1, "Idempotency-Key", "inv-1")...)
-	again := call(t, http.MethodPost, base+"/invoices", journeyBody, as(acme2, "Idempotency-Key", "inv-1")...)
-	other := call(t, http.MethodPost, base+"/invoices", journeyBody, as(globex, "Idempotency-Key", "inv-1")...)
-	acmeID, globexID := field(t, first.body, "id"), field(t, other.body, "id")
-	if field(t, again.body, "id") != acmeID || again.status != http.StatusCreated || acmeID == globexID {
-		t.Fatalf("one account's keys share a scope, two accounts do not: %s / %s / %s", first.body, again.body, other.body)
+	first := calltest.Call(t, http.MethodPost, base+"/invoices", calltest.InvoiceBody, as(acme1, "Idempotency-Key", "inv-1")...)
+	again := calltest.Call(t, http.MethodPost, base+"/invoices", calltest.InvoiceBody, as(acme2, "Idempotency-Key", "inv-1")...)
+	other := calltest.Call(t, http.MethodPost, base+"/invoices", calltest.InvoiceBody, as(globex, "Idempotency-Key", "inv-1")...)
+	acmeID, globexID := calltest.Field(t, first.Body, "id"), calltest.Field(t, other.Body, "id")
+	if calltest.Field(t, again.Body, "id") != acmeID || again.Status != http.StatusCreated || acmeID == globexID {
+		t.Fatalf("one account's keys share a scope, two accounts do not: %s / %s / %s", first.Body, again.Body, other.Body)
 	}
 	natstest.Eventually(t, 20*time.Second, "each account's receiver hears of its own invoice", func() bool {
 		return len(acmeHooks.got()) == 1 && len(globexHooks.got()) == 1
@@ -68,14 +69,14 @@ func TestAccountsAreApartEndToEnd(t *testing.T) {
 	if !strings.Contains(acmeHooks.got()[0], acmeID) || !strings.Contains(globexHooks.got()[0], globexID) {
 		t.Fatalf("webhooks crossed accounts: acme got %v, globex %v", acmeHooks.got(), globexHooks.got())
 	}
-	if a := call(t, http.MethodGet, base+"/invoices/"+globexID, "", as(acme1)...); a.status != http.StatusNotFound {
-		t.Errorf("acme reads globex's invoice: %d", a.status)
+	if a := calltest.Call(t, http.MethodGet, base+"/invoices/"+globexID, "", as(acme1)...); a.Status != http.StatusNotFound {
+		t.Errorf("acme reads globex's invoice: %d", a.Status)
 	}
-	if a := call(t, http.MethodGet, base+"/invoices/"+globexID, "", as(ops)...); a.status != http.StatusOK {
-		t.Errorf("the operator reads globex's invoice: %d %s", a.status, a.body)
+	if a := calltest.Call(t, http.MethodGet, base+"/invoices/"+globexID, "", as(ops)...); a.Status != http.StatusOK {
+		t.Errorf("the operator reads globex's invoice: %d %s", a.Status, a.Body)
 	}
 	natstest.Eventually(t, 20*time.Second, "both deliveries recorded and listed", func() bool {
-		body := string(call(t, http.MethodGet, base+"/webhooks/deliveries", "", as(ops)...).body)
+		body := string(calltest.Call(t, http.MethodGet, base+"/webhooks/deliveries", "", as(ops)...).Body)
 		return strings.Contains(body, acmeID) && strings.Contains(body, globexID)
 	})
 	lists := []struct {
@@ -92,40 +93,40 @@ func TestAccountsAreApartEndToEnd(t *testing.T) {
 		{ops, "/webhooks/deliveries", 200, []string{acmeID, globexID}, nil},
 	}
 	for _, l := range lists {
-		a := call(t, http.MethodGet, base+l.path, "", as(l.key)...)
-		if a.status != l.status {
-			t.Errorf("%s: %d %s", l.path, a.status, a.body)
+		a := calltest.Call(t, http.MethodGet, base+l.path, "", as(l.key)...)
+		if a.Status != l.status {
+			t.Errorf("%s: %d %s", l.path, a.Status, a.Body)
 		}
 		for _, id := range l.has {
-			if !strings.Contains(string(a.body), id) {
-				t.Errorf("%s lacks %s: %s", l.path, id, a.body)
+			if !strings.Contains(string(a.Body), id) {
+				t.Errorf("%s lacks %s: %s", l.path, id, a.Body)
 			}
 		}
 		for _, id := range l.hasNot {
-			if strings.Contains(string(a.body), id) {
+			if strings.Contains(string(a.Body), id) {
 				t.Errorf("%s shows another account's %s", l.path, id)
 			}
 		}
 	}
-	dl := call(t, http.MethodGet, base+"/webhooks/deliveries", "", as(acme1)...)
-	dlID := field(t, []byte(strings.TrimSuffix(strings.TrimPrefix(string(dl.body), `{"data":[`), `],"has_more":false}`)), "id")
+	dl := calltest.Call(t, http.MethodGet, base+"/webhooks/deliveries", "", as(acme1)...)
+	dlID := calltest.Field(t, []byte(strings.TrimSuffix(strings.TrimPrefix(string(dl.Body), `{"data":[`), `],"has_more":false}`)), "id")
 	for _, method := range []string{http.MethodGet, http.MethodPost} {
 		path := "/webhooks/deliveries/" + dlID
 		if method == http.MethodPost {
 			path += "/retry"
 		}
-		if a := call(t, method, base+path, "", as(globex)...); a.status != http.StatusNotFound {
-			t.Errorf("globex %s %s: %d %s", method, path, a.status, a.body)
+		if a := calltest.Call(t, method, base+path, "", as(globex)...); a.Status != http.StatusNotFound {
+			t.Errorf("globex %s %s: %d %s", method, path, a.Status, a.Body)
 		}
 	}
 	// The attack that found the hole: one key rotating another's secret.
-	subs := call(t, http.MethodGet, base+"/webhooks/subscriptions", "", as(acme1)...)
+	subs := calltest.Call(t, http.MethodGet, base+"/webhooks/subscriptions", "", as(acme1)...)
 	var listed struct{ Data []struct{ ID string } }
-	if err := json.Unmarshal(subs.body, &listed); err != nil || len(listed.Data) != 1 {
-		t.Fatalf("acme's subscriptions: %s", subs.body)
+	if err := json.Unmarshal(subs.Body, &listed); err != nil || len(listed.Data) != 1 {
+		t.Fatalf("acme's subscriptions: %s", subs.Body)
 	}
 	subID := listed.Data[0].ID
-	if a := call(t, http.MethodPost, base+"/webhooks/subscriptions/"+subID+"/rotate-secret", "", as(globex)...); a.status != http.StatusNotFound {
-		t.Fatalf("globex rotates acme's secret: %d %s", a.status, a.body)
+	if a := calltest.Call(t, http.MethodPost, base+"/webhooks/subscriptions/"+subID+"/rotate-secret", "", as(globex)...); a.Status != http.StatusNotFound {
+		t.Fatalf("globex rotates acme's secret: %d %s", a.Status, a.Body)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/testing/calltest"
 )
 
 // TestOneInvoiceCanBeFollowedThroughTheLogs posts an invoice with a request
@@ -21,7 +22,7 @@ func TestOneInvoiceCanBeFollowedThroughTheLogs(t *testing.T) {
 	var delivered atomic.Int64
 	receiver := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { delivered.Add(1) }))
 	t.Cleanup(receiver.Close)
-	var logs syncBuffer
+	var logs calltest.SyncBuffer
 	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	svc, err := Start(context.Background(), serveConfig(t, ""), log)
 	if err != nil {
@@ -29,14 +30,14 @@ func TestOneInvoiceCanBeFollowedThroughTheLogs(t *testing.T) {
 	}
 	t.Cleanup(func() { stopService(t, svc) })
 	base := "http://" + svc.Addr()
-	if a := call(t, http.MethodPost, base+"/webhooks/subscriptions", `{"url":"`+receiver.URL+`"}`, "Content-Type", "application/json"); a.status != http.StatusCreated {
-		t.Fatalf("subscribe: %d %s", a.status, a.body)
+	if a := calltest.Call(t, http.MethodPost, base+"/webhooks/subscriptions", `{"url":"`+receiver.URL+`"}`, "Content-Type", "application/json"); a.Status != http.StatusCreated {
+		t.Fatalf("subscribe: %d %s", a.Status, a.Body)
 	}
 	const id = "trace-me-42"
-	a := call(t, http.MethodPost, base+"/invoices", journeyBody,
+	a := calltest.Call(t, http.MethodPost, base+"/invoices", calltest.InvoiceBody,
 		"Content-Type", "application/json", "Idempotency-Key", "traced", "X-Request-ID", id)
-	if a.status != http.StatusCreated || a.header.Get("X-Request-ID") != id {
-		t.Fatalf("%d, X-Request-ID %q", a.status, a.header.Get("X-Request-ID"))
+	if a.Status != http.StatusCreated || a.Header.Get("X-Request-ID") != id {
+		t.Fatalf("%d, X-Request-ID %q", a.Status, a.Header.Get("X-Request-ID"))
 	}
 	want := []string{"request", "invoice decided", "event fanned out", "webhook attempt"}
 	natstest.Eventually(t, 20*time.Second, "every stage logs the request ID", func() bool {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/testing/calltest"
 	"github.com/invoiced/invoiced/internal/webhook"
 )
 
@@ -34,17 +35,17 @@ func TestTutorialJourneyWithWebhooks(t *testing.T) {
 
 	svc := startService(t, serveConfig(t, ""))
 	base := "http://" + svc.Addr()
-	sub := call(t, http.MethodPost, base+"/webhooks/subscriptions", `{"url":"`+receiver.URL+`/webhook"}`, "Content-Type", "application/json")
-	if sub.status != http.StatusCreated {
-		t.Fatalf("subscribe: %d %s", sub.status, sub.body)
+	sub := calltest.Call(t, http.MethodPost, base+"/webhooks/subscriptions", `{"url":"`+receiver.URL+`/webhook"}`, "Content-Type", "application/json")
+	if sub.Status != http.StatusCreated {
+		t.Fatalf("subscribe: %d %s", sub.Status, sub.Body)
 	}
 	mu.Lock()
-	secret = field(t, sub.body, "secret")
+	secret = calltest.Field(t, sub.Body, "secret")
 	mu.Unlock()
-	subID := field(t, sub.body, "id")
+	subID := calltest.Field(t, sub.Body, "id")
 
-	inv := postInvoice(t, base, "inv-001", journeyBody)
-	awaitStatus(t, base, field(t, inv.body, "id"), "processed")
+	inv := calltest.PostInvoice(t, base, "inv-001", calltest.InvoiceBody)
+	calltest.AwaitStatus(t, base, calltest.Field(t, inv.Body, "id"), "processed")
 	natstest.Eventually(t, 15*time.Second, "both webhooks verified", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
@@ -59,8 +60,8 @@ func TestTutorialJourneyWithWebhooks(t *testing.T) {
 		} `json:"data"`
 	}
 	natstest.Eventually(t, 10*time.Second, "two delivered deliveries listed", func() bool {
-		a := call(t, http.MethodGet, base+"/webhooks/deliveries?status=delivered", "")
-		if a.status != http.StatusOK || json.Unmarshal(a.body, &list) != nil {
+		a := calltest.Call(t, http.MethodGet, base+"/webhooks/deliveries?status=delivered", "")
+		if a.Status != http.StatusOK || json.Unmarshal(a.Body, &list) != nil {
 			return false
 		}
 		return len(list.Data) == 2

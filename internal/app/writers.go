@@ -35,21 +35,11 @@ func (s *Service) group(nc *nats.Conn, js jetstream.JetStream) error {
 		}
 	}
 	for stream := range groupedStreams {
-		if err := s.metrics.WatchGroupCommit(stream, s.groupStats(stream)); err != nil {
+		if err := s.metrics.WatchGroupCommit(stream, groupcommit.StatsOf(stream, s.grouped, s.apiGrouped)); err != nil {
 			return err
 		}
 	}
 	s.js = s.metrics.JetStream(s.grouped)
 	s.apiJS = s.metrics.JetStream(s.apiGrouped)
 	return nil
-}
-
-// groupStats returns what reads the writers of stream have sent, the API's
-// and the other roles' together.
-func (s *Service) groupStats(stream string) func() groupcommit.Stats {
-	shared, api := s.grouped.Writers()[stream], s.apiGrouped.Writers()[stream]
-	if shared == api {
-		return shared.Stats
-	}
-	return func() groupcommit.Stats { return shared.Stats().Add(api.Stats()) }
 }

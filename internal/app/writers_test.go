@@ -6,6 +6,7 @@ import (
 
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/groupcommit"
+	"github.com/invoiced/invoiced/internal/testing/calltest"
 )
 
 // TestTheAPIPublishesThroughWritersOfItsOwn runs every role in one process:
@@ -14,17 +15,17 @@ import (
 func TestTheAPIPublishesThroughWritersOfItsOwn(t *testing.T) {
 	svc := startService(t, serveConfig(t, t.TempDir()))
 	base := "http://" + svc.Addr()
-	created := postInvoice(t, base, "own-writers", journeyBody)
-	if created.status != http.StatusCreated {
-		t.Fatalf("create: %d %s", created.status, created.body)
+	created := calltest.PostInvoice(t, base, "own-writers", calltest.InvoiceBody)
+	if created.Status != http.StatusCreated {
+		t.Fatalf("create: %d %s", created.Status, created.Body)
 	}
-	awaitStatus(t, base, field(t, created.body, "id"), "processed")
+	calltest.AwaitStatus(t, base, calltest.Field(t, created.Body, "id"), "processed")
 	sent := func(s groupcommit.Stats) uint64 { return s.Batched + s.Singles }
 	api, shared := svc.apiGrouped.Writers()[events.StreamInvoices], svc.grouped.Writers()[events.StreamInvoices]
 	if api == shared || sent(api.Stats()) != 1 || sent(shared.Stats()) != 1 {
 		t.Fatalf("INVOICES writers: the API's sent %d, the others' %d (same writer: %v); want 1 each", sent(api.Stats()), sent(shared.Stats()), api == shared)
 	}
-	if got := sent(svc.groupStats(events.StreamInvoices)()); got != 2 {
+	if got := sent(groupcommit.StatsOf(events.StreamInvoices, svc.grouped, svc.apiGrouped)()); got != 2 {
 		t.Fatalf("metrics count %d messages sent to INVOICES, want 2", got)
 	}
 }

@@ -4,7 +4,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
+	"strings"
+
+	"github.com/invoiced/invoiced/internal/broker"
 )
 
 // NATSAuth is how invoiced signs in to an external NATS server, beyond a
@@ -17,6 +21,11 @@ type NATSAuth struct {
 	// TLSCA, TLSCert and TLSKey are PEM files: the CA that signs the
 	// servers' certificates, and a client certificate with its key.
 	TLSCA, TLSCert, TLSKey string
+}
+
+// Broker returns the sign-in a describes.
+func (a NATSAuth) Broker() broker.Auth {
+	return broker.Auth{CredsFile: a.Creds, NKeySeedFile: a.NKey, TLSCA: a.TLSCA, TLSCert: a.TLSCert, TLSKey: a.TLSKey}
 }
 
 // natsFlags are the flags that say how to reach an external NATS.
@@ -61,4 +70,40 @@ func (a NATSAuth) validate(embedded bool) error {
 		file.Close()
 	}
 	return nil
+}
+
+// NATSWhere names the NATS the process uses, for the log and /readyz: the
+// embedded server, or --nats-url with any user, password or token hidden.
+func (s Serve) NATSWhere() string {
+	if s.Embedded() {
+		return "the embedded server (in-process)"
+	}
+	return redactURLs(s.NATSURL)
+}
+
+// redactURLs returns a comma-separated list of URLs with the user
+// information of each replaced, since it may hold a password or token.
+func redactURLs(list string) string {
+	parts := strings.Split(list, ",")
+	for i, p := range parts {
+		u, err := url.Parse(strings.TrimSpace(p))
+		switch {
+		case err != nil:
+			parts[i] = "(unparsable URL)"
+		case u.User != nil:
+			u.User = url.User("redacted")
+			parts[i] = u.String()
+		default:
+			parts[i] = u.String()
+		}
+	}
+	return strings.Join(parts, ",")
+}
+
+// Streams returns the settings of the streams.
+func (s Serve) Streams() broker.Streams {
+	return broker.Streams{Replicas: s.Replicas, DedupWindow: s.DedupWindow, HistoryRetention: s.HistoryRetention,
+		// Only the embedded server is known to sync such a segment often
+		// enough (broker.HistorySyncInterval).
+		HistoryUnsynced: s.Embedded() && s.Fsync == FsyncAlways}
 }

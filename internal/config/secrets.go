@@ -5,8 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/invoiced/invoiced/internal/seal"
 )
 
 // SecretsKeyFileName is the key file's name in --data when
@@ -134,4 +139,66 @@ func (s Secrets) Validate() error {
 		return fmt.Errorf("--nats-url: %s works on the key file only", s.Command)
 	}
 	return s.NATSAuth.validate(s.Embedded())
+}
+
+// Ensure returns the keyring of k's file, making the file with one new key
+// when there is none, and reports whether it made it. It fails as
+// seal.ReadKeyFile does for a file that exists, and when one cannot be
+// made.
+func (k SecretsKey) Ensure() (kr *seal.Keyring, made bool, err error) {
+	kr, err = seal.ReadKeyFile(k.Path())
+	if !errors.Is(err, fs.ErrNotExist) {
+		return kr, false, err
+	}
+	if err := k.MakeDir(); err != nil {
+		return nil, false, err
+	}
+	kr, err = seal.CreateKeyFile(k.Path())
+	if errors.Is(err, fs.ErrExist) { // made by another process meanwhile
+		kr, err = seal.ReadKeyFile(k.Path())
+		return kr, false, err
+	}
+	return kr, err == nil, err
+}
+
+// MakeDir makes --data when the key file is the default one in it; a key
+// file named on purpose goes in a directory that exists.
+func (k SecretsKey) MakeDir() error {
+	if !k.MayCreate() {
+		return nil
+	}
+	if err := os.MkdirAll(k.Data, 0o750); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	return nil
+}
+
+// OpenSecretsKeys returns the keyring of the key file s names, logging
+// when it makes one. The default file, secrets.key in --data, is made with
+// a new key when it is missing; a file named with --secrets-key-file never
+// is. It fails when the
+// file is missing (and may not be made), not private to its owner, or
+// malformed.
+func (s Serve) OpenSecretsKeys(log *slog.Logger) (*seal.Keyring, error) {
+	key := s.SecretsKey()
+	if !key.MayCreate() {
+		kr, err := seal.ReadKeyFile(key.Path())
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w; make one with: invoiced secrets init --secrets-key-file %s", err, key.Path())
+		}
+		return kr, err
+	}
+	kr, made, err := key.Ensure()
+	if err != nil {
+		return nil, err
+	}
+	if made {
+		log.Warn("made a new secrets key file; back it up apart from the data: without it no stored webhook signing secret can be used",
+			"file", key.Path(), "key", kr.SealingKeyID())
+	}
+	if made && !s.Embedded() {
+		log.Warn("every api and dispatcher process using this NATS must share this key file (--secrets-key-file): "+
+			"a process with another key cannot sign the webhooks of subscriptions this one stores", "file", key.Path())
+	}
+	return kr, nil
 }

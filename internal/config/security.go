@@ -101,6 +101,13 @@ func (s Security) validate(addr, natsListen string, embedded bool) error {
 	return nil
 }
 
+// BrokerLocked reports whether the embedded server's listener demands its
+// user's seed: it listens, and anyone beyond this machine's users might
+// call (API keys are set or --addr is not loopback).
+func (s Serve) BrokerLocked() bool {
+	return s.Embedded() && s.NATSListen != NATSListenOff && (s.KeysConfigured() || !IsLoopback(s.Addr))
+}
+
 // IsLoopback reports whether the host of the listen address addr is a
 // loopback address or "localhost"; an empty host listens everywhere.
 func IsLoopback(addr string) bool {
@@ -113,6 +120,24 @@ func IsLoopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// Keys returns every configured key: those given as a flag, each an
+// account of its own, and those in the keys file, with the accounts and
+// rights it names. It fails when the file cannot be read or is malformed.
+func (s Security) Keys() ([]APIKey, error) {
+	var keys []APIKey
+	for _, k := range s.APIKeys {
+		keys = append(keys, APIKey{Key: k})
+	}
+	if s.APIKeysFile == "" {
+		return keys, nil
+	}
+	more, err := ReadKeysFile(s.APIKeysFile)
+	if err != nil {
+		return nil, err
+	}
+	return append(keys, more...), nil
 }
 
 // APIKey is one accepted API key and whom it stands for.

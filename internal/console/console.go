@@ -14,6 +14,7 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -170,4 +171,22 @@ func (c *Console) liveRoutes(r chi.Router) {
 	r.Get(Prefix+"/live/deliveries/{id}", c.liveDelivery)
 	r.Get(Prefix+"/live/dead-letters", c.liveDeadLetters)
 	r.Get(Prefix+"/live/health", c.liveHealth)
+}
+
+// Beside answers /console and every path below /console/ with
+// consoleHandler, and everything else with apiHandler. The console stays
+// outside the API's router, so it is no API route.
+func Beside(apiHandler, consoleHandler http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isConsolePath(r.URL.Path) {
+			consoleHandler.ServeHTTP(w, r)
+			return
+		}
+		apiHandler.ServeHTTP(w, r)
+	})
+}
+
+// isConsolePath reports whether path is the console's.
+func isConsolePath(path string) bool {
+	return path == Prefix || strings.HasPrefix(path, Prefix+"/")
 }

@@ -2,6 +2,7 @@ package groupcommit
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/nats-io/nats.go"
@@ -48,6 +49,24 @@ func (g *JetStream) PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetst
 
 // Writers returns the Writer of each stream, by stream name.
 func (g *JetStream) Writers() map[string]*Writer { return g.writers }
+
+// StatsOf returns what reads the sum of the stats of stream's writers in
+// each of gs, counting a writer they share once.
+func StatsOf(stream string, gs ...*JetStream) func() Stats {
+	var ws []*Writer
+	for _, g := range gs {
+		if w := g.writers[stream]; w != nil && !slices.Contains(ws, w) {
+			ws = append(ws, w)
+		}
+	}
+	return func() Stats {
+		var sum Stats
+		for _, w := range ws {
+			sum = sum.Add(w.Stats())
+		}
+		return sum
+	}
+}
 
 // Close publishes what is queued and stops every Writer.
 func (g *JetStream) Close() {

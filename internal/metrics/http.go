@@ -44,3 +44,20 @@ func methodLabel(method string) string {
 	}
 	return "other"
 }
+
+// Path is where metrics are served.
+const Path = "/metrics"
+
+// Beside answers GET /metrics with metrics and everything else with api.
+func Beside(api, metrics http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != Path || r.Method != http.MethodGet {
+			api.ServeHTTP(w, r)
+			return
+		}
+		if rctx := chi.RouteContext(r.Context()); rctx != nil {
+			rctx.RoutePatterns = append(rctx.RoutePatterns, Path)
+		}
+		metrics.ServeHTTP(w, r)
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sort"
 
@@ -41,6 +42,26 @@ type Reseal struct {
 	// Rekey also seals again, under the key that seals now, every secret
 	// sealed with an older one.
 	Rekey bool
+}
+
+// SealAtStart is the api role's pass at start: it runs r, which seals
+// every subscription secret still stored in the clear (a record written
+// before secrets were sealed) and removes the revisions that held one, and
+// logs each subscription whose secrets the key file at keyFile does not
+// open. It fails when the bucket cannot be read or written.
+func SealAtStart(ctx context.Context, r Reseal, log *slog.Logger, keyFile string) error {
+	rep, err := r.Run(ctx)
+	if err != nil {
+		return fmt.Errorf("seal stored webhook secrets: %w", err)
+	}
+	if rep.Sealed > 0 || rep.Purged > 0 {
+		log.Info("webhook signing secrets sealed", "subscriptions", rep.Sealed, "histories_removed", rep.Purged)
+	}
+	for _, u := range rep.Unopenable {
+		log.Error("a webhook signing secret does not open with the secrets key file, so its webhooks cannot be signed; "+
+			"give this process the key file the others use", "subscription", u.Subscription, "file", keyFile, "err", u.Err)
+	}
+	return nil
 }
 
 // Unopenable is a subscription with a secret that does not open.

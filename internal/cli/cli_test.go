@@ -1,4 +1,4 @@
-package app
+package cli
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 
 	"github.com/invoiced/invoiced/internal/config"
 	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/testing/calltest"
 )
 
 // noEnv is an empty environment.
@@ -108,7 +109,7 @@ func TestServeSaysWhileItWaitsForJetStream(t *testing.T) {
 	addr, data := freeAddr(t), t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var logs syncBuffer
+	var logs calltest.SyncBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, []string{"serve", "--addr", addr, "--data", data, "--roles", "api", "--log-format", "json"}, io.Discard, &logs,
@@ -126,7 +127,7 @@ func TestServeSaysWhileItWaitsForJetStream(t *testing.T) {
 		t.Errorf("the waiting line does not say for how long, in milliseconds: %v", waiting)
 	}
 	readyz := "http://" + addr + "/readyz"
-	var a answer
+	var a calltest.Answer
 	natstest.Eventually(t, 10*time.Second, "/readyz answers while serve waits", func() bool {
 		res, err := http.Get(readyz)
 		if err != nil {
@@ -134,17 +135,17 @@ func TestServeSaysWhileItWaitsForJetStream(t *testing.T) {
 		}
 		defer res.Body.Close()
 		body, _ := io.ReadAll(res.Body)
-		a = answer{status: res.StatusCode, body: body}
+		a = calltest.Answer{Status: res.StatusCode, Body: body}
 		return true
 	})
-	if a.status != http.StatusServiceUnavailable || !strings.Contains(field(t, a.body, "error"), "waiting for JetStream at "+natsURL) {
-		t.Fatalf("/readyz while waiting: %d %s", a.status, a.body)
+	if a.Status != http.StatusServiceUnavailable || !strings.Contains(calltest.Field(t, a.Body, "error"), "waiting for JetStream at "+natsURL) {
+		t.Fatalf("/readyz while waiting: %d %s", a.Status, a.Body)
 	}
-	if h := call(t, http.MethodGet, "http://"+addr+"/healthz", ""); h.status != http.StatusOK {
-		t.Fatalf("/healthz while waiting: %d", h.status)
+	if h := calltest.Call(t, http.MethodGet, "http://"+addr+"/healthz", ""); h.Status != http.StatusOK {
+		t.Fatalf("/healthz while waiting: %d", h.Status)
 	}
-	if inv := postInvoice(t, "http://"+addr, "early", journeyBody); inv.status != http.StatusServiceUnavailable || inv.header.Get("Retry-After") == "" {
-		t.Fatalf("POST /invoices while waiting: %d %s", inv.status, inv.body)
+	if inv := calltest.PostInvoice(t, "http://"+addr, "early", calltest.InvoiceBody); inv.Status != http.StatusServiceUnavailable || inv.Header.Get("Retry-After") == "" {
+		t.Fatalf("POST /invoices while waiting: %d %s", inv.Status, inv.Body)
 	}
 
 	port, _ := strconv.Atoi(natsAddr[strings.LastIndex(natsAddr, ":")+1:])
@@ -152,7 +153,7 @@ func TestServeSaysWhileItWaitsForJetStream(t *testing.T) {
 	natstest.Eventually(t, 30*time.Second, "serving once NATS is there", func() bool {
 		return logLine(logs.String(), "invoiced serving") != nil
 	})
-	natstest.Eventually(t, 10*time.Second, "/readyz 200", func() bool { return call(t, http.MethodGet, readyz, "").status == http.StatusOK })
+	natstest.Eventually(t, 10*time.Second, "/readyz 200", func() bool { return calltest.Call(t, http.MethodGet, readyz, "").Status == http.StatusOK })
 	serving := logLine(logs.String(), "invoiced serving")
 	if d, _ := serving["data"].(string); !strings.HasPrefix(d, data) || !strings.Contains(d, "read model") || strings.Contains(d, "JetStream store") {
 		t.Errorf("data=%q: want %s with the read model, and no JetStream store on an external NATS", d, data)
@@ -253,12 +254,5 @@ func TestDataDescriptionSaysWhatDataHolds(t *testing.T) {
 				t.Errorf("%v: data=%q says %q", tt.cfg.Roles, got, n)
 			}
 		}
-	}
-}
-
-func TestRedactURLs(t *testing.T) {
-	got := redactURLs("nats://user:pass@n1:4222, nats://s3cr3t@n2:4222,nats://n3:4222")
-	if strings.Contains(got, "pass") || strings.Contains(got, "s3cr3t") || !strings.Contains(got, "n1:4222") || !strings.Contains(got, "nats://n3:4222") {
-		t.Fatalf("redactURLs = %q", got)
 	}
 }

@@ -1,4 +1,4 @@
-package app
+package cli
 
 import (
 	"context"
@@ -36,7 +36,7 @@ func runRebuild(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 		}
 		defer srv.Shutdown()
 	}
-	nc, err := broker.Connect(cfg.NATSURL, srv, "invoiced-rebuild", nil, brokerAuth(cfg.NATSAuth))
+	nc, err := broker.Connect(cfg.NATSURL, srv, "invoiced-rebuild", nil, cfg.NATSAuth.Broker())
 	if err != nil {
 		return err
 	}

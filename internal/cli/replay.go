@@ -1,4 +1,4 @@
-package app
+package cli
 
 import (
 	"context"
@@ -18,7 +18,7 @@ import (
 // secrets reseal) to NATS: at url, or to srv in this process. It fails
 // when NATS cannot be reached or JetStream used.
 func connectCommand(url string, srv *server.Server, name string, auth config.NATSAuth) (*nats.Conn, jetstream.JetStream, error) {
-	nc, err := broker.Connect(url, srv, name, nil, brokerAuth(auth))
+	nc, err := broker.Connect(url, srv, name, nil, auth.Broker())
 	if err != nil {
 		return nil, nil, err
 	}

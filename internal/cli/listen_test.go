@@ -1,4 +1,4 @@
-package app
+package cli
 
 import (
 	"bytes"
@@ -18,6 +18,7 @@ import (
 
 	"github.com/invoiced/invoiced/client/webhook"
 	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/testing/calltest"
 )
 
 // appReceiver is a developer's app: it answers 200, or status when set,
@@ -54,7 +55,7 @@ func TestListenForwardsVerifiedWebhooksAndCleansUp(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out calltest.SyncBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, []string{"listen", "--api", base, "--forward-to", appSrv.URL, "--events", "invoice.processed"},
@@ -70,7 +71,7 @@ func TestListenForwardsVerifiedWebhooksAndCleansUp(t *testing.T) {
 		return m != nil
 	})
 
-	postInvoice(t, base, "listen-1", journeyBody)
+	calltest.PostInvoice(t, base, "listen-1", calltest.InvoiceBody)
 	natstest.Eventually(t, 20*time.Second, "the app gets the webhook", func() bool { return app.count() == 1 })
 	app.mu.Lock()
 	req, body := app.got[0], app.bodies[0]
@@ -83,7 +84,7 @@ func TestListenForwardsVerifiedWebhooksAndCleansUp(t *testing.T) {
 		return strings.Contains(out.String(), "invoice.processed") && strings.Contains(out.String(), "verified  → 200 OK")
 	})
 
-	postInvoice(t, base, "listen-2", journeyBody)
+	calltest.PostInvoice(t, base, "listen-2", calltest.InvoiceBody)
 	natstest.Eventually(t, 20*time.Second, "the app's failure is retried", func() bool { return app.count() >= 3 })
 	if !strings.Contains(out.String(), "→ 500 Internal Server Error") {
 		t.Fatalf("the app's answer is not shown:\n%s", out.String())
@@ -98,8 +99,8 @@ func TestListenForwardsVerifiedWebhooksAndCleansUp(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("listen did not stop")
 	}
-	if a := call(t, http.MethodGet, base+"/webhooks/subscriptions/"+subID, ""); a.status != http.StatusNotFound {
-		t.Fatalf("the subscription is still there: %d", a.status)
+	if a := calltest.Call(t, http.MethodGet, base+"/webhooks/subscriptions/"+subID, ""); a.Status != http.StatusNotFound {
+		t.Fatalf("the subscription is still there: %d", a.Status)
 	}
 }
 
@@ -133,7 +134,7 @@ func TestListenPrintsVerifiedWebhooks(t *testing.T) {
 	relay := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr syncBuffer
+	var stdout, stderr calltest.SyncBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, []string{"listen", "--events", "invoice.processed", "--listen", relay}, &stdout, &stderr,
@@ -149,13 +150,13 @@ func TestListenPrintsVerifiedWebhooks(t *testing.T) {
 		return m != nil
 	})
 
-	forged := call(t, http.MethodPost, "http://"+relay+"/webhook", `{"type":"invoice.processed"}`, "Content-Type", "application/json",
+	forged := calltest.Call(t, http.MethodPost, "http://"+relay+"/webhook", `{"type":"invoice.processed"}`, "Content-Type", "application/json",
 		webhook.HeaderID, "msg_forged", webhook.HeaderTimestamp, strconv.FormatInt(time.Now().Unix(), 10), webhook.HeaderSignature, "v1,Zm9yZ2Vk")
-	if forged.status != http.StatusBadRequest || !strings.Contains(stderr.String(), "msg_forged  NOT VERIFIED") {
-		t.Fatalf("a forged webhook: %d, stderr:\n%s", forged.status, stderr.String())
+	if forged.Status != http.StatusBadRequest || !strings.Contains(stderr.String(), "msg_forged  NOT VERIFIED") {
+		t.Fatalf("a forged webhook: %d, stderr:\n%s", forged.Status, stderr.String())
 	}
 
-	id := field(t, postInvoice(t, base, "listen-print", journeyBody).body, "id")
+	id := calltest.Field(t, calltest.PostInvoice(t, base, "listen-print", calltest.InvoiceBody).Body, "id")
 	var line map[string]any
 	natstest.Eventually(t, 20*time.Second, "listen prints the webhook", func() bool {
 		return json.Unmarshal([]byte(stdout.String()), &line) == nil
@@ -172,8 +173,8 @@ func TestListenPrintsVerifiedWebhooks(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("listen: %v\n%s", err, stderr.String())
 	}
-	if a := call(t, http.MethodGet, base+"/webhooks/subscriptions/"+subID, ""); a.status != http.StatusNotFound {
-		t.Fatalf("the subscription is still there: %d", a.status)
+	if a := calltest.Call(t, http.MethodGet, base+"/webhooks/subscriptions/"+subID, ""); a.Status != http.StatusNotFound {
+		t.Fatalf("the subscription is still there: %d", a.Status)
 	}
 	if !strings.Contains(stderr.String(), "subscription "+subID+" removed") {
 		t.Fatalf("stderr:\n%s", stderr.String())
@@ -187,13 +188,13 @@ func TestListenReusesItsSubscription(t *testing.T) {
 	svc := startService(t, serveConfig(t, ""))
 	base := "http://" + svc.Addr()
 	addr := freeAddr(t)
-	pre := call(t, http.MethodPost, base+"/webhooks/subscriptions", `{"url":"http://`+addr+`/webhook"}`, "Content-Type", "application/json")
-	if pre.status != http.StatusCreated {
-		t.Fatalf("subscribe: %d %s", pre.status, pre.body)
+	pre := calltest.Call(t, http.MethodPost, base+"/webhooks/subscriptions", `{"url":"http://`+addr+`/webhook"}`, "Content-Type", "application/json")
+	if pre.Status != http.StatusCreated {
+		t.Fatalf("subscribe: %d %s", pre.Status, pre.Body)
 	}
-	id, oldSecret := field(t, pre.body, "id"), field(t, pre.body, "secret")
+	id, oldSecret := calltest.Field(t, pre.Body, "id"), calltest.Field(t, pre.Body, "secret")
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out calltest.SyncBuffer
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, []string{"listen", "--api", base, "--forward-to", "http://127.0.0.1:9/none", "--listen", addr},
@@ -207,8 +208,8 @@ func TestListenReusesItsSubscription(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if a := call(t, http.MethodGet, base+"/webhooks/subscriptions/"+id, ""); a.status != http.StatusOK {
-		t.Fatalf("the subscription that was there before is gone: %d", a.status)
+	if a := calltest.Call(t, http.MethodGet, base+"/webhooks/subscriptions/"+id, ""); a.Status != http.StatusOK {
+		t.Fatalf("the subscription that was there before is gone: %d", a.Status)
 	}
 }
 

@@ -1,4 +1,4 @@
-package app
+package cli
 
 import (
 	"bytes"
@@ -6,55 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/testing/calltest"
 )
-
-// countingReceiver counts the requests it gets per webhook-id.
-type countingReceiver struct {
-	*httptest.Server
-	mu  sync.Mutex
-	ids map[string]int
-}
-
-func newCountingReceiver(t testing.TB) *countingReceiver {
-	t.Helper()
-	r := &countingReceiver{ids: map[string]int{}}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(_ http.ResponseWriter, req *http.Request) {
-		r.mu.Lock()
-		r.ids[req.Header.Get("webhook-id")]++
-		r.mu.Unlock()
-	}))
-	t.Cleanup(r.Close)
-	return r
-}
-
-// counts returns a copy of the counts and their total.
-func (r *countingReceiver) counts() (map[string]int, int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out, total := map[string]int{}, 0
-	for k, v := range r.ids {
-		out[k], total = v, total+v
-	}
-	return out, total
-}
-
-// awaitTotal waits until the receiver has had n requests.
-func (r *countingReceiver) awaitTotal(t testing.TB, n int) map[string]int {
-	t.Helper()
-	natstest.Eventually(t, 20*time.Second, "webhooks arrive", func() bool { _, total := r.counts(); return total >= n })
-	got, total := r.counts()
-	if total != n {
-		t.Fatalf("%d webhooks, want %d: %v", total, n, got)
-	}
-	return got
-}
 
 // awaitAttemptsLogged waits until the deliveries the API lists hold n
 // attempts in all.
@@ -66,8 +24,8 @@ func awaitAttemptsLogged(t testing.TB, base string, n int) {
 				Attempts []json.RawMessage `json:"attempts"`
 			} `json:"data"`
 		}
-		a := call(t, http.MethodGet, base+"/webhooks/deliveries?limit=100", "")
-		if a.status != http.StatusOK || json.Unmarshal(a.body, &list) != nil {
+		a := calltest.Call(t, http.MethodGet, base+"/webhooks/deliveries?limit=100", "")
+		if a.Status != http.StatusOK || json.Unmarshal(a.Body, &list) != nil {
 			return false
 		}
 		logged := 0
@@ -91,16 +49,16 @@ func replayCmd(t testing.TB, natsURL string, args ...string) string {
 func TestReplayResendsStoredEvents(t *testing.T) {
 	svc := startService(t, serveConfig(t, "", "--nats-listen", "127.0.0.1:0", "--max-amount-cents", "5000"))
 	base, url := "http://"+svc.Addr(), svc.NATSURL()
-	recv := newCountingReceiver(t)
-	sub := call(t, http.MethodPost, base+"/webhooks/subscriptions",
+	recv := calltest.NewReceiver(t)
+	sub := calltest.Call(t, http.MethodPost, base+"/webhooks/subscriptions",
 		`{"url":"`+recv.URL+`","event_types":["invoice.processed","invoice.failed"]}`, "Content-Type", "application/json")
-	if sub.status != http.StatusCreated {
-		t.Fatalf("subscribe: %d %s", sub.status, sub.body)
+	if sub.Status != http.StatusCreated {
+		t.Fatalf("subscribe: %d %s", sub.Status, sub.Body)
 	}
 	since := time.Now().Add(-time.Second).UTC().Format(time.RFC3339)
-	postInvoice(t, base, "r-1", journeyBody)
-	postInvoice(t, base, "r-2", `{"customer_id":"c","amount_cents":9000,"currency":"USD"}`) // fails
-	first := recv.awaitTotal(t, 2)
+	calltest.PostInvoice(t, base, "r-1", calltest.InvoiceBody)
+	calltest.PostInvoice(t, base, "r-2", `{"customer_id":"c","amount_cents":9000,"currency":"USD"}`) // fails
+	first := recv.AwaitTotal(t, 2)
 	awaitAttemptsLogged(t, base, 2) // a replay counts the attempts made so far
 
 	out := replayCmd(t, url, "--since", since, "--dry-run")
@@ -111,13 +69,13 @@ func TestReplayResendsStoredEvents(t *testing.T) {
 	if !strings.Contains(out, "queued 1 webhooks") {
 		t.Fatalf("failed only: %s", out)
 	}
-	afterFailed := recv.awaitTotal(t, 3)
+	afterFailed := recv.AwaitTotal(t, 3)
 	awaitAttemptsLogged(t, base, 3)
-	out = replayCmd(t, url, "--since", "1h", "--subscription", field(t, sub.body, "id"))
+	out = replayCmd(t, url, "--since", "1h", "--subscription", calltest.Field(t, sub.Body, "id"))
 	if !strings.Contains(out, "queued 2 webhooks") {
 		t.Fatalf("everything: %s", out)
 	}
-	final := recv.awaitTotal(t, 5) // the dry run sent nothing
+	final := recv.AwaitTotal(t, 5) // the dry run sent nothing
 	for id, n := range first {
 		if final[id] < 2 || len(final) != len(first) {
 			t.Fatalf("webhook %s arrived %d times; all: %v", id, n, final)

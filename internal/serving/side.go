@@ -1,4 +1,6 @@
-package app
+// Package serving holds what serves HTTP beside the API: the answers while
+// the service starts, and the listeners for profiles and metrics.
+package serving
 
 import (
 	"context"
@@ -11,20 +13,20 @@ import (
 	"time"
 )
 
-// side is an HTTP listener beside the API's: profiles or metrics.
-type side struct {
+// Side is an HTTP listener beside the API's: profiles or metrics.
+type Side struct {
 	srv *http.Server
 	ln  net.Listener
 }
 
-// startSide serves h on addr until shutdown. It fails when addr cannot be
+// StartSide serves h on addr until Shutdown. It fails when addr cannot be
 // listened on.
-func startSide(name, addr string, h http.Handler, log *slog.Logger) (*side, error) {
+func StartSide(name, addr string, h http.Handler, log *slog.Logger) (*Side, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("%s listener: %w", name, err)
 	}
-	s := &side{ln: ln, srv: &http.Server{
+	s := &Side{ln: ln, srv: &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -37,24 +39,24 @@ func startSide(name, addr string, h http.Handler, log *slog.Logger) (*side, erro
 	return s, nil
 }
 
-// addr returns the address s listens on, or "" for none.
-func (s *side) addr() string {
+// Addr returns the address s listens on, or "" for none.
+func (s *Side) Addr() string {
 	if s == nil {
 		return ""
 	}
 	return s.ln.Addr().String()
 }
 
-// shutdown stops s, if there is one.
-func (s *side) shutdown(ctx context.Context) error {
+// Shutdown stops s, if there is one.
+func (s *Side) Shutdown(ctx context.Context) error {
 	if s == nil {
 		return nil
 	}
 	return s.srv.Shutdown(ctx)
 }
 
-// pprofHandler serves net/http/pprof's pages under /debug/pprof/.
-func pprofHandler() http.Handler {
+// PprofHandler serves net/http/pprof's pages under /debug/pprof/.
+func PprofHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)

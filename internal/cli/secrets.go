@@ -1,4 +1,4 @@
-package app
+package cli
 
 import (
 	"context"
@@ -35,7 +35,7 @@ func runSecrets(ctx context.Context, args []string, stdout, stderr io.Writer, ge
 // initSecretsKey makes the key file with one new key unless it exists, and
 // checks an existing one as a start would.
 func initSecretsKey(key config.SecretsKey, stdout io.Writer) error {
-	kr, made, err := ensureKeyFile(key)
+	kr, made, err := key.Ensure()
 	switch {
 	case err != nil:
 		return err
@@ -49,7 +49,7 @@ func initSecretsKey(key config.SecretsKey, stdout io.Writer) error {
 
 // addSecretsKey puts a new key at the top of the key file.
 func addSecretsKey(key config.SecretsKey, stdout io.Writer) error {
-	if err := makeDir(key); err != nil {
+	if err := key.MakeDir(); err != nil {
 		return err
 	}
 	id, err := seal.AddKey(key.Path())

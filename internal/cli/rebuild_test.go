@@ -1,4 +1,4 @@
-package app
+package cli
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/invoiced/invoiced/internal/readmodel"
+	"github.com/invoiced/invoiced/internal/testing/calltest"
 )
 
 // TestRebuildRestoresTheReadModel builds a read model, then rebuilds it
@@ -20,21 +21,21 @@ func TestRebuildRestoresTheReadModel(t *testing.T) {
 	cfg := serveConfig(t, dir, "--max-amount-cents", "5000")
 	svc := startService(t, cfg)
 	base := "http://" + svc.Addr()
-	recv := newCountingReceiver(t)
-	if sub := call(t, http.MethodPost, base+"/webhooks/subscriptions", `{"url":"`+recv.URL+`"}`,
-		"Content-Type", "application/json"); sub.status != http.StatusCreated {
-		t.Fatalf("subscribe: %d %s", sub.status, sub.body)
+	recv := calltest.NewReceiver(t)
+	if sub := calltest.Call(t, http.MethodPost, base+"/webhooks/subscriptions", `{"url":"`+recv.URL+`"}`,
+		"Content-Type", "application/json"); sub.Status != http.StatusCreated {
+		t.Fatalf("subscribe: %d %s", sub.Status, sub.Body)
 	}
 	var ids []string
-	for i, body := range []string{journeyBody, `{"customer_id":"cust_123","amount_cents":9000,"currency":"USD"}`, journeyBody} {
-		a := postInvoice(t, base, "rebuild-"+string(rune('a'+i)), body)
-		if a.status != http.StatusCreated {
-			t.Fatalf("create: %d %s", a.status, a.body)
+	for i, body := range []string{calltest.InvoiceBody, `{"customer_id":"cust_123","amount_cents":9000,"currency":"USD"}`, calltest.InvoiceBody} {
+		a := calltest.PostInvoice(t, base, "rebuild-"+string(rune('a'+i)), body)
+		if a.Status != http.StatusCreated {
+			t.Fatalf("create: %d %s", a.Status, a.Body)
 		}
-		ids = append(ids, field(t, a.body, "id"))
+		ids = append(ids, calltest.Field(t, a.Body, "id"))
 	}
-	awaitStatus(t, base, ids[1], "failed")
-	recv.awaitTotal(t, 6) // created and an outcome for each
+	calltest.AwaitStatus(t, base, ids[1], "failed")
+	recv.AwaitTotal(t, 6) // created and an outcome for each
 	awaitAttemptsLogged(t, base, 6)
 	paths := []string{"/invoices", "/invoices?customer_id=cust_123&status=processed", "/webhooks/deliveries?limit=100",
 		"/webhooks/deliveries?status=delivered&limit=2", "/invoices/" + ids[1]}
@@ -68,21 +69,21 @@ func rebuildRun(dir string) (string, error) {
 }
 
 // readAll GETs each path and returns the answers.
-func readAll(t testing.TB, base string, paths []string) map[string]answer {
+func readAll(t testing.TB, base string, paths []string) map[string]calltest.Answer {
 	t.Helper()
-	got := map[string]answer{}
+	got := map[string]calltest.Answer{}
 	for _, p := range paths {
-		got[p] = call(t, http.MethodGet, base+p, "")
+		got[p] = calltest.Call(t, http.MethodGet, base+p, "")
 	}
 	return got
 }
 
 // checkSameAnswers fails unless got has want's statuses and bodies.
-func checkSameAnswers(t testing.TB, when string, got, want map[string]answer) {
+func checkSameAnswers(t testing.TB, when string, got, want map[string]calltest.Answer) {
 	t.Helper()
 	for p, w := range want {
-		if g := got[p]; g.status != w.status || !bytes.Equal(g.body, w.body) {
-			t.Errorf("%s, GET %s: %d %s\nwant %d %s", when, p, g.status, g.body, w.status, w.body)
+		if g := got[p]; g.Status != w.Status || !bytes.Equal(g.Body, w.Body) {
+			t.Errorf("%s, GET %s: %d %s\nwant %d %s", when, p, g.Status, g.Body, w.Status, w.Body)
 		}
 	}
 }

@@ -1,4 +1,4 @@
-package app
+package cli
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/invoiced/invoiced/internal/app"
 	"github.com/invoiced/invoiced/internal/bench"
 	"github.com/invoiced/invoiced/internal/config"
 )
@@ -58,7 +59,7 @@ func benchTarget(ctx context.Context, cfg config.Bench, log *slog.Logger) (strin
 	if err != nil {
 		return "", nil, err
 	}
-	svc, err := Start(ctx, serve, log)
+	svc, err := app.Start(ctx, serve, log)
 	if err != nil {
 		return "", nil, err
 	}
