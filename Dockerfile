@@ -27,7 +27,7 @@ ARG TARGETARCH
 RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
-    go build -trimpath -ldflags "-s -w -X github.com/invoiced/invoiced/internal/config.Version=${VERSION}" -o /out/invoiced . \
+    go build -trimpath -ldflags "-s -w -X github.com/invoiced/invoiced/internal/infra/config.Version=${VERSION}" -o /out/invoiced . \
  && mkdir -p /out/data /out/keys
 
 # distroless/static: CA certificates, /etc/passwd with nonroot (65532), no shell.

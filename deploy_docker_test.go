@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/config"
+	"github.com/invoiced/invoiced/internal/infra/config"
 )
 
 // dockerInstruction is one instruction of a Dockerfile, continuation lines

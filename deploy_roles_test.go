@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/config"
+	"github.com/invoiced/invoiced/internal/infra/config"
 )
 
 func TestComposeRunsEachRoleTwiceAgainstTheCluster(t *testing.T) {

@@ -17,7 +17,7 @@ import (
 	"testing"
 
 	"github.com/goccy/go-yaml"
-	"github.com/invoiced/invoiced/internal/config"
+	"github.com/invoiced/invoiced/internal/infra/config"
 )
 
 const (
@@ -27,8 +27,8 @@ const (
 	// subscription URL the compose file's comment gives for it.
 	receiverService = "receiver"
 	receiverURL     = "http://receiver:8080/webhook"
-	// versionVar is the variable the build stamps (internal/config.Version).
-	versionVar = "github.com/invoiced/invoiced/internal/config.Version"
+	// versionVar is the variable the build stamps (internal/infra/config.Version).
+	versionVar = "github.com/invoiced/invoiced/internal/infra/config.Version"
 )
 
 // natsNodes are the compose services of the NATS cluster.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/invoiced/invoiced/internal/history"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/invoiced/invoiced/internal/infra/history"
 )
 
 // Obtaining and running the nats CLI, and the recipes' form: the nats

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/events"
-	"github.com/invoiced/invoiced/internal/faults"
+	"github.com/invoiced/invoiced/internal/testing/faults"
 )
 
 // The live service the nats CLI recipes run against, the invoices and
@@ -45,7 +45,7 @@ func startNATSCLIService(t *testing.T) *natscliService {
 	natsAddr := faults.FreeAddr(t)
 	s.cli.server, s.cli.dir = "nats://"+natsAddr, t.TempDir()
 	// A loopback --addr with the embedded server lets webhooks reach the
-	// loopback receiver (internal/config/security.go).
+	// loopback receiver (internal/infra/config/security.go).
 	p := startProc(t, nil, "serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(s.cli.dir, "data"),
 		"--nats-listen", natsAddr, "--max-amount-cents", "10000", "--compact-after", "1h")
 	s.base = p.base

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/faults"
-	"github.com/invoiced/invoiced/internal/history"
+	"github.com/invoiced/invoiced/internal/infra/history"
+	"github.com/invoiced/invoiced/internal/testing/faults"
 )
 
 // TestOperationsBackupAndRestore runs docs/OPERATIONS.md's backup against

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
-	"github.com/invoiced/invoiced/internal/faults"
+	"github.com/invoiced/invoiced/internal/testing/faults"
 )
 
 // deploy/kubernetes/invoiced.yaml, held to what invoiced serves: no

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/faults"
+	"github.com/invoiced/invoiced/internal/testing/faults"
 )
 
 // The all-in-one upgrade of docs/OPERATIONS.md, "Upgrades": stop the

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/faults"
+	"github.com/invoiced/invoiced/internal/testing/faults"
 )
 
 // TestREADMEGoClient does what the README's "Use it from Go" section says,

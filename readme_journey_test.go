@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/faults"
+	"github.com/invoiced/invoiced/internal/testing/faults"
 )
 
 // The README's "Five minutes" section, run as a newcomer runs it: every

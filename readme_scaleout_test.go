@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/faults"
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
+	"github.com/invoiced/invoiced/internal/testing/faults"
 )
 
 const scaleOutHeading = "## Scale out"

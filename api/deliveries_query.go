@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/invoiced/invoiced/internal/readmodel"
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
+	"github.com/invoiced/invoiced/internal/feature/readmodel"
 )
 
 // deliveryListParams are the query parameters GET /webhooks/deliveries

@@ -9,8 +9,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
-	"github.com/invoiced/invoiced/internal/readmodel"
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
+	"github.com/invoiced/invoiced/internal/feature/readmodel"
 )
 
 // recoverBody is the payload of POST /webhooks/subscriptions/{id}/recover.

@@ -15,9 +15,9 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/invoiced/invoiced/api"
-	"github.com/invoiced/invoiced/internal/natstest"
-	"github.com/invoiced/invoiced/internal/netguard"
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
+	"github.com/invoiced/invoiced/internal/infra/netguard"
+	"github.com/invoiced/invoiced/internal/testing/natstest"
 	"github.com/nats-io/nats.go/jetstream"
 )
 

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/jserr"
+	"github.com/invoiced/invoiced/internal/infra/jserr"
 )
 
 // The kinds of failure the API reports. Every error a handler returns wraps

@@ -12,7 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/invoiced/invoiced/api"
-	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/testing/natstest"
 )
 
 const body2500 = `{"customer_id":"cust_123","amount_cents":2500,"currency":"USD"}`

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/events"
-	"github.com/invoiced/invoiced/internal/invoicestream"
-	"github.com/invoiced/invoiced/internal/jserr"
-	"github.com/invoiced/invoiced/internal/readmodel"
+	"github.com/invoiced/invoiced/internal/feature/readmodel"
+	"github.com/invoiced/invoiced/internal/infra/invoicestream"
+	"github.com/invoiced/invoiced/internal/infra/jserr"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -112,7 +112,7 @@ func (l *Ledger) Create(ctx context.Context, account, key string, req invoiceReq
 	msg := nats.NewMsg(ev.Subject())
 	msg.Data = data
 	// Conditions travel as headers, so concurrent requests can share a
-	// batch (see internal/groupcommit).
+	// batch (see internal/infra/groupcommit).
 	msg.Header.Set(jetstream.MsgIDHeader, ev.ID)
 	// No event of the invoice in either subject form (see events.Subject).
 	msg.Header.Set(jetstream.ExpectedLastSubjSeqHeader, "0")

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/events"
-	"github.com/invoiced/invoiced/internal/broker"
-	"github.com/invoiced/invoiced/internal/natstest"
-	"github.com/invoiced/invoiced/internal/readmodel"
+	"github.com/invoiced/invoiced/internal/feature/readmodel"
+	"github.com/invoiced/invoiced/internal/infra/broker"
+	"github.com/invoiced/invoiced/internal/testing/natstest"
 	"github.com/invoiced/invoiced/internal/testing/statetest"
 )
 

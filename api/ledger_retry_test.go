@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/broker"
-	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/infra/broker"
+	"github.com/invoiced/invoiced/internal/testing/natstest"
 	"github.com/invoiced/invoiced/internal/testing/statetest"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"

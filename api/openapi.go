@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/invoiced/invoiced/internal/openapi"
+	"github.com/invoiced/invoiced/internal/contract/openapi"
 )
 
 // openAPIDocument is the OpenAPI 3.1 description of the HTTP API, kept true

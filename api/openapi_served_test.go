@@ -11,7 +11,7 @@ import (
 )
 
 // TestOpenAPIServesTheEmbeddedDocument checks that GET /openapi.json serves
-// exactly internal/openapi/openapi.json, needs no key, and can be revalidated.
+// exactly internal/contract/openapi/openapi.json, needs no key, and can be revalidated.
 func TestOpenAPIServesTheEmbeddedDocument(t *testing.T) {
 	srv := httptest.NewServer(api.NewHandler(api.Resources{}))
 	t.Cleanup(srv.Close)
@@ -19,13 +19,13 @@ func TestOpenAPIServesTheEmbeddedDocument(t *testing.T) {
 		t.Helper()
 		return oaSend(t, srv, oaCase{method: http.MethodGet, path: "/openapi.json", auth: "-", header: header})
 	}
-	file, err := os.ReadFile("../internal/openapi/openapi.json")
+	file, err := os.ReadFile("../internal/contract/openapi/openapi.json")
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := get(t)
 	if r.status != http.StatusOK || !bytes.Equal(r.body, api.OpenAPIDocument()) || !bytes.Equal(r.body, file) {
-		t.Fatalf("%d: the body is not internal/openapi/openapi.json as embedded", r.status)
+		t.Fatalf("%d: the body is not internal/contract/openapi/openapi.json as embedded", r.status)
 	}
 	if ct := r.header.Get("Content-Type"); ct != "application/json" {
 		t.Fatalf("Content-Type %q", ct)

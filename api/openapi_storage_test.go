@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/invoiced/invoiced/internal/jserr"
+	"github.com/invoiced/invoiced/internal/infra/jserr"
 	"github.com/nats-io/nats.go/jetstream"
 )
 

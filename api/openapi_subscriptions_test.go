@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/invoiced/invoiced/api"
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
 )
 
 // The paths of the subscriptions, and of one, its ID appended.

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
 )
 
 // TestRetryRefusedWhenTheSubscriptionIsOff checks that a retry of a

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/events"
-	"github.com/invoiced/invoiced/internal/netguard"
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
+	"github.com/invoiced/invoiced/internal/infra/netguard"
 )
 
 // Subscription limits.

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/invoiced/invoiced/internal/netguard"
+	"github.com/invoiced/invoiced/internal/infra/netguard"
 )
 
 // FuzzSubscriptionURLPort checks the URL rule on arbitrary ports: a URL

@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"testing"
 
-	"github.com/invoiced/invoiced/internal/netguard"
+	"github.com/invoiced/invoiced/internal/infra/netguard"
 )
 
 func TestSubscriptionURLRules(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
 	"github.com/nats-io/nats.go/jetstream"
 )
 

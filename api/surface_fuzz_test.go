@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/api"
-	"github.com/invoiced/invoiced/internal/netguard"
+	"github.com/invoiced/invoiced/internal/infra/netguard"
 )
 
 // surfaceHandler is the whole API — invoices, subscriptions, deliveries,

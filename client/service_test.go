@@ -16,7 +16,7 @@ import (
 	"github.com/invoiced/invoiced/client"
 	"github.com/invoiced/invoiced/client/webhook"
 	"github.com/invoiced/invoiced/internal/app"
-	"github.com/invoiced/invoiced/internal/config"
+	"github.com/invoiced/invoiced/internal/infra/config"
 )
 
 // The service every test and example of this package calls: started once

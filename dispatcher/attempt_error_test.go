@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/netguard"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
+	"github.com/invoiced/invoiced/internal/infra/netguard"
 	"github.com/invoiced/invoiced/internal/testing/rawtcp"
-	"github.com/invoiced/invoiced/internal/webhook"
 )
 
 // anyAddress matches an IPv4 address, a bracketed IPv6 one or the DNS port.

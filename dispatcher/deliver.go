@@ -9,8 +9,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/consume"
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
+	"github.com/invoiced/invoiced/internal/infra/consume"
 	"github.com/nats-io/nats.go/jetstream"
 )
 

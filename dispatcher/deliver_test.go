@@ -11,8 +11,8 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/invoiced/invoiced/events"
-	"github.com/invoiced/invoiced/internal/natstest"
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
+	"github.com/invoiced/invoiced/internal/testing/natstest"
 	"github.com/nats-io/nats.go/jetstream"
 )
 

@@ -22,9 +22,9 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/events"
-	"github.com/invoiced/invoiced/internal/consume"
-	"github.com/invoiced/invoiced/internal/netguard"
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
+	"github.com/invoiced/invoiced/internal/infra/consume"
+	"github.com/invoiced/invoiced/internal/infra/netguard"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )

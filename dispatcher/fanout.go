@@ -4,8 +4,8 @@ import (
 	"context"
 
 	"github.com/invoiced/invoiced/events"
-	"github.com/invoiced/invoiced/internal/consume"
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
+	"github.com/invoiced/invoiced/internal/infra/consume"
 	"github.com/nats-io/nats.go/jetstream"
 )
 

@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/invoiced/invoiced/internal/netguard"
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
+	"github.com/invoiced/invoiced/internal/infra/netguard"
 )
 
 func TestABlockedTargetIsAFailedAttemptWithTheReason(t *testing.T) {

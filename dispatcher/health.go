@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
 	"github.com/nats-io/nats.go/jetstream"
 )
 

@@ -18,8 +18,8 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/google/uuid"
 	"github.com/invoiced/invoiced/events"
-	"github.com/invoiced/invoiced/internal/natstest"
-	"github.com/invoiced/invoiced/internal/openapi"
+	"github.com/invoiced/invoiced/internal/contract/openapi"
+	"github.com/invoiced/invoiced/internal/testing/natstest"
 	"github.com/invoiced/invoiced/internal/testing/statetest"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 )

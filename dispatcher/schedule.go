@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/consume"
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
+	"github.com/invoiced/invoiced/internal/infra/consume"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/natstest"
-	"github.com/invoiced/invoiced/internal/seal"
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
+	"github.com/invoiced/invoiced/internal/infra/seal"
+	"github.com/invoiced/invoiced/internal/testing/natstest"
 )
 
 // TestALegacyRecordSignsAndIsSealedOnItsNextWrite stores a subscription as

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/netguard"
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
+	"github.com/invoiced/invoiced/internal/infra/netguard"
 )
 
 // result is one attempt and what the receiver asked of the next one.

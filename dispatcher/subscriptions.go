@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
 	"github.com/nats-io/nats.go/jetstream"
 )
 

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
 	"github.com/nats-io/nats.go/jetstream"
 )
 

@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/invoiced/invoiced/events"
-	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/testing/natstest"
 )
 
 func TestPoisonMessageIsTerminated(t *testing.T) {

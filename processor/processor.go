@@ -21,9 +21,9 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/events"
-	"github.com/invoiced/invoiced/internal/consume"
-	"github.com/invoiced/invoiced/internal/invoicestream"
-	"github.com/invoiced/invoiced/internal/jserr"
+	"github.com/invoiced/invoiced/internal/infra/consume"
+	"github.com/invoiced/invoiced/internal/infra/invoicestream"
+	"github.com/invoiced/invoiced/internal/infra/jserr"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )

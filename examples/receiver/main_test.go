@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/client/webhook"
-	signing "github.com/invoiced/invoiced/internal/webhook"
+	signing "github.com/invoiced/invoiced/internal/contract/webhook"
 )
 
 // TestReceiverHandlesEachEventOnce sends deliveries signed as the service

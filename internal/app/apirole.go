@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/api"
-	"github.com/invoiced/invoiced/internal/config"
-	"github.com/invoiced/invoiced/internal/readmodel"
+	"github.com/invoiced/invoiced/internal/feature/readmodel"
+	"github.com/invoiced/invoiced/internal/infra/config"
 )
 
 // apiResources opens the read model, starts following the history into it,

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/broker"
+	"github.com/invoiced/invoiced/internal/infra/broker"
 	"github.com/nats-io/nats.go"
 )
 

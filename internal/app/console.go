@@ -5,11 +5,11 @@ import (
 
 	"github.com/invoiced/invoiced/dispatcher"
 	"github.com/invoiced/invoiced/events"
-	"github.com/invoiced/invoiced/internal/config"
-	"github.com/invoiced/invoiced/internal/console"
-	"github.com/invoiced/invoiced/internal/history"
-	"github.com/invoiced/invoiced/internal/metrics"
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
+	"github.com/invoiced/invoiced/internal/feature/console"
+	"github.com/invoiced/invoiced/internal/infra/config"
+	"github.com/invoiced/invoiced/internal/infra/history"
+	"github.com/invoiced/invoiced/internal/infra/metrics"
 	"github.com/invoiced/invoiced/processor"
 )
 

@@ -8,8 +8,8 @@ import (
 	"syscall"
 
 	"github.com/invoiced/invoiced/api"
-	"github.com/invoiced/invoiced/internal/config"
-	"github.com/invoiced/invoiced/internal/serving"
+	"github.com/invoiced/invoiced/internal/infra/config"
+	"github.com/invoiced/invoiced/internal/infra/serving"
 )
 
 // listen takes the HTTP address and answers on it at once: /healthz, and

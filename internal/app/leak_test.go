@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/natstest"
 	"github.com/invoiced/invoiced/internal/testing/calltest"
+	"github.com/invoiced/invoiced/internal/testing/natstest"
 )
 
 // TestNoSecretLeaks drives every path that handles a secret — API keys

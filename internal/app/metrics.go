@@ -3,9 +3,9 @@ package app
 import (
 	"net/http"
 
-	"github.com/invoiced/invoiced/internal/config"
-	"github.com/invoiced/invoiced/internal/metrics"
-	"github.com/invoiced/invoiced/internal/serving"
+	"github.com/invoiced/invoiced/internal/infra/config"
+	"github.com/invoiced/invoiced/internal/infra/metrics"
+	"github.com/invoiced/invoiced/internal/infra/serving"
 )
 
 // instrument counts and times the requests h answers, reports the durable

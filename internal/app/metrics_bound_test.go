@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/invoiced/invoiced/internal/metrics"
+	"github.com/invoiced/invoiced/internal/infra/metrics"
 	"github.com/invoiced/invoiced/internal/testing/calltest"
 )
 

@@ -14,10 +14,10 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/invoiced/invoiced/events"
-	"github.com/invoiced/invoiced/internal/metrics"
-	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
+	"github.com/invoiced/invoiced/internal/infra/metrics"
 	"github.com/invoiced/invoiced/internal/testing/calltest"
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/testing/natstest"
 )
 
 // poisonEnv is a service with a subscription, a decided invoice and its

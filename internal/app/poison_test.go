@@ -14,12 +14,12 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/invoiced/invoiced/events"
-	"github.com/invoiced/invoiced/internal/history"
-	"github.com/invoiced/invoiced/internal/metrics"
-	"github.com/invoiced/invoiced/internal/natstest"
-	"github.com/invoiced/invoiced/internal/replay"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
+	"github.com/invoiced/invoiced/internal/feature/replay"
+	"github.com/invoiced/invoiced/internal/infra/history"
+	"github.com/invoiced/invoiced/internal/infra/metrics"
 	"github.com/invoiced/invoiced/internal/testing/calltest"
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/testing/natstest"
 	"github.com/nats-io/nats.go/jetstream"
 )
 

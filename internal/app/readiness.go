@@ -7,7 +7,7 @@ import (
 
 	"github.com/invoiced/invoiced/dispatcher"
 	"github.com/invoiced/invoiced/events"
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
 	"github.com/invoiced/invoiced/processor"
 )
 

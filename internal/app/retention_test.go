@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/events"
-	"github.com/invoiced/invoiced/internal/natstest"
 	"github.com/invoiced/invoiced/internal/testing/calltest"
+	"github.com/invoiced/invoiced/internal/testing/natstest"
 	"github.com/nats-io/nats.go/jetstream"
 )
 

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/seal"
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
+	"github.com/invoiced/invoiced/internal/infra/seal"
 )
 
 // sealStoredSecrets is the api role's pass at start (webhook.SealAtStart).

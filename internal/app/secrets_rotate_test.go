@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
 	"github.com/invoiced/invoiced/internal/testing/calltest"
-	"github.com/invoiced/invoiced/internal/webhook"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )

@@ -12,10 +12,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/invoiced/invoiced/internal/config"
-	"github.com/invoiced/invoiced/internal/seal"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
+	"github.com/invoiced/invoiced/internal/infra/config"
+	"github.com/invoiced/invoiced/internal/infra/seal"
 	"github.com/invoiced/invoiced/internal/testing/calltest"
-	"github.com/invoiced/invoiced/internal/webhook"
 )
 
 func rotateSecret(t testing.TB, base, id string) string {

@@ -4,7 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/invoiced/invoiced/api"
-	"github.com/invoiced/invoiced/internal/config"
+	"github.com/invoiced/invoiced/internal/infra/config"
 )
 
 // apiKeys returns every configured key (config.Serve.Keys) as the API

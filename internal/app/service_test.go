@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/config"
-	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/infra/config"
 	"github.com/invoiced/invoiced/internal/testing/calltest"
+	"github.com/invoiced/invoiced/internal/testing/natstest"
 )
 
 // serveConfig returns a test configuration: loopback on free ports, the

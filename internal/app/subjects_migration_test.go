@@ -10,10 +10,10 @@ import (
 
 	"github.com/invoiced/invoiced/api"
 	"github.com/invoiced/invoiced/events"
-	"github.com/invoiced/invoiced/internal/broker"
-	"github.com/invoiced/invoiced/internal/history"
-	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/infra/broker"
+	"github.com/invoiced/invoiced/internal/infra/history"
 	"github.com/invoiced/invoiced/internal/testing/calltest"
+	"github.com/invoiced/invoiced/internal/testing/natstest"
 	"github.com/invoiced/invoiced/internal/testing/statetest"
 	"github.com/invoiced/invoiced/processor"
 	"github.com/nats-io/nats.go"

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/natstest"
 	"github.com/invoiced/invoiced/internal/testing/calltest"
+	"github.com/invoiced/invoiced/internal/testing/natstest"
 )
 
 // hooks records the bodies of the webhooks one receiver gets.

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/natstest"
 	"github.com/invoiced/invoiced/internal/testing/calltest"
+	"github.com/invoiced/invoiced/internal/testing/natstest"
 )
 
 // TestTestEventReachesTheSubscription sends a test event of a chosen type

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/natstest"
 	"github.com/invoiced/invoiced/internal/testing/calltest"
+	"github.com/invoiced/invoiced/internal/testing/natstest"
 )
 
 // TestOneInvoiceCanBeFollowedThroughTheLogs posts an invoice with a request

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
 	"github.com/invoiced/invoiced/internal/testing/calltest"
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/testing/natstest"
 )
 
 // TestTutorialJourneyWithWebhooks runs the tutorial's journey against one

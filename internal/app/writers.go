@@ -4,9 +4,9 @@ import (
 	"strings"
 
 	"github.com/invoiced/invoiced/events"
-	"github.com/invoiced/invoiced/internal/config"
-	"github.com/invoiced/invoiced/internal/groupcommit"
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
+	"github.com/invoiced/invoiced/internal/infra/config"
+	"github.com/invoiced/invoiced/internal/infra/groupcommit"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/invoiced/invoiced/events"
-	"github.com/invoiced/invoiced/internal/groupcommit"
+	"github.com/invoiced/invoiced/internal/infra/groupcommit"
 	"github.com/invoiced/invoiced/internal/testing/calltest"
 )
 

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/internal/app"
-	"github.com/invoiced/invoiced/internal/bench"
-	"github.com/invoiced/invoiced/internal/config"
+	"github.com/invoiced/invoiced/internal/infra/config"
+	"github.com/invoiced/invoiced/internal/tool/bench"
 )
 
 // runBench runs invoiced bench: the service (embedded unless --target) under

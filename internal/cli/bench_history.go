@@ -6,8 +6,8 @@ import (
 	"io"
 	"os"
 
-	"github.com/invoiced/invoiced/internal/bench"
-	"github.com/invoiced/invoiced/internal/config"
+	"github.com/invoiced/invoiced/internal/infra/config"
+	"github.com/invoiced/invoiced/internal/tool/bench"
 )
 
 // runBenchHistory runs invoiced bench history and prints every measurement,

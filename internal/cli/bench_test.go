@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/config"
+	"github.com/invoiced/invoiced/internal/infra/config"
 )
 
 func TestBenchMeasuresServiceAndFloor(t *testing.T) {

@@ -6,8 +6,8 @@ import (
 	"strings"
 
 	"github.com/invoiced/invoiced/internal/app"
-	"github.com/invoiced/invoiced/internal/broker"
-	"github.com/invoiced/invoiced/internal/config"
+	"github.com/invoiced/invoiced/internal/infra/broker"
+	"github.com/invoiced/invoiced/internal/infra/config"
 )
 
 // brokerDescription says, for the start-up log, who may reach NATS.

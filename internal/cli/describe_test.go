@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/invoiced/invoiced/internal/broker"
-	"github.com/invoiced/invoiced/internal/config"
+	"github.com/invoiced/invoiced/internal/infra/broker"
+	"github.com/invoiced/invoiced/internal/infra/config"
 )
 
 func TestTheSecurityLineSaysWhoMayReachNATS(t *testing.T) {

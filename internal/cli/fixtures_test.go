@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/internal/app"
-	"github.com/invoiced/invoiced/internal/config"
+	"github.com/invoiced/invoiced/internal/infra/config"
 )
 
 // serveConfig returns a test configuration: loopback on free ports, the

@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/invoiced/invoiced/internal/config"
+	"github.com/invoiced/invoiced/internal/infra/config"
 )
 
 // runHealthcheck runs invoiced healthcheck: one GET of the readiness URL.

@@ -6,11 +6,11 @@ import (
 	"io"
 
 	"github.com/invoiced/invoiced/client"
-	"github.com/invoiced/invoiced/internal/config"
-	"github.com/invoiced/invoiced/internal/listen"
+	"github.com/invoiced/invoiced/internal/feature/listen"
+	"github.com/invoiced/invoiced/internal/infra/config"
 )
 
-// runListen runs invoiced listen (internal/listen) until ctx ends.
+// runListen runs invoiced listen (internal/feature/listen) until ctx ends.
 func runListen(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	cfg, err := config.ParseListen(args, getenv, stderr)
 	if err != nil {

@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/client/webhook"
-	"github.com/invoiced/invoiced/internal/natstest"
 	"github.com/invoiced/invoiced/internal/testing/calltest"
+	"github.com/invoiced/invoiced/internal/testing/natstest"
 )
 
 // appReceiver is a developer's app: it answers 200, or status when set,

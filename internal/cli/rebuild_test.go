@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/invoiced/invoiced/internal/readmodel"
+	"github.com/invoiced/invoiced/internal/feature/readmodel"
 	"github.com/invoiced/invoiced/internal/testing/calltest"
 )
 

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/natstest"
 	"github.com/invoiced/invoiced/internal/testing/calltest"
+	"github.com/invoiced/invoiced/internal/testing/natstest"
 )
 
 // awaitAttemptsLogged waits until the deliveries the API lists hold n

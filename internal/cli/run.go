@@ -1,5 +1,5 @@
 // Package cli is invoiced's command line: it parses each command's flags
-// with internal/config and runs serve (internal/app), bench, replay,
+// with internal/infra/config and runs serve (internal/app), bench, replay,
 // rebuild, listen, secrets and healthcheck.
 package cli
 
@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/invoiced/invoiced/internal/config"
+	"github.com/invoiced/invoiced/internal/infra/config"
 )
 
 // ErrUsage is returned, wrapped, by Run for a command line it cannot run.

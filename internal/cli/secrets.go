@@ -8,10 +8,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/broker"
-	"github.com/invoiced/invoiced/internal/config"
-	"github.com/invoiced/invoiced/internal/seal"
-	"github.com/invoiced/invoiced/internal/webhook"
+	"github.com/invoiced/invoiced/internal/contract/webhook"
+	"github.com/invoiced/invoiced/internal/infra/broker"
+	"github.com/invoiced/invoiced/internal/infra/config"
+	"github.com/invoiced/invoiced/internal/infra/seal"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go/jetstream"
 )

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/invoiced/invoiced/internal/config"
-	"github.com/invoiced/invoiced/internal/seal"
+	"github.com/invoiced/invoiced/internal/infra/config"
+	"github.com/invoiced/invoiced/internal/infra/seal"
 	"github.com/invoiced/invoiced/internal/testing/calltest"
 )
 

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/internal/app"
-	"github.com/invoiced/invoiced/internal/config"
+	"github.com/invoiced/invoiced/internal/infra/config"
 )
 
 func runServe(ctx context.Context, args []string, stderr io.Writer, getenv func(string) string) error {

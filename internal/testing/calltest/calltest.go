@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/invoiced/invoiced/internal/natstest"
+	"github.com/invoiced/invoiced/internal/testing/natstest"
 )
 
 // Answer is a service's whole answer to one request.

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/events"
-	"github.com/invoiced/invoiced/internal/broker"
-	"github.com/invoiced/invoiced/internal/readmodel"
+	"github.com/invoiced/invoiced/internal/feature/readmodel"
+	"github.com/invoiced/invoiced/internal/infra/broker"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )

@@ -1,0 +1,147 @@
+// Package listen is invoiced listen: a relay on this machine, subscribed to
+// the service's webhooks, that verifies each and forwards it to an app or
+// prints it.
+package listen
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/invoiced/invoiced/client"
+	"github.com/invoiced/invoiced/client/webhook"
+	"github.com/invoiced/invoiced/internal/infra/config"
+)
+
+// Run runs invoiced listen as cfg says until ctx ends, through api: a
+// relay subscribed to the service's webhooks that verifies each and then
+// forwards it to the app (--forward-to) or prints its body as a JSON line
+// on stdout. While it prints, everything else it says goes to stderr, so
+// stdout holds only the webhooks. It fails when the relay cannot listen or
+// the service refuses a call.
+func Run(ctx context.Context, api *client.Client, cfg config.Listen, stdout, stderr io.Writer) error {
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("relay: %w", err)
+	}
+	relayURL := "http://" + ln.Addr().String() + "/webhook"
+	sub, created, err := ensureSubscription(ctx, api, relayURL, cfg)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	verifier, err := webhook.NewVerifier(webhook.DefaultTolerance, sub.Secret)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("subscription %s: %w", sub.ID, err)
+	}
+	var handler http.Handler
+	say, doing := stdout, "Forwarding "+strings.Join(cfg.Events, ", ")+" to "+cfg.ForwardTo
+	if cfg.Prints() {
+		say, doing = stderr, "Printing "+strings.Join(cfg.Events, ", ")+" as JSON lines on stdout"
+		handler = &printer{verifier: verifier, out: stdout, log: stderr}
+	} else {
+		handler = newRelay(cfg.ForwardTo, verifier, stdout)
+	}
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	fmt.Fprintf(say, "Ready. %s\n  subscription %s, signing secret %s\n  Ctrl-C to stop.\n", doing, sub.ID, sub.Secret)
+	<-ctx.Done()
+	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(stopCtx)
+	if !created {
+		fmt.Fprintf(say, "Stopped; subscription %s, which was there before, is left as it was.\n", sub.ID)
+		return nil
+	}
+	if err := api.DeleteSubscription(stopCtx, sub.ID); err != nil {
+		return fmt.Errorf("remove subscription %s: %w", sub.ID, err)
+	}
+	fmt.Fprintf(say, "Stopped; subscription %s removed.\n", sub.ID)
+	return nil
+}
+
+// printer takes webhooks and writes the body of each that verifies as one
+// JSON line on out, answering 204; one that does not verify, or is no
+// event, is reported on log, not printed, and answered 400, so the
+// delivery log records the failure.
+type printer struct {
+	verifier *webhook.Verifier
+
+	mu       sync.Mutex // one line at a time
+	out, log io.Writer
+}
+
+// ServeHTTP prints one webhook.
+func (p *printer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(req.Body, webhook.MaxBodyBytes))
+	if err != nil {
+		http.Error(w, "unreadable body", http.StatusBadRequest)
+		return
+	}
+	if _, err := p.verifier.Verify(req.Header, body); err != nil {
+		p.mu.Lock()
+		fmt.Fprintf(p.log, "%s  %s  %s: not printed\n", time.Now().Format("15:04:05"), req.Header.Get(webhook.HeaderID), verdict(err))
+		p.mu.Unlock()
+		http.Error(w, "not printed: see invoiced listen's output", http.StatusBadRequest)
+		return
+	}
+	var line bytes.Buffer
+	_ = json.Compact(&line, body) // Verify decoded it: it is JSON
+	line.WriteByte('\n')
+	p.mu.Lock()
+	_, err = p.out.Write(line.Bytes())
+	p.mu.Unlock()
+	if err != nil {
+		// stdout is gone (a closed pipe): the service retries later.
+		http.Error(w, "cannot print", http.StatusServiceUnavailable)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// verdict says what verifying a webhook found, as listen prints it: err is
+// Verify's.
+func verdict(err error) string {
+	switch {
+	case err == nil:
+		return "verified"
+	case errors.Is(err, webhook.ErrPayload):
+		return "verified, but its body is no event (" + err.Error() + ")"
+	}
+	return "NOT VERIFIED (" + err.Error() + ")"
+}
+
+// ensureSubscription returns an enabled subscription to relayURL with its
+// secret: one already there (its secret rotated, the old one signing on for
+// the overlap), or a new one, and whether it made it. It fails when the
+// service refuses a call.
+func ensureSubscription(ctx context.Context, api *client.Client, relayURL string, cfg config.Listen) (*client.Subscription, bool, error) {
+	for s, err := range api.ListSubscriptions(ctx, client.SubscriptionListParams{}) {
+		if err != nil {
+			return nil, false, err
+		}
+		if s.URL == relayURL && s.Status == client.SubscriptionEnabled {
+			rotated, err := api.RotateSubscriptionSecret(ctx, s.ID)
+			return rotated, false, err
+		}
+	}
+	description := "invoiced listen, forwarding to " + cfg.ForwardTo
+	if cfg.Prints() {
+		description = "invoiced listen, printing"
+	}
+	types := make([]client.EventType, len(cfg.Events))
+	for i, t := range cfg.Events {
+		types[i] = client.EventType(t)
+	}
+	sub, err := api.CreateSubscription(ctx, client.SubscriptionParams{URL: relayURL, EventTypes: types, Description: description})
+	return sub, err == nil, err
+}

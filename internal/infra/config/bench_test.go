@@ -1,0 +1,35 @@
+package config_test
+
+import (
+	"io"
+	"testing"
+
+	"github.com/invoiced/invoiced/internal/infra/config"
+)
+
+func TestParseBenchRefusesBadLoads(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		ok   bool
+	}{
+		{name: "defaults", ok: true},
+		{name: "open loop", args: []string{"--rate", "2500"}, ok: true},
+		{name: "highest rate", args: []string{"--rate", "1000000"}, ok: true},
+		{name: "negative rate", args: []string{"--rate", "-1"}},
+		{name: "rate too high to pace", args: []string{"--rate", "2e9"}},
+		{name: "infinite rate", args: []string{"--rate", "Inf"}},
+		{name: "not a number", args: []string{"--rate", "NaN"}},
+		{name: "no clients", args: []string{"--concurrency", "0"}},
+		{name: "no duration", args: []string{"--duration", "0s"}},
+		{name: "unknown fsync", args: []string{"--fsync", "never"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := config.ParseBench(tt.args, io.Discard)
+			if (err == nil) != tt.ok {
+				t.Fatalf("ParseBench(%q) error %v, want ok %v", tt.args, err, tt.ok)
+			}
+		})
+	}
+}
