@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/google/uuid"
+	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/feature/readmodel"
 )
 
@@ -110,7 +111,7 @@ func (h *Invoices) list(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := invoiceListResponse{Data: make([]invoiceResponse, 0, len(page)), HasMore: next != 0}
+	out := invoiceListResponse{Data: make([]events.Invoice, 0, len(page)), HasMore: next != 0}
 	for _, inv := range page {
 		out.Data = append(out.Data, newInvoiceResponse(inv))
 	}

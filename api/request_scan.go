@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"strconv"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"github.com/invoiced/invoiced/events"
 )
 
 // errMalformed marks a body that is not well-formed JSON. The parser only
@@ -81,96 +81,19 @@ func (s *jsonScanner) literal(lit string) error {
 // decoded bytes: a slice of the body when it holds no escape, else of the
 // scratch buffer, valid until the next call.
 func (s *jsonScanner) str() ([]byte, error) {
-	if s.next() != '"' {
+	if s.peek() != '"' {
 		return nil, errMalformed
 	}
-	start := s.pos
-	for i := start; i < len(s.data); i++ {
-		switch c := s.data[i]; {
-		case c == '"':
-			s.pos = i + 1
-			return s.data[start:i], nil
-		case c == '\\':
-			return s.unescape(start, i)
-		case c < ' ':
-			return nil, errMalformed
-		}
+	raw, end, plain, ok := events.ScanString(s.data, s.pos)
+	if !ok {
+		return nil, errMalformed
 	}
-	return nil, errMalformed
-}
-
-// unescape decodes the string that starts at start and holds its first
-// escape at i, as encoding/json does: a \u escape of a surrogate that is not
-// the first of a valid pair becomes U+FFFD.
-func (s *jsonScanner) unescape(start, i int) ([]byte, error) {
-	b := append(s.scratch[:0], s.data[start:i]...)
-	for i < len(s.data) {
-		switch c := s.data[i]; {
-		case c == '"':
-			s.pos, s.scratch = i+1, b
-			return b, nil
-		case c < ' ':
-			return nil, errMalformed
-		case c != '\\':
-			b = append(b, c)
-			i++
-		default:
-			var ok bool
-			if b, i, ok = s.escape(b, i); !ok {
-				return nil, errMalformed
-			}
-		}
+	s.pos = end
+	if plain || bytes.IndexByte(raw, '\\') < 0 { // the body is valid UTF-8
+		return raw, nil
 	}
-	return nil, errMalformed
-}
-
-// simpleEscapes maps the byte after a backslash to what it stands for.
-var simpleEscapes = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
-
-// escape decodes the escape at i into b and returns the position after it.
-func (s *jsonScanner) escape(b []byte, i int) ([]byte, int, bool) {
-	if i+1 >= len(s.data) {
-		return b, i, false
-	}
-	if e := simpleEscapes[s.data[i+1]]; e != 0 {
-		return append(b, e), i + 2, true
-	}
-	r := hex4(s.data, i)
-	if r < 0 {
-		return b, i, false
-	}
-	i += 6
-	if utf16.IsSurrogate(r) {
-		pair := utf16.DecodeRune(r, hex4(s.data, i))
-		if pair != utf8.RuneError {
-			i += 6
-		}
-		r = pair
-	}
-	return utf8.AppendRune(b, r), i, true
-}
-
-// hex4 returns the code unit of the \uXXXX escape at data[i:], or -1 when
-// there is none.
-func hex4(data []byte, i int) rune {
-	if i+6 > len(data) || data[i] != '\\' || data[i+1] != 'u' {
-		return -1
-	}
-	var r rune
-	for _, c := range data[i+2 : i+6] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c -= 'a' - 10
-		case 'A' <= c && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return -1
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
+	s.scratch = events.AppendUnquoted(s.scratch[:0], raw)
+	return s.scratch, nil
 }
 
 // number reads the number that starts at the read position and returns its

@@ -6,7 +6,7 @@ import (
 	"github.com/invoiced/invoiced/events"
 )
 
-// writeInvoice answers with status and inv as an invoiceResponse, the same
+// writeInvoice answers with status and inv as the API shows it, the same
 // bytes and headers as writeJSON(w, status, newInvoiceResponse(inv)).
 func writeInvoice(w http.ResponseWriter, status int, inv events.Invoice) {
 	bp := getBuffer()
@@ -20,12 +20,8 @@ func writeInvoice(w http.ResponseWriter, status int, inv events.Invoice) {
 }
 
 // appendInvoiceResponse appends inv exactly as
-// json.Marshal(newInvoiceResponse(inv)) encodes it: the response has the
-// invoice's fields, with no metadata shown as {}. Like json.Marshal, it
+// json.Marshal(newInvoiceResponse(inv)) encodes it. Like json.Marshal, it
 // fails for a time that RFC 3339 cannot represent.
 func appendInvoiceResponse(b []byte, inv events.Invoice) ([]byte, error) {
-	if inv.Metadata == nil {
-		inv.Metadata = map[string]string{}
-	}
-	return events.AppendInvoice(b, inv)
+	return events.AppendInvoice(b, newInvoiceResponse(inv))
 }

@@ -11,6 +11,22 @@ import (
 // every event.
 func AppendString(dst []byte, s string) []byte { return appendString(dst, s) }
 
+// ScanString reads the JSON string whose opening quote is at data[pos]. It
+// returns the bytes between its quotes, the position after its closing
+// quote, and whether those bytes are ASCII without escapes, and so the
+// string's value as they are. ok is false where encoding/json's scanner
+// fails: on a control character, an unknown or short escape or a missing
+// closing quote.
+func ScanString(data []byte, pos int) (raw []byte, end int, plain, ok bool) {
+	return scanString(data, pos)
+}
+
+// AppendUnquoted appends to dst the value of the string whose bytes between
+// the quotes ScanString returned as raw, as encoding/json reads it: escapes
+// resolved, a surrogate escape without its pair and each byte of invalid
+// UTF-8 read as U+FFFD.
+func AppendUnquoted(dst, raw []byte) []byte { return appendUnquoted(dst, raw) }
+
 // AppendStringMap appends m to dst as encoding/json writes a
 // map[string]string: null when m is nil, otherwise an object with its keys
 // in byte order.

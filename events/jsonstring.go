@@ -6,6 +6,7 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // htmlSafe reports, for each ASCII byte, whether encoding/json writes it in
@@ -105,13 +106,18 @@ const (
 )
 
 // stringToken consumes the string whose opening quote is next and returns
-// the bytes between its quotes; plain reports that they are ASCII without
-// escapes, so they are the string's value as they are. It reports false
-// where the JSON scanner fails: on a control character, an unknown or short
-// escape or a missing closing quote.
+// the bytes between its quotes, as ScanString does.
 func (d *decoder) stringToken() (raw []byte, plain, ok bool) {
-	data := d.data
-	start := d.pos + 1
+	raw, end, plain, ok := scanString(d.data, d.pos)
+	if ok {
+		d.pos = end
+	}
+	return raw, plain, ok
+}
+
+// scanString is ScanString.
+func scanString(data []byte, pos int) (raw []byte, end int, plain, ok bool) {
+	start := pos + 1
 	plain = true
 	i := start
 	for {
@@ -119,20 +125,19 @@ func (d *decoder) stringToken() (raw []byte, plain, ok bool) {
 			i++
 		}
 		if i >= len(data) {
-			return nil, false, false
+			return nil, pos, false, false
 		}
 		switch stringClass[data[i]] {
 		case classQuote:
-			d.pos = i + 1
-			return data[start:i], plain, true
+			return data[start:i], i + 1, plain, true
 		case classEscape:
 			n := escapeLen(data[i:])
 			if n == 0 {
-				return nil, false, false
+				return nil, pos, false, false
 			}
 			i += n
 		case classControl:
-			return nil, false, false
+			return nil, pos, false, false
 		default:
 			i++
 		}
@@ -190,74 +195,60 @@ func text(raw []byte, plain bool) string {
 }
 
 // unquote returns the value of the string whose valid bytes between the
-// quotes are s, as encoding/json reads it: escapes resolved, a surrogate
-// escape without its pair and each byte of invalid UTF-8 read as U+FFFD.
+// quotes are s (AppendUnquoted).
 func unquote(s []byte) string {
-	var b strings.Builder
-	b.Grow(len(s))
+	b := appendUnquoted(make([]byte, 0, len(s)), s)
+	return unsafe.String(unsafe.SliceData(b), len(b)) // b is not kept
+}
+
+// appendUnquoted is AppendUnquoted.
+func appendUnquoted(dst, s []byte) []byte {
 	for len(s) > 0 {
 		run := bytes.IndexByte(s, '\\')
 		if run < 0 {
 			run = len(s)
 		}
-		writeUTF8(&b, s[:run])
+		dst = appendUTF8(dst, s[:run])
 		s = s[run:]
 		if len(s) > 0 {
-			s = s[writeEscape(&b, s):]
+			var n int
+			dst, n = appendEscape(dst, s)
+			s = s[n:]
 		}
 	}
-	return b.String()
+	return dst
 }
 
-// writeUTF8 writes s to b with each byte of invalid UTF-8 replaced by
-// U+FFFD.
-func writeUTF8(b *strings.Builder, s []byte) {
+// appendUTF8 appends s with each byte of invalid UTF-8 replaced by U+FFFD.
+func appendUTF8(dst, s []byte) []byte {
 	if utf8.Valid(s) {
-		b.Write(s)
-		return
+		return append(dst, s...)
 	}
 	for len(s) > 0 {
 		r, size := utf8.DecodeRune(s)
-		b.WriteRune(r)
+		dst = utf8.AppendRune(dst, r)
 		s = s[size:]
 	}
+	return dst
 }
 
-// writeEscape writes the value of the valid escape s starts with and
-// returns how many bytes of s it read.
-func writeEscape(b *strings.Builder, s []byte) int {
-	switch c := s[1]; c {
-	case 'b':
-		b.WriteByte('\b')
-	case 'f':
-		b.WriteByte('\f')
-	case 'n':
-		b.WriteByte('\n')
-	case 'r':
-		b.WriteByte('\r')
-	case 't':
-		b.WriteByte('\t')
-	case 'u':
-		return writeCodeUnit(b, s)
-	default:
-		b.WriteByte(c)
+// simpleEscapes maps the byte after a backslash to what it stands for, for
+// every escape but \u.
+var simpleEscapes = [256]byte{'"': '"', '\\': '\\', '/': '/', 'b': '\b', 'f': '\f', 'n': '\n', 'r': '\r', 't': '\t'}
+
+// appendEscape appends the value of the valid escape s starts with and
+// returns how many bytes of s it read: a \u escape of a surrogate joined
+// with a second escape that completes the pair, or else U+FFFD.
+func appendEscape(dst, s []byte) ([]byte, int) {
+	if e := simpleEscapes[s[1]]; e != 0 {
+		return append(dst, e), 2
 	}
-	return 2
-}
-
-// writeCodeUnit writes the rune of the \uXXXX escape s starts with, joined
-// with a second escape that completes a surrogate pair, and returns how many
-// bytes of s it read.
-func writeCodeUnit(b *strings.Builder, s []byte) int {
 	r := hex4(s)
 	if !utf16.IsSurrogate(r) {
-		b.WriteRune(r)
-		return 6
+		return utf8.AppendRune(dst, r), 6
 	}
 	if pair := utf16.DecodeRune(r, hex4(s[6:])); pair != unicode.ReplacementChar {
-		b.WriteRune(pair)
-		return 12
+		return utf8.AppendRune(dst, pair), 12
 	}
-	b.WriteRune(unicode.ReplacementChar)
-	return 6
+	return utf8.AppendRune(dst, unicode.ReplacementChar), 6
 }
