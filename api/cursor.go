@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/invoiced/invoiced/internal/feature/readmodel"
 )
 
 // The prefixes that version each list's opaque cursor; they differ, so no
@@ -13,6 +15,7 @@ const (
 	cursorPrefix             = "v1." // invoices: a stream sequence
 	deliveryCursorPrefix     = "d1." // deliveries: a creation time and an ID
 	subscriptionCursorPrefix = "s1." // subscriptions: a creation time and an ID
+	eventCursorPrefix        = "e1." // events: a stream sequence and a kind
 )
 
 // encodeCursor makes the opaque cursor that continues a list before the
@@ -56,6 +59,30 @@ func decodeTimeCursor(prefix, s string) (time.Time, string, error) {
 		}
 	}
 	return time.Time{}, "", invalidCursor()
+}
+
+// encodeEventCursor makes the opaque cursor that continues a list of events
+// before position p.
+func encodeEventCursor(p readmodel.EventPos) string {
+	raw := eventCursorPrefix + strconv.FormatUint(p.Seq, 10) + "." + strconv.Itoa(p.Kind)
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+// decodeEventCursor reverses encodeEventCursor; it fails with ErrInvalid
+// for anything it did not make.
+func decodeEventCursor(c string) (readmodel.EventPos, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err == nil {
+		if rest, ok := strings.CutPrefix(string(raw), eventCursorPrefix); ok {
+			seq, kind, _ := strings.Cut(rest, ".")
+			s, err1 := strconv.ParseUint(seq, 10, 64)
+			k, err2 := strconv.Atoi(kind)
+			if err1 == nil && err2 == nil && s > 0 && (k == 0 || k == 1) {
+				return readmodel.EventPos{Seq: s, Kind: k}, nil
+			}
+		}
+	}
+	return readmodel.EventPos{}, invalidCursor()
 }
 
 // invalidCursor returns the ValidationError for a cursor that this list did

@@ -366,12 +366,8 @@ func owned(inv readmodel.Invoice) events.Invoice {
 // fresh as a read. It fails with ErrUnavailable when the stream or the read
 // model cannot be read in time.
 func (l *Ledger) List(ctx context.Context, f readmodel.InvoiceFilter, before uint64, limit int) ([]events.Invoice, uint64, error) {
-	info, err := l.reader.Info(ctx)
-	if err != nil {
-		return nil, 0, unavailable("read stream state", err)
-	}
-	if err := l.model.WaitFor(ctx, events.StreamInvoices, info.State.LastSeq); err != nil {
-		return nil, 0, unavailable("the invoice list is catching up", err)
+	if err := l.caughtUp(ctx); err != nil {
+		return nil, 0, err
 	}
 	page, next, err := l.model.Invoices(ctx, f, before, limit)
 	if err != nil {
@@ -382,4 +378,18 @@ func (l *Ledger) List(ctx context.Context, f readmodel.InvoiceFilter, before uin
 		out[i] = owned(inv)
 	}
 	return out, next, nil
+}
+
+// caughtUp returns once the read model has applied everything INVOICES
+// held when it was called. It fails with ErrUnavailable when the stream or
+// the read model cannot be read in time.
+func (l *Ledger) caughtUp(ctx context.Context) error {
+	info, err := l.reader.Info(ctx)
+	if err != nil {
+		return unavailable("read stream state", err)
+	}
+	if err := l.model.WaitFor(ctx, events.StreamInvoices, info.State.LastSeq); err != nil {
+		return unavailable("the read model is catching up", err)
+	}
+	return nil
 }

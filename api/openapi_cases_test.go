@@ -20,6 +20,7 @@ func oaCases(t testing.TB, f *oaFixtures, etag string) []oaCase {
 		oaCreateInvoiceCases(t, f),
 		oaListInvoicesCases(f),
 		oaGetInvoiceCases(f),
+		oaEventCases(f),
 		oaCreateSubscriptionCases(t, f),
 		oaReadSubscriptionCases(f),
 		oaUpdateSubscriptionCases(f),

@@ -141,6 +141,10 @@ func (e *oaEnv) resources(t testing.TB, js jetstream.JetStream, model *readmodel
 	if err != nil {
 		t.Fatal(err)
 	}
+	evs, err := api.NewEvents(ledger, model, api.EventsConfig{Logger: discardLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	h := broker.Handles{Webhooks: tasks, Deliveries: deliveries, LiveDeliveries: live}
 	sub, err := api.NewSubscriptions(subs, h.Ending(js), api.SubscriptionsConfig{Targets: oaTargets, Secrets: newKeyring(t), Logger: discardLog()})
 	if err != nil {
@@ -155,7 +159,7 @@ func (e *oaEnv) resources(t testing.TB, js jetstream.JetStream, model *readmodel
 			_, err := invoices.Info(ctx)
 			return err
 		}),
-		Invoices: inv, Subscriptions: sub, Deliveries: dl, Auth: auth, Logger: discardLog(),
+		Invoices: inv, Subscriptions: sub, Deliveries: dl, Events: evs, Auth: auth, Logger: discardLog(),
 	}
 }
 

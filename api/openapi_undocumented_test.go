@@ -36,9 +36,13 @@ func oaHandler(t testing.TB) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
+	evs, err := api.NewEvents(nil, nil, api.EventsConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return api.NewHandler(api.Resources{
 		Health:   api.NewHealth(func(context.Context) error { return nil }),
-		Invoices: inv, Subscriptions: subs, Deliveries: dl, Auth: oaAuth(t, oaKey, 0),
+		Invoices: inv, Subscriptions: subs, Deliveries: dl, Events: evs, Auth: oaAuth(t, oaKey, 0),
 	})
 }
 

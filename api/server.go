@@ -21,6 +21,7 @@ type Resources struct {
 	Invoices      *Invoices
 	Subscriptions *Subscriptions
 	Deliveries    *Deliveries
+	Events        *Events
 	// Auth, when set, guards every route but health.
 	Auth   *Auth
 	Logger *slog.Logger
@@ -60,6 +61,10 @@ func NewHandler(res Resources) http.Handler {
 		}
 		if res.Invoices != nil {
 			r.Mount("/invoices", res.Invoices.Routes())
+		}
+		if res.Events != nil {
+			r.Mount("/events", res.Events.Routes())
+			r.Get("/invoices/{id}/events", res.Events.InvoiceEventsHandler())
 		}
 		if res.Subscriptions != nil {
 			r.Mount("/webhooks/subscriptions", res.Subscriptions.Routes())

@@ -13,7 +13,11 @@ import (
 // apiResources opens the read model, starts following the history into it,
 // reports its lag and fills in the resources of the api role.
 func (s *Service) apiResources(res *api.Resources) error {
-	auth, err := newAuth(s.cfg, s.log)
+	keys, err := apiKeys(s.cfg)
+	if err != nil {
+		return err
+	}
+	auth, err := api.NewAuth(keys, api.AuthConfig{RateLimit: s.cfg.RateLimit, RateBurst: s.cfg.RateBurst, Logger: s.log})
 	if err != nil {
 		return err
 	}
@@ -32,6 +36,9 @@ func (s *Service) apiResources(res *api.Resources) error {
 	resource := api.ResourceConfig{RequestTimeout: s.cfg.RequestTimeout, Logger: s.log}
 	ledger := api.NewLedger(s.apiJS, s.handles.Invoices, s.model, s.follower, s.cfg.ReadModelMaxLag())
 	if res.Invoices, err = api.NewInvoices(ledger, resource); err != nil {
+		return err
+	}
+	if res.Events, err = api.NewEvents(ledger, s.model, resource); err != nil {
 		return err
 	}
 	res.Subscriptions, err = api.NewSubscriptions(s.handles.Subscriptions, s.ending(), api.SubscriptionsConfig{

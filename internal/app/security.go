@@ -1,8 +1,6 @@
 package app
 
 import (
-	"log/slog"
-
 	"github.com/invoiced/invoiced/api"
 	"github.com/invoiced/invoiced/internal/infra/config"
 )
@@ -16,15 +14,6 @@ func apiKeys(cfg config.Serve) ([]api.Key, error) {
 		keys = append(keys, api.Key{Secret: k.Key, Account: k.Account, Operator: k.Operator})
 	}
 	return keys, err
-}
-
-// newAuth returns the API's key and rate check.
-func newAuth(cfg config.Serve, log *slog.Logger) (*api.Auth, error) {
-	keys, err := apiKeys(cfg)
-	if err != nil {
-		return nil, err
-	}
-	return api.NewAuth(keys, api.AuthConfig{RateLimit: cfg.RateLimit, RateBurst: cfg.RateBurst, Logger: log})
 }
 
 // ReloadKeys reads the API keys again, as on SIGHUP, and returns how many

@@ -104,8 +104,9 @@ func userVersion(t *testing.T, path string) int {
 }
 
 // TestAFileOfThePreviousSchemaIsMigrated opens a file of version 3 and
-// checks that it keeps what it held, positions included, and answers the
-// filters of version 4 from the columns the migration filled.
+// checks that it keeps what it held, positions included, answers the
+// filters of version 4 from the columns the migration filled, and lists
+// the events it holds (version 5).
 func TestAFileOfThePreviousSchemaIsMigrated(t *testing.T) {
 	path := filepath.Join(t.TempDir(), FileName)
 	// The third invoice was created before the second, as a request that
@@ -151,6 +152,16 @@ func TestAFileOfThePreviousSchemaIsMigrated(t *testing.T) {
 			}
 		}
 	}
+	listed, _, err := s.Events(ctx, EventFilter{Account: "acme"}, EventPos{}, 10)
+	if err != nil || len(listed) != len(evs) {
+		t.Fatalf("events after the migration: %d, %v", len(listed), err)
+	}
+	for i, e := range listed {
+		want := evs[len(evs)-1-i]
+		if e.Event.ID != want.ID || len(e.Deliveries) != 1 || e.Deliveries[0].ID != ds[len(evs)-1-i].ID {
+			t.Fatalf("event %d after the migration: %+v, want %s and its delivery", i, e, want.ID)
+		}
+	}
 	if v := userVersion(t, path); v != schemaVersion {
 		t.Fatalf("user_version %d, want %d", v, schemaVersion)
 	}
@@ -168,7 +179,7 @@ func TestAFailedMigrationLeavesTheFileAsItWas(t *testing.T) {
 	} else if !strings.Contains(err.Error(), "invoice at 3") {
 		t.Fatalf("the error names no invoice: %v", err)
 	}
-	if v := userVersion(t, path); v != previousSchemaVersion {
+	if v := userVersion(t, path); v != 3 {
 		t.Fatalf("user_version %d after a failed migration", v)
 	}
 	db, err := sql.Open("sqlite", "file:"+path)

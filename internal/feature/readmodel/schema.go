@@ -9,21 +9,22 @@ import (
 	"github.com/invoiced/invoiced/events"
 )
 
-// schemaVersion is the layout this package writes. A file of
-// previousSchemaVersion is migrated in place when it is opened, so it keeps
-// what the history no longer holds; a file of any other version is emptied
-// and built again from the history.
-const (
-	schemaVersion         = 4
-	previousSchemaVersion = 3
-)
+// schemaVersion is the layout this package writes. A file of an earlier
+// version that migrations reach is migrated in place when it is opened, so
+// it keeps what the history no longer holds; a file of any other version is
+// emptied and built again from the history.
+const schemaVersion = 5
+
+// migrations bring a file of the version they are listed under to the
+// next, each in one transaction.
+var migrations = map[int]func(context.Context, *sql.Tx) error{3: addCreatedColumns, 4: fillEvents}
 
 // schema creates the tables and indexes. Sequences are the ones of the
 // streams the history copies from, so a list page is an index range and
 // its cursor a sequence. Columns added since a table was first laid out
 // come last, as ALTER TABLE adds them, so a migrated file and a new one
 // have the same layout.
-var schema = []string{
+var schema = append([]string{
 	`CREATE TABLE IF NOT EXISTS positions (name TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID`,
 	// One row per invoice: seq is its InvoiceRequested's sequence on
 	// INVOICES, account the one that owns it, requested and outcome the
@@ -73,20 +74,68 @@ var schema = []string{
 	// An invoice's and an event's deliveries are a few among all of them.
 	`CREATE INDEX IF NOT EXISTS deliveries_invoice ON deliveries(invoice_id, created_at, id)`,
 	`CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries(event_id, created_at, id)`,
+}, eventsSchema...)
+
+// eventsSchema creates the events table and its indexes; fillEvents makes
+// them too, before it fills them.
+var eventsSchema = []string{
+	// One row per invoice event, in the order of INVOICES: seq is its
+	// sequence there, kind 0 for a request and 1 for an outcome. An
+	// outcome stored before events were listed has its request's seq
+	// (fillEvents). The event itself is the invoice's requested or outcome.
+	`CREATE TABLE IF NOT EXISTS events (
+		seq INTEGER NOT NULL,
+		kind INTEGER NOT NULL,
+		id TEXT NOT NULL,
+		account TEXT NOT NULL,
+		invoice_id TEXT NOT NULL,
+		type TEXT NOT NULL,
+		created_at INTEGER NOT NULL,
+		PRIMARY KEY (seq, kind)
+	) WITHOUT ROWID`,
+	`CREATE UNIQUE INDEX IF NOT EXISTS events_id ON events(id)`,
+	`CREATE INDEX IF NOT EXISTS events_account ON events(account, seq, kind)`,
+	`CREATE INDEX IF NOT EXISTS events_invoice ON events(invoice_id, seq, kind)`,
+	`CREATE INDEX IF NOT EXISTS events_type ON events(type, seq, kind)`,
+	`CREATE INDEX IF NOT EXISTS events_created ON events(created_at)`,
 }
 
-// migrate brings a file of previousSchemaVersion to schemaVersion in one
-// transaction: the invoices' creation times and the deliveries' invoice and
-// event IDs become columns, filled from the events and records stored.
-// The new indexes are made by init, as for a new file. It fails, leaving
-// the file as it was, when the database cannot be written or a stored
-// invoice does not decode.
-func (s *Store) migrate(ctx context.Context) error {
+// migrate brings a file of version to schemaVersion, a migration at a
+// time. New tables and indexes are made by init, as for a new file. It
+// fails, leaving the file at the last version it reached, when the
+// database cannot be written or a stored event does not decode.
+func (s *Store) migrate(ctx context.Context, version int) error {
+	for ; version < schemaVersion; version++ {
+		if err := s.migrateFrom(ctx, version); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrateFrom runs the migration of version in one transaction.
+func (s *Store) migrateFrom(ctx context.Context, version int) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	defer tx.Rollback()
+	if err := migrations[version](ctx, tx); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, version+1)); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// addCreatedColumns migrates version 3: the invoices' creation times and
+// the deliveries' invoice and event IDs become columns, filled from the
+// events and records stored.
+func addCreatedColumns(ctx context.Context, tx *sql.Tx) error {
 	for _, stmt := range []string{
 		`ALTER TABLE invoices ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0`,
 		`ALTER TABLE invoices ADD COLUMN created_max INTEGER NOT NULL DEFAULT 0`,
@@ -102,16 +151,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("migrate: %w", err)
 		}
 	}
-	if err := fillCreated(ctx, tx); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, schemaVersion)); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	return nil
+	return fillCreated(ctx, tx)
 }
 
 // fillCreated sets every invoice's created_at and created_max from its

@@ -103,10 +103,10 @@ func (s *Store) init() error {
 	if err := s.w.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&version); err != nil {
 		return fmt.Errorf("read model %s: %w", s.path, err)
 	}
-	switch version {
-	case 0, schemaVersion:
-	case previousSchemaVersion:
-		if err := s.migrate(ctx); err != nil {
+	switch {
+	case version == 0 || version == schemaVersion:
+	case migrations[version] != nil:
+		if err := s.migrate(ctx, version); err != nil {
 			return fmt.Errorf("read model %s: %w", s.path, err)
 		}
 	default:
@@ -134,7 +134,7 @@ func (s *Store) init() error {
 
 // reset drops every table of an older layout.
 func (s *Store) reset(ctx context.Context) error {
-	for _, table := range []string{"positions", "invoices", "deliveries"} {
+	for _, table := range []string{"positions", "invoices", "deliveries", "events"} {
 		if _, err := s.w.ExecContext(ctx, `DROP TABLE IF EXISTS `+table); err != nil {
 			return fmt.Errorf("read model %s: %w", s.path, err)
 		}
@@ -207,7 +207,7 @@ func (s *Store) empty(ctx context.Context, keep map[string]uint64) error {
 		return fmt.Errorf("read model: %w", err)
 	}
 	defer tx.Rollback()
-	for _, stmt := range []string{`DELETE FROM invoices`, `DELETE FROM deliveries`, `DELETE FROM positions`} {
+	for _, stmt := range []string{`DELETE FROM invoices`, `DELETE FROM deliveries`, `DELETE FROM events`, `DELETE FROM positions`} {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("read model: %w", err)
 		}
