@@ -2,11 +2,14 @@
 // events.
 //
 // Every delivery is a POST of a JSON [client.Event] signed as Standard
-// Webhooks v1 describes: the webhook-id, webhook-timestamp and
+// Webhooks describes: the webhook-id, webhook-timestamp and
 // webhook-signature headers, the signature being "v1," and the base64
 // HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>" under the
-// subscription's secret. While a rotated secret overlaps the new one,
-// webhook-signature carries one signature per secret, space-separated.
+// subscription's whsec_ secret, or, for a subscription signed
+// asymmetrically, "v1a," and the base64 ed25519 signature of the same,
+// which the receiver verifies with a whpk_ public key. While a rotated
+// secret or key overlaps the new one, webhook-signature carries one
+// signature per secret or key, space-separated.
 //
 // A receiver verifies the body exactly as it arrived, before it parses it:
 //
@@ -54,8 +57,9 @@ const (
 // The ways verification fails; Verify's errors match one of them with
 // errors.Is.
 var (
-	// ErrInvalidSecret: a secret is not "whsec_" and base64.
-	ErrInvalidSecret = errors.New("webhook: the secret is not whsec_ and base64")
+	// ErrInvalidSecret: a key is neither a "whsec_" secret nor a
+	// "whpk_" public key, each followed by base64.
+	ErrInvalidSecret = errors.New("webhook: the key is not a whsec_ secret or a whpk_ public key")
 	// ErrMissingHeader: webhook-id, webhook-timestamp or
 	// webhook-signature is absent.
 	ErrMissingHeader = errors.New("webhook: missing webhook-id, webhook-timestamp or webhook-signature")
@@ -63,7 +67,7 @@ var (
 	// far from now.
 	ErrTimestamp = errors.New("webhook: webhook-timestamp is malformed or too far from now")
 	// ErrSignature: no signature in webhook-signature is one of the
-	// secrets'.
+	// secrets' or keys'.
 	ErrSignature = errors.New("webhook: no signature matches the secret")
 	// ErrPayload: the body is signed but is not an event.
 	ErrPayload = errors.New("webhook: the body is not an event")
@@ -84,29 +88,31 @@ type Event struct {
 	Attempt int
 }
 
-// Verifier checks deliveries against one or more secrets. It is safe for
-// concurrent use.
+// Verifier checks deliveries against one or more secrets or public keys.
+// It is safe for concurrent use.
 type Verifier struct {
-	keys      [][]byte
+	keys      []verifyKey
 	tolerance time.Duration
 	now       func() time.Time
 }
 
-// NewVerifier returns a Verifier that accepts a delivery signed with any of
-// secrets (give the old and the new while a rotation overlaps) and
-// timestamped within tolerance of now (DefaultTolerance when tolerance is
-// not positive). It fails with ErrInvalidSecret when there is no secret or
-// one is not "whsec_" and base64.
+// NewVerifier returns a Verifier that accepts a delivery timestamped within
+// tolerance of now (DefaultTolerance when tolerance is not positive) and
+// signed under any of secrets: a "v1" signature under a whsec_ secret, a
+// "v1a" one under a whpk_ public key (give the old and the new while a
+// rotation overlaps; they may be of both kinds). It fails with
+// ErrInvalidSecret when there is none, or one is malformed or is a whsk_
+// private key, which a receiver does not need.
 func NewVerifier(tolerance time.Duration, secrets ...string) (*Verifier, error) {
 	if len(secrets) == 0 {
-		return nil, fmt.Errorf("%w: no secret given", ErrInvalidSecret)
+		return nil, fmt.Errorf("%w: no secret or key given", ErrInvalidSecret)
 	}
 	if tolerance <= 0 {
 		tolerance = DefaultTolerance
 	}
 	v := &Verifier{tolerance: tolerance, now: time.Now}
 	for _, s := range secrets {
-		key, err := signingKey(s)
+		key, err := parseKey(s)
 		if err != nil {
 			return nil, err
 		}
@@ -115,10 +121,10 @@ func NewVerifier(tolerance time.Duration, secrets ...string) (*Verifier, error) 
 	return v, nil
 }
 
-// Verify checks one delivery's headers and body against a single secret
-// and tolerance (DefaultTolerance when not positive), as [Verifier.Verify]
-// does, and returns its event. It fails as [NewVerifier] and
-// [Verifier.Verify] do.
+// Verify checks one delivery's headers and body against a single whsec_
+// secret or whpk_ public key and tolerance (DefaultTolerance when not
+// positive), as [Verifier.Verify] does, and returns its event. It fails as
+// [NewVerifier] and [Verifier.Verify] do.
 func Verify(secret string, header http.Header, body []byte, tolerance time.Duration) (Event, error) {
 	v, err := NewVerifier(tolerance, secret)
 	if err != nil {
@@ -129,7 +135,7 @@ func Verify(secret string, header http.Header, body []byte, tolerance time.Durat
 
 // Verify checks a delivery: its headers must all be there, its timestamp
 // within the tolerance of now, and one of its signatures that of the exact
-// body under one of the secrets. It returns the decoded event, and fails
+// body under one of the secrets or keys. It returns the decoded event, and fails
 // with an error matching ErrMissingHeader, ErrTimestamp, ErrSignature or
 // (for a signed body that is not an event) ErrPayload.
 func (v *Verifier) Verify(header http.Header, body []byte) (Event, error) {
@@ -159,13 +165,37 @@ func (v *Verifier) Verify(header http.Header, body []byte) (Event, error) {
 	return ev, nil
 }
 
-// signed reports whether one of the space-separated "v1,<signature>" values
-// of sigs is the signature of id, ts and body under one of the keys. Values
-// of other versions are passed over.
+// maxSignatures is how many values of webhook-signature a Verifier reads;
+// the service sends one a secret or key, two or three during rotations.
+const maxSignatures = 8
+
+// signed reports whether one of the first maxSignatures space-separated
+// values of sigs is the signature of id, ts and body under one of the
+// keys: "v1,<signature>" under a secret, "v1a,<signature>" under a public
+// key. Values of other versions, and of a version another kind of key
+// makes, are passed over.
 func (v *Verifier) signed(id, ts, sigs string, body []byte) bool {
+	values := strings.Fields(sigs)
+	if len(values) > maxSignatures {
+		// A forged header of thousands of values would cost a check of
+		// each under each key; the service sends a few.
+		values = values[:maxSignatures]
+	}
+	var msg []byte // what v1a signs, made once if a public key needs it
 	for _, key := range v.keys {
-		want := []byte(signature(key, id, ts, body))
-		for _, s := range strings.Fields(sigs) {
+		if key.public != nil {
+			if msg == nil {
+				msg = signedContent(id, ts, body)
+			}
+			for _, s := range values {
+				if got, ok := strings.CutPrefix(s, "v1a,"); ok && verifyV1a(key.public, msg, got) {
+					return true
+				}
+			}
+			continue
+		}
+		want := []byte(signature(key.secret, id, ts, body))
+		for _, s := range values {
 			if got, ok := strings.CutPrefix(s, "v1,"); ok && hmac.Equal([]byte(got), want) {
 				return true
 			}
@@ -175,8 +205,10 @@ func (v *Verifier) signed(id, ts, sigs string, body []byte) bool {
 }
 
 // Sign returns the webhook-signature value ("v1," and the signature) the
-// service would send for id, timestamp and body under secret: for testing a
-// receiver. It fails with ErrInvalidSecret for a malformed secret.
+// service would send for id, timestamp and body under a whsec_ secret: for
+// testing a receiver. It fails with ErrInvalidSecret for a malformed secret;
+// it makes no v1a signature, which needs the private key only the service
+// holds.
 func Sign(secret, id string, timestamp time.Time, body []byte) (string, error) {
 	key, err := signingKey(secret)
 	if err != nil {

@@ -1,5 +1,5 @@
 // Package webhook holds what the API and the dispatcher share about
-// webhooks: Standard Webhooks signing and secrets.
+// webhooks: Standard Webhooks signing (v1 HMAC, v1a ed25519) and secrets.
 package webhook
 
 import (
@@ -22,7 +22,7 @@ const SecretPrefix = "whsec_"
 // secretBytes is the size of a new secret's key.
 const secretBytes = 32
 
-// The Standard Webhooks v1 headers.
+// The Standard Webhooks headers.
 const (
 	HeaderID        = "webhook-id"
 	HeaderTimestamp = "webhook-timestamp"
@@ -58,9 +58,14 @@ func key(secret string) ([]byte, error) {
 }
 
 // Sign returns the signature of body sent as message id at time ts under
-// secret: "v1," and the base64 HMAC-SHA256 of "id.timestamp.body". It fails
-// with ErrBadSecret for a malformed secret.
+// secret, over "id.timestamp.body": for a whsec_ secret, "v1," and the
+// base64 HMAC-SHA256; for a whsk_ signing key, "v1a," and the base64
+// ed25519 signature. It fails with ErrBadKey for a malformed whsk_ key or a
+// whpk_ public key, and with ErrBadSecret for anything else malformed.
 func Sign(secret, id string, ts time.Time, body []byte) (string, error) {
+	if isAsymmetric(secret) {
+		return signEd25519(secret, id, ts, body)
+	}
 	k, err := key(secret)
 	if err != nil {
 		return "", err
@@ -75,10 +80,11 @@ func Sign(secret, id string, ts time.Time, body []byte) (string, error) {
 }
 
 // SetHeaders sets the Standard Webhooks headers of a delivery of body as
-// message id at time ts, with one signature per secret (several during a
-// secret rotation's overlap, space-separated as the specification allows).
-// It fails with ErrBadSecret when a secret is malformed, or when there is
-// none.
+// message id at time ts, with one signature per secret, in their order, as
+// Sign makes it (several during a rotation's overlap, which may mix whsec_
+// secrets and whsk_ signing keys, space-separated as the specification
+// allows). It fails as Sign does when a secret is malformed, and with
+// ErrBadSecret when there is none.
 func SetHeaders(h http.Header, id string, ts time.Time, body []byte, secrets ...string) error {
 	if len(secrets) == 0 {
 		return fmt.Errorf("%w: no secret", ErrBadSecret)
@@ -101,8 +107,10 @@ func SetHeaders(h http.Header, id string, ts time.Time, body []byte, secrets ...
 var ErrVerify = errors.New("webhook does not verify")
 
 // Verify checks a received delivery's Standard Webhooks headers against
-// secret, as a receiver would: the signature must match and the timestamp
-// must be within tolerance of now. It fails with ErrVerify otherwise.
+// secret, as a receiver would: a v1 signature must match a whsec_ secret, or
+// a v1a signature verify under a whpk_ public key (or a whsk_ signing key's
+// public half), and the timestamp must be within tolerance of now. It fails
+// with ErrVerify otherwise, and as Sign does for a malformed secret.
 func Verify(secret string, h http.Header, body []byte, now time.Time, tolerance time.Duration) error {
 	id, tsText, sigs := h.Get(HeaderID), h.Get(HeaderTimestamp), h.Get(HeaderSignature)
 	if id == "" || tsText == "" || sigs == "" {
@@ -115,6 +123,9 @@ func Verify(secret string, h http.Header, body []byte, now time.Time, tolerance 
 	ts := time.Unix(secs, 0)
 	if d := now.Sub(ts); d > tolerance || d < -tolerance {
 		return fmt.Errorf("%w: timestamp %s outside tolerance", ErrVerify, ts.UTC().Format(time.RFC3339))
+	}
+	if isAsymmetric(secret) {
+		return verifyEd25519(secret, id, ts, body, sigs)
 	}
 	want, err := Sign(secret, id, ts, body)
 	if err != nil {
