@@ -21,6 +21,7 @@ func oaCases(t testing.TB, f *oaFixtures, etag string) []oaCase {
 		oaListInvoicesCases(f),
 		oaGetInvoiceCases(f),
 		oaEventCases(f),
+		oaSigningCases(f),
 		oaCreateSubscriptionCases(t, f),
 		oaReadSubscriptionCases(f),
 		oaUpdateSubscriptionCases(f),

@@ -35,7 +35,7 @@ func (b oaSample) invoice(edit string) string {
 }
 
 func (b oaSample) subscription(edit string) string {
-	return fmt.Sprintf(`{"id":%q,"account":"default","url":"https://example.com/h","event_types":["invoice.created"],"description":"","status":"enabled","health":{"failing":false},"created_at":"2024-05-01T00:00:00Z","updated_at":"2024-05-01T00:00:00Z"%s}`, b.id, edit)
+	return fmt.Sprintf(`{"id":%q,"account":"default","url":"https://example.com/h","event_types":["invoice.created"],"description":"","status":"enabled","health":{"failing":false},"signing":"hmac","created_at":"2024-05-01T00:00:00Z","updated_at":"2024-05-01T00:00:00Z"%s}`, b.id, edit)
 }
 
 func (b oaSample) delivery(edit string) string {
@@ -129,6 +129,10 @@ func oaSubscriptionDeviations(b oaSample) []oaDeviation {
 		{"failing without since when", "GET", b.sub, 200, oaJSONHeader(), strings.Replace(b.subscription(""), `"failing":false`, `"failing":true`, 1), false},
 		{"a failing_since while not failing", "GET", b.sub, 200, oaJSONHeader(), strings.Replace(b.subscription(""), `"failing":false`, `"failing":false,"failing_since":"2024-05-01T00:00:00Z"`, 1), false},
 		{"a subscription without its health", "GET", b.sub, 200, oaJSONHeader(), strings.Replace(b.subscription(""), `"health":{"failing":false},`, "", 1), false},
+		{"a subscription without its signing", "GET", b.sub, 200, oaJSONHeader(), strings.Replace(b.subscription(""), `"signing":"hmac",`, "", 1), false},
+		{"an ed25519 subscription without its public keys", "GET", b.sub, 200, oaJSONHeader(), strings.Replace(b.subscription(""), `"hmac"`, `"ed25519"`, 1), false},
+		{"an hmac subscription with public keys", "GET", b.sub, 200, oaJSONHeader(),
+			b.subscription(`,"public_keys":[{"key":"whpk_MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=","kid":"AAAAAAAAAAAAAAAA","kty":"OKP","crv":"Ed25519","x":"MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE","use":"sig","alg":"EdDSA","created_at":"2024-05-01T00:00:00Z"}]`), false},
 		{"a page of subscriptions", "GET", "/webhooks/subscriptions", 200, oaJSONHeader(), `{"data":[` + b.subscription("") + `],"has_more":true,"next_cursor":"czEuMS54"}`, true},
 		{"a page of subscriptions without has_more", "GET", "/webhooks/subscriptions", 200, oaJSONHeader(), `{"data":[` + b.subscription("") + `]}`, false},
 		{"a weak secret as a 400", "POST", "/webhooks/subscriptions", 422, oaProblemHeader(), `{"type":"urn:invoiced:problem:weak-secret","title":"The signing secret is too weak","status":422,"detail":"x","field":"secret","errors":[{"field":"secret","detail":"x"}]}`, false},

@@ -25,6 +25,7 @@ type oaFixtures struct {
 	hooks                                    string // the receiver's URL
 	okSub, failSub                           string // receiving subscriptions
 	rotSub, disabledSub, deleteSub, patchSub string
+	edSub                                    string // signed with ed25519
 	created, processed, failed               string // invoice IDs by status
 	delivered, failing, full                 string // delivery IDs; full has the most attempts
 	offDelivery, goneDelivery                string // dead deliveries of disabledSub and deleteSub
@@ -110,6 +111,10 @@ func oaSetupSubscriptions(t testing.TB, e *oaEnv, f *oaFixtures) {
 	e.call(t, http.MethodPatch, "/webhooks/subscriptions/"+f.disabledSub, `{"status":"disabled"}`, http.StatusOK)
 	f.deleteSub, _ = e.subscribe(t, f.hooks+"/hooks/delete", "")
 	f.patchSub, _ = e.subscribe(t, f.hooks+"/hooks/patch", `["invoice.failed"]`)
+	var ed struct{ ID string }
+	e.call(t, http.MethodPost, "/webhooks/subscriptions", fmt.Sprintf(`{"url":%q,"signing":"ed25519"}`, f.hooks+"/hooks/ed25519"),
+		http.StatusCreated).decode(t, &ed)
+	f.edSub = ed.ID
 }
 
 // oaSetupInFlight makes JetStream see the message ID of the event a request

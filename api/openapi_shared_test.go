@@ -24,6 +24,7 @@ func oaTemplates(f *oaFixtures) []oaCase {
 		{op: "updateSubscription", method: http.MethodPatch, path: oaSubPath + f.patchSub, header: oaJSON(), body: `{"description":"shared"}`},
 		{op: "deleteSubscription", method: http.MethodDelete, path: oaSubPath + f.okSub},
 		{op: "rotateSubscriptionSecret", method: http.MethodPost, path: oaSubPath + f.okSub + "/rotate-secret"},
+		{op: "getSubscriptionPublicKeys", method: http.MethodGet, path: oaSubPath + f.edSub + "/public-keys"},
 		{op: "recoverSubscriptionDeliveries", method: http.MethodPost, path: oaSubPath + f.failSub + "/recover", header: oaJSON(), body: since},
 		{op: "sendTestEvent", method: http.MethodPost, path: oaSubPath + f.failSub + "/test", header: oaJSON(), body: `{}`},
 		{op: "listDeliveries", method: http.MethodGet, path: "/webhooks/deliveries?subscription_id=" + f.okSub},

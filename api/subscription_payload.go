@@ -2,11 +2,14 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/invoiced/invoiced/events"
@@ -31,6 +34,10 @@ type subscriptionBody struct {
 	// Secret is the signing secret of a new subscription, when the
 	// client brings its own; never taken by PATCH.
 	Secret *string `json:"secret"`
+	// Signing is how a new subscription's webhooks are signed:
+	// webhook.SigningHMAC (the default) or webhook.SigningEd25519; never
+	// taken by PATCH.
+	Signing *string `json:"signing"`
 }
 
 // urlRules are what a subscription URL must satisfy beyond its syntax.
@@ -66,6 +73,15 @@ func (b subscriptionBody) validate(create bool, rules urlRules) error {
 		v.add("account", "must be 1 to 63 lower-case letters, digits, _ and -")
 	}
 	switch {
+	case b.Signing == nil:
+	case !create:
+		v.add("signing", "can be given only when a subscription is created")
+	case *b.Signing != webhook.SigningHMAC && *b.Signing != webhook.SigningEd25519:
+		v.add("signing", "must be %s or %s, not %q", webhook.SigningHMAC, webhook.SigningEd25519, *b.Signing)
+	case *b.Signing == webhook.SigningEd25519 && b.Secret != nil:
+		v.add("secret", "cannot be given for %s signing: the service makes the key, and shows its public key", webhook.SigningEd25519)
+	}
+	switch {
 	case b.Secret == nil:
 	case !create:
 		v.add("secret", "can be given only when a subscription is created; POST /webhooks/subscriptions/{id}/rotate-secret makes a new one")
@@ -77,12 +93,22 @@ func (b subscriptionBody) validate(create bool, rules urlRules) error {
 	return v.orNil()
 }
 
-// signingSecret returns the secret a new subscription signs with: given,
-// once validate has passed it, or a new one when given is nil. It fails
-// with ErrWeakSecret when given is well formed but too short.
-func signingSecret(given *string) (string, error) {
+// signing returns how a new subscription b describes is signed.
+func (b subscriptionBody) signing() string {
+	if b.Signing == nil || *b.Signing == webhook.SigningHMAC {
+		return ""
+	}
+	return *b.Signing
+}
+
+// signingSecret returns the secret a new subscription b describes signs
+// with: the one given, once validate has passed it, or a new one of its
+// signing when none is. It fails with ErrWeakSecret when the given one is
+// well formed but too short.
+func (b subscriptionBody) signingSecret() (string, error) {
+	given := b.Secret
 	if given == nil {
-		return webhook.NewSecret()
+		return webhook.NewSigningSecret(b.signing())
 	}
 	err := webhook.CheckSecret(*given)
 	switch {
@@ -190,7 +216,9 @@ type subscriptionResponse struct {
 	Status         string             `json:"status"`
 	DisabledReason string             `json:"disabled_reason,omitempty"`
 	Health         subscriptionHealth `json:"health"`
+	Signing        string             `json:"signing"`
 	Secret         string             `json:"secret,omitempty"`
+	PublicKeys     []publicKey        `json:"public_keys,omitempty"`
 	CreatedAt      time.Time          `json:"created_at"`
 	UpdatedAt      time.Time          `json:"updated_at"`
 }
@@ -234,11 +262,44 @@ func newRecentHealth(delivered, counted int) *recentHealth {
 }
 
 // newSubscriptionResponse shows s, with secret when it is not "".
-func newSubscriptionResponse(s webhook.Subscription, secret string) subscriptionResponse {
-	return subscriptionResponse{
+func newSubscriptionResponse(s webhook.Subscription, secret string, now time.Time) subscriptionResponse {
+	out := subscriptionResponse{
 		ID: s.ID, Account: s.Owner(), URL: s.URL, EventTypes: s.EventTypes, Description: s.Description,
-		Status: s.Status, DisabledReason: s.DisabledReason, Secret: secret,
+		Status: s.Status, DisabledReason: s.DisabledReason, Signing: webhook.SigningHMAC, Secret: secret,
 		Health:    subscriptionHealth{Failing: s.FailingSince != nil, FailingSince: s.FailingSince},
 		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
 	}
+	if s.Signing == webhook.SigningEd25519 {
+		// The private key stays in the service; receivers need the public.
+		out.Signing, out.Secret, out.PublicKeys = webhook.SigningEd25519, "", publicKeys(s, now)
+	}
+	return out
+}
+
+// publicKey is the public key of one of a subscription's ed25519 signing
+// keys: as Standard Webhooks writes it (whpk_), and as a JSON Web Key
+// (RFC 8037), so that a JWKS reader takes it too.
+type publicKey struct {
+	Key       string     `json:"key"`
+	KeyID     string     `json:"kid"`
+	KeyType   string     `json:"kty"`
+	Curve     string     `json:"crv"`
+	X         string     `json:"x"`
+	Use       string     `json:"use"`
+	Algorithm string     `json:"alg"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+// publicKeys returns the public keys of the subscription's signing keys
+// that sign at now, newest first.
+func publicKeys(s webhook.Subscription, now time.Time) []publicKey {
+	out := []publicKey{}
+	for _, k := range s.PublicKeys(now) {
+		raw, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(k.PublicKey, webhook.PublicKeyPrefix))
+		sum := sha256.Sum256(raw)
+		out = append(out, publicKey{Key: k.PublicKey, KeyID: base64.RawURLEncoding.EncodeToString(sum[:12]), KeyType: "OKP", Curve: "Ed25519",
+			X: base64.RawURLEncoding.EncodeToString(raw), Use: "sig", Algorithm: "EdDSA", CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt})
+	}
+	return out
 }

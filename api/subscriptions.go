@@ -100,6 +100,7 @@ func (h *Subscriptions) Routes() chi.Router {
 	r.Patch("/{id}", h.handle(h.patch))
 	r.Delete("/{id}", h.handle(h.delete))
 	r.Post("/{id}/rotate-secret", h.handle(h.rotate))
+	r.Get("/{id}/public-keys", h.handle(h.publicKeys))
 	return r
 }
 
@@ -119,14 +120,18 @@ func (h *Subscriptions) create(w http.ResponseWriter, r *http.Request) error {
 	if err := in.allowedFor(caller); err != nil {
 		return err
 	}
-	secret, err := signingSecret(in.Secret)
+	secret, err := in.signingSecret()
 	if err != nil {
 		return err
 	}
 	now := h.now().UTC().Truncate(time.Microsecond)
+	stored, err := webhook.NewStoredSecret(secret, now)
+	if err != nil {
+		return err
+	}
 	sub := webhook.Subscription{
 		ID: uuid.NewString(), Account: caller.Account, Status: webhook.StatusEnabled, CreatedAt: now, UpdatedAt: now,
-		Secrets: []webhook.Secret{{Value: secret, CreatedAt: now}},
+		Signing: in.signing(), Secrets: []webhook.Secret{stored},
 	}
 	in.apply(&sub)
 	data, err := webhook.EncodeSubscription(sub, h.cfg.Secrets)
@@ -137,7 +142,7 @@ func (h *Subscriptions) create(w http.ResponseWriter, r *http.Request) error {
 		return unavailable("store subscription", err)
 	}
 	w.Header().Set("Location", "/webhooks/subscriptions/"+sub.ID)
-	writeJSON(w, http.StatusCreated, newSubscriptionResponse(sub, secret))
+	writeJSON(w, http.StatusCreated, newSubscriptionResponse(sub, secret, now))
 	return nil
 }
 
@@ -146,7 +151,7 @@ func (h *Subscriptions) get(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	resp := newSubscriptionResponse(sub, "")
+	resp := newSubscriptionResponse(sub, "", h.now().UTC())
 	if h.cfg.Outcomes != nil {
 		delivered, counted, err := h.cfg.Outcomes.RecentOutcomes(r.Context(), sub.ID, recentDeliveries)
 		if err != nil {
@@ -176,7 +181,7 @@ func (h *Subscriptions) patch(w http.ResponseWriter, r *http.Request) error {
 	if in.Status != nil && *in.Status == webhook.StatusDisabled {
 		h.endWaiting(r.Context(), sub.ID, "the subscription was disabled")
 	}
-	writeJSON(w, http.StatusOK, newSubscriptionResponse(sub, ""))
+	writeJSON(w, http.StatusOK, newSubscriptionResponse(sub, "", h.now().UTC()))
 	return nil
 }
 
@@ -203,17 +208,36 @@ func (h *Subscriptions) delete(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (h *Subscriptions) rotate(w http.ResponseWriter, r *http.Request) error {
-	secret, err := webhook.NewSecret()
-	if err != nil {
-		return err
-	}
+	now := h.now().UTC()
+	var secret string
+	var made error
 	sub, err := h.change(r.Context(), chi.URLParam(r, "id"), func(s *webhook.Subscription) {
-		s.Rotate(secret, h.now().UTC(), h.cfg.SecretOverlap)
+		secret, made = webhook.NewSigningSecret(s.Signing)
+		stored, err := webhook.NewStoredSecret(secret, now)
+		if made == nil && err == nil {
+			s.Rotate(stored, now, h.cfg.SecretOverlap)
+		}
+		made = errors.Join(made, err)
 	})
+	if err = errors.Join(err, made); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newSubscriptionResponse(sub, secret, now))
+	return nil
+}
+
+// publicKeysResponse is GET /webhooks/subscriptions/{id}/public-keys: a
+// JSON Web Key Set of the keys that sign now, newest first.
+type publicKeysResponse struct {
+	Keys []publicKey `json:"keys"`
+}
+
+func (h *Subscriptions) publicKeys(w http.ResponseWriter, r *http.Request) error {
+	sub, _, err := h.load(r.Context(), chi.URLParam(r, "id"))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, newSubscriptionResponse(sub, secret))
+	writeJSON(w, http.StatusOK, publicKeysResponse{Keys: publicKeys(sub, h.now().UTC())})
 	return nil
 }
 

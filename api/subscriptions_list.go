@@ -76,7 +76,7 @@ func (h *Subscriptions) list(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := subscriptionListResponse{Data: []subscriptionResponse{}, HasMore: len(subs) > limit}
 	for _, s := range subs[:min(limit, len(subs))] {
-		out.Data = append(out.Data, newSubscriptionResponse(s, ""))
+		out.Data = append(out.Data, newSubscriptionResponse(s, "", h.now().UTC()))
 	}
 	if out.HasMore {
 		last := subs[limit-1]

@@ -69,10 +69,17 @@ type Subscription struct {
 	CreatedAt time.Time `json:"created_at"`
 	// UpdatedAt is when it last changed.
 	UpdatedAt time.Time `json:"updated_at"`
-	// Secret is the Standard Webhooks signing secret ("whsec_…"), set only
-	// in what CreateSubscription and RotateSubscriptionSecret return: the
-	// only times the service shows it.
+	// Signing is how its webhooks are signed: SigningHMAC or
+	// SigningEd25519.
+	Signing Signing `json:"signing"`
+	// Secret is the Standard Webhooks signing secret ("whsec_…") of an
+	// SigningHMAC subscription, set only in what CreateSubscription and
+	// RotateSubscriptionSecret return: the only times the service shows it.
 	Secret string `json:"secret,omitempty"`
+	// PublicKeys are, for a SigningEd25519 subscription, the public keys
+	// that sign its webhooks now, newest first: what a receiver verifies
+	// with (webhook.NewVerifier takes their Key).
+	PublicKeys []PublicKey `json:"public_keys,omitempty"`
 	// Health is what the service knows of the endpoint.
 	Health Health `json:"health"`
 }
@@ -115,8 +122,12 @@ type SubscriptionParams struct {
 	Account string `json:"account,omitempty"`
 	// Secret, unless empty, is the signing secret to use rather than a
 	// new one, as when moving from another service: "whsec_" and the
-	// base64 of 24 to 64 random bytes.
+	// base64 of 24 to 64 random bytes. Not with SigningEd25519.
 	Secret string `json:"secret,omitempty"`
+	// Signing, unless empty (SigningHMAC), is SigningEd25519: webhooks are
+	// then signed with an ed25519 key the service makes and keeps, and
+	// verified with its public key.
+	Signing Signing `json:"signing,omitempty"`
 }
 
 // SubscriptionUpdateParams is what UpdateSubscription sends: each field

@@ -9,6 +9,7 @@ import (
 
 	"github.com/invoiced/invoiced/client"
 	"github.com/invoiced/invoiced/client/webhook"
+	"github.com/invoiced/invoiced/events"
 )
 
 // subscribe creates a subscription for recv, which accepts its secret.
@@ -228,4 +229,40 @@ func TestRecoverSubscription(t *testing.T) {
 	if last := d.Attempts[len(d.Attempts)-1]; last.Trigger != client.TriggerManual || last.HTTPStatus != 204 {
 		t.Fatalf("recovered delivery: %+v", d)
 	}
+}
+
+// TestAnEd25519SubscriptionVerifiesWithItsPublicKey subscribes with
+// ed25519 signing and verifies its webhook with the public key alone,
+// before and after a rotation.
+func TestAnEd25519SubscriptionVerifiesWithItsPublicKey(t *testing.T) {
+	c, ctx := newClient(t), testContext(t)
+	recv := newReceiver(t)
+	sub, err := c.CreateSubscription(ctx, client.SubscriptionParams{URL: recv.URL, EventTypes: []client.EventType{client.EventInvoiceCreated},
+		Signing: client.SigningEd25519})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sub.Signing != client.SigningEd25519 || sub.Secret != "" || len(sub.PublicKeys) != 1 || sub.PublicKeys[0].Curve != "Ed25519" {
+		t.Fatalf("created: %+v", sub)
+	}
+	recv.accept(t, sub.PublicKeys[0].Key)
+	inv, err := c.CreateInvoice(ctx, client.InvoiceParams{CustomerID: "cust_ed", AmountCents: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	awaitEvent(t, recv, events.EventID(inv.ID, events.InvoiceRequested))
+	rotated, err := c.RotateSubscriptionSecret(ctx, sub.ID)
+	if err != nil || len(rotated.PublicKeys) != 2 || rotated.Secret != "" {
+		t.Fatalf("rotated: %+v, %v", rotated, err)
+	}
+	keys, err := c.GetSubscriptionPublicKeys(ctx, sub.ID)
+	if err != nil || len(keys) != 2 || keys[0].Key != rotated.PublicKeys[0].Key || keys[1].ExpiresAt.IsZero() {
+		t.Fatalf("public keys: %+v, %v", keys, err)
+	}
+	recv.accept(t, keys[0].Key) // the new key alone
+	inv, err = c.CreateInvoice(ctx, client.InvoiceParams{CustomerID: "cust_ed", AmountCents: 301})
+	if err != nil {
+		t.Fatal(err)
+	}
+	awaitEvent(t, recv, events.EventID(inv.ID, events.InvoiceRequested))
 }

@@ -103,7 +103,7 @@ func TestRotationOverlapSignsWithBothSecrets(t *testing.T) {
 	sub := f.subscribe(t, rc.URL, webhook.EventInvoiceCreated)
 	oldSecret := sub.Secrets[0].Value
 	newSecret, _ := webhook.NewSecret()
-	sub.Rotate(newSecret, time.Now(), time.Hour)
+	sub.Rotate(webhook.Secret{Value: newSecret, CreatedAt: time.Now()}, time.Now(), time.Hour)
 	f.putSubscription(t, sub)
 	f.start(t, Config{})
 	ev := f.invoiceEvents(t)[0]

@@ -3,6 +3,7 @@ package webhook
 import (
 	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/invoiced/invoiced/events"
@@ -54,9 +55,44 @@ type Secret struct {
 	Value string `json:"value,omitempty"`
 	// Sealed is the secret sealed under the secrets key, bound to the
 	// subscription's ID (see Subscription.Sealed).
-	Sealed    string     `json:"sealed,omitempty"`
+	Sealed string `json:"sealed,omitempty"`
+	// PublicKey is the whpk_ public key of a whsk_ signing key, kept in the
+	// clear: receivers verify with it.
+	PublicKey string     `json:"public_key,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+// NewStoredSecret returns secret, a whsec_ secret or a whsk_ signing key,
+// as a subscription stores it from now, with its public key for a signing
+// key. It fails with ErrBadKey for a malformed signing key.
+func NewStoredSecret(secret string, now time.Time) (Secret, error) {
+	sec := Secret{Value: secret, CreatedAt: now}
+	if strings.HasPrefix(secret, SigningKeyPrefix) {
+		var err error
+		if sec.PublicKey, err = PublicKeyOf(secret); err != nil {
+			return Secret{}, err
+		}
+	}
+	return sec, nil
+}
+
+// How a subscription's webhooks are signed: with a shared whsec_ secret
+// (v1, HMAC-SHA256, the default) or with a whsk_ ed25519 key whose public
+// key receivers verify with (v1a).
+const (
+	SigningHMAC    = "hmac"
+	SigningEd25519 = "ed25519"
+)
+
+// NewSigningSecret returns a new secret for a subscription signed as
+// signing says: a whsk_ key for SigningEd25519, else a whsec_ secret. It
+// fails only when the system's randomness does.
+func NewSigningSecret(signing string) (string, error) {
+	if signing == SigningEd25519 {
+		return NewSigningKey()
+	}
+	return NewSecret()
 }
 
 // MarshalJSON writes a sealed secret without its clear value, whatever the
@@ -75,16 +111,19 @@ type Subscription struct {
 	ID string `json:"id"`
 	// Account owns the subscription and the invoices it hears of; empty on
 	// subscriptions made before accounts existed (see Owner).
-	Account        string     `json:"account,omitempty"`
-	URL            string     `json:"url"`
-	EventTypes     []string   `json:"event_types"`
-	Description    string     `json:"description"`
-	Status         string     `json:"status"`
-	DisabledReason string     `json:"disabled_reason,omitempty"`
-	Secrets        []Secret   `json:"secrets"` // newest first
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
-	FailingSince   *time.Time `json:"failing_since,omitempty"`
+	Account        string   `json:"account,omitempty"`
+	URL            string   `json:"url"`
+	EventTypes     []string `json:"event_types"`
+	Description    string   `json:"description"`
+	Status         string   `json:"status"`
+	DisabledReason string   `json:"disabled_reason,omitempty"`
+	// Signing is SigningEd25519 for a subscription signed with ed25519
+	// keys; empty (or SigningHMAC) for one signed with whsec_ secrets.
+	Signing      string     `json:"signing,omitempty"`
+	Secrets      []Secret   `json:"secrets"` // newest first
+	CreatedAt    time.Time  `json:"created_at"`
+	UpdatedAt    time.Time  `json:"updated_at"`
+	FailingSince *time.Time `json:"failing_since,omitempty"`
 }
 
 // Owner returns the account that owns the subscription: the one it names,
@@ -129,11 +168,12 @@ func (s Subscription) ActiveSecrets(now time.Time, keys SecretOpener) ([]string,
 	return out, nil
 }
 
-// Rotate makes secret the current one. The previous secrets keep signing
-// until now+overlap (or their own earlier expiry); expired ones are dropped.
-func (s *Subscription) Rotate(secret string, now time.Time, overlap time.Duration) {
+// Rotate makes secret, as NewStoredSecret stores it, the current one. The
+// previous secrets keep signing until now+overlap (or their own earlier
+// expiry); expired ones are dropped.
+func (s *Subscription) Rotate(secret Secret, now time.Time, overlap time.Duration) {
 	until := now.Add(overlap)
-	kept := []Secret{{Value: secret, CreatedAt: now}}
+	kept := []Secret{secret}
 	for _, old := range s.Secrets {
 		if old.ExpiresAt == nil || old.ExpiresAt.After(until) {
 			old.ExpiresAt = &until
@@ -144,4 +184,17 @@ func (s *Subscription) Rotate(secret string, now time.Time, overlap time.Duratio
 	}
 	s.Secrets = kept
 	s.UpdatedAt = now
+}
+
+// PublicKeys returns the public keys of the signing keys that sign at now,
+// newest first, each with the time it stops signing, if any; none for a
+// subscription signed with whsec_ secrets.
+func (s Subscription) PublicKeys(now time.Time) []Secret {
+	var out []Secret
+	for _, sec := range s.Secrets {
+		if sec.PublicKey != "" && (sec.ExpiresAt == nil || now.Before(*sec.ExpiresAt)) {
+			out = append(out, Secret{PublicKey: sec.PublicKey, CreatedAt: sec.CreatedAt, ExpiresAt: sec.ExpiresAt})
+		}
+	}
+	return out
 }

@@ -198,7 +198,7 @@ func TestResealSealsClearSecretsAndRemovesTheirHistory(t *testing.T) {
 	s1, s1b := newSecret(t), newSecret(t)
 	legacy := plainSubscription(t, s1)
 	put(t, kv, legacy)
-	legacy.Rotate(s1b, time.Now(), time.Hour) // a second revision, both secrets in the clear
+	legacy.Rotate(webhook.Secret{Value: s1b, CreatedAt: time.Now()}, time.Now(), time.Hour) // a second revision, both secrets in the clear
 	put(t, kv, legacy)
 	sealedOld, err := plainSubscription(t, newSecret(t)).Sealed(old)
 	if err != nil {

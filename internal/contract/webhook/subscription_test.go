@@ -11,7 +11,7 @@ import (
 func TestRotateKeepsOldSecretForTheOverlap(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	s := Subscription{Status: StatusEnabled, Secrets: []Secret{{Value: "whsec_a", CreatedAt: t0}}}
-	s.Rotate("whsec_b", t0.Add(time.Hour), 24*time.Hour)
+	s.Rotate(Secret{Value: "whsec_b", CreatedAt: t0.Add(time.Hour)}, t0.Add(time.Hour), 24*time.Hour)
 	tests := []struct {
 		at   time.Time
 		want []string
@@ -27,7 +27,7 @@ func TestRotateKeepsOldSecretForTheOverlap(t *testing.T) {
 	}
 	// A second rotation long after drops the expired secret and shortens
 	// nothing it should not.
-	s.Rotate("whsec_c", t0.Add(48*time.Hour), time.Hour)
+	s.Rotate(Secret{Value: "whsec_c", CreatedAt: t0.Add(48 * time.Hour)}, t0.Add(48*time.Hour), time.Hour)
 	if len(s.Secrets) != 2 || s.Secrets[0].Value != "whsec_c" || s.Secrets[1].Value != "whsec_b" {
 		t.Fatalf("secrets after second rotation: %+v", s.Secrets)
 	}
