@@ -44,7 +44,6 @@ func NewEvents(ledger *Ledger, model EventModel, cfg EventsConfig) (*Events, err
 func (h *Events) Routes() chi.Router {
 	r := chi.NewRouter()
 	r.Get("/", h.handle(h.list))
-	r.Get("/{id}", h.handle(h.get))
 	return r
 }
 
@@ -161,26 +160,6 @@ func (h *Events) page(w http.ResponseWriter, r *http.Request, q url.Values, f re
 		out.NextCursor = encodeEventCursor(next)
 	}
 	writeJSON(w, http.StatusOK, out)
-	return nil
-}
-
-func (h *Events) get(w http.ResponseWriter, r *http.Request) error {
-	raw := chi.URLParam(r, "id")
-	id, err := uuid.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("%w: no event %q", ErrNotFound, raw)
-	}
-	if err := h.ledger.caughtUp(r.Context()); err != nil {
-		return err
-	}
-	page, _, err := h.model.Events(r.Context(), readmodel.EventFilter{ID: id.String()}, readmodel.EventPos{}, 1)
-	if err != nil {
-		return unavailable("read model", err)
-	}
-	if len(page) == 0 || !CallerFrom(r.Context()).Sees(page[0].Account) {
-		return fmt.Errorf("%w: no event %s", ErrNotFound, id)
-	}
-	writeJSON(w, http.StatusOK, newEventResponse(page[0]))
 	return nil
 }
 

@@ -10,8 +10,7 @@ import (
 	"github.com/invoiced/invoiced/events"
 )
 
-// oaEventCases are the answers of listEvents, getEvent and
-// listInvoiceEvents.
+// oaEventCases are the answers of listEvents and listInvoiceEvents.
 func oaEventCases(f *oaFixtures) []oaCase {
 	list := func(name, query string, status int) oaCase {
 		return oaCase{name: name, op: "listEvents", method: http.MethodGet, path: "/events" + query, status: status}
@@ -35,9 +34,6 @@ func oaEventCases(f *oaFixtures) []oaCase {
 		oaInvalid(list("400 invoice_id not a UUID", "?invoice_id=inv_1", http.StatusBadRequest), "invoice_id"),
 		oaInvalid(list("400 limit over the maximum", fmt.Sprintf("?limit=%d", api.MaxListLimit+1), http.StatusBadRequest), "limit"),
 		oaLax(list("400 another list's cursor", "?cursor="+f.invoicesCursor, http.StatusBadRequest), "cursor"),
-		oaWith(oaGet("200 an event and its deliveries", "getEvent", "/events/"+f.deliveredEvent, http.StatusOK), oaWant("id", f.deliveredEvent)),
-		oaGet("404 unknown", "getEvent", "/events/"+uuid.NewString(), http.StatusNotFound),
-		oaInvalid(oaGet("404 not a UUID", "getEvent", "/events/evt_1", http.StatusNotFound), ""),
 		oaWith(ofInvoice("200 an invoice's history", f.processed, "", http.StatusOK), oaIDs(processed...)),
 		oaWith(ofInvoice("200 its request", f.processed, "?type=invoice.created", http.StatusOK), oaIDs(processed[1])),
 		ofInvoice("404 unknown invoice", uuid.NewString(), "", http.StatusNotFound),
@@ -52,22 +48,30 @@ func oaEventCases(f *oaFixtures) []oaCase {
 func TestEventsShowWhatEachDeliveryDid(t *testing.T) {
 	e := newOAEnv(t, oaEnvOptions{})
 	f := oaSetupMain(t, e)
-	r := oaSend(t, e.servers[oaMain], oaGet("", "getEvent", "/events/"+f.deliveredEvent, http.StatusOK))
-	var got struct {
-		ID, Type   string
-		InvoiceID  string `json:"invoice_id"`
-		Data       struct{ ID, Status string }
-		Deliveries []struct {
-			ID, Status string
-			Attempts   int
+	invoice := e.delivery(t, f.delivered).InvoiceID
+	r := oaSend(t, e.servers[oaMain], oaGet("", "listInvoiceEvents", "/invoices/"+invoice+"/events", http.StatusOK))
+	var page struct {
+		Data []struct {
+			ID, Type   string
+			InvoiceID  string `json:"invoice_id"`
+			Data       struct{ ID, Status string }
+			Deliveries []struct {
+				ID, Status string
+				Attempts   int
+			}
 		}
 	}
-	r.decode(t, &got)
+	r.decode(t, &page)
 	found := false
-	for _, d := range got.Deliveries {
-		found = found || (d.ID == f.delivered && d.Status == "delivered" && d.Attempts >= 1)
+	for _, got := range page.Data {
+		for _, d := range got.Deliveries {
+			found = found || (got.ID == f.deliveredEvent && d.ID == f.delivered && d.Status == "delivered" && d.Attempts >= 1)
+		}
+		if got.Data.ID != got.InvoiceID || got.InvoiceID != invoice || got.Type == "" {
+			t.Fatalf("%s", r.body)
+		}
 	}
-	if r.status != http.StatusOK || got.Data.ID != got.InvoiceID || got.Type == "" || !found {
+	if r.status != http.StatusOK || !found {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
 }

@@ -17,7 +17,6 @@ func oaTemplates(f *oaFixtures) []oaCase {
 		{op: "getInvoice", method: http.MethodGet, path: "/invoices/" + f.processed},
 		{op: "listInvoiceEvents", method: http.MethodGet, path: "/invoices/" + f.processed + "/events"},
 		{op: "listEvents", method: http.MethodGet, path: "/events?type=invoice.processed"},
-		{op: "getEvent", method: http.MethodGet, path: "/events/" + f.deliveredEvent},
 		{op: "createSubscription", method: http.MethodPost, path: "/webhooks/subscriptions", header: oaJSON(), body: fmt.Sprintf(`{"url":%q}`, f.hooks+"/hooks/shared")},
 		{op: "listSubscriptions", method: http.MethodGet, path: "/webhooks/subscriptions"},
 		{op: "getSubscription", method: http.MethodGet, path: oaSubPath + f.okSub},

@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"iter"
-	"net/http"
 	"net/url"
 	"strconv"
 	"time"
@@ -99,18 +98,4 @@ func (c *Client) ListInvoiceEvents(ctx context.Context, id string, params EventL
 	}
 	params.Account, params.InvoiceID = "", ""
 	return listAll[EventRecord](ctx, c, path, params.query(), opts)
-}
-
-// GetEvent returns the event with the given ID. It fails with an *Error
-// matching ErrNotFound when there is none in the caller's account.
-func (c *Client) GetEvent(ctx context.Context, id string, opts ...CallOption) (*EventRecord, error) {
-	path, err := pathOf("events", id)
-	if err != nil {
-		return nil, err
-	}
-	var e EventRecord
-	if _, err := c.do(ctx, request{method: http.MethodGet, path: path, safe: true}, newCallConfig(opts), &e); err != nil {
-		return nil, err
-	}
-	return &e, nil
 }

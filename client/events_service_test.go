@@ -70,16 +70,12 @@ func TestEventsCatchUpAfterMissedWebhooks(t *testing.T) {
 	if len(history) != 2 || history[0].Type != client.EventInvoiceProcessed || history[1].Type != client.EventInvoiceCreated {
 		t.Fatalf("the invoice's history: %+v", history)
 	}
-	one, err := c.GetEvent(ctx, history[1].ID)
-	if err != nil || one.ID != history[1].ID || one.Data.Status != client.InvoiceCreated {
-		t.Fatalf("get %s: %+v, %v", history[1].ID, one, err)
+	if history[1].Data.Status != client.InvoiceCreated || history[0].Data.Status != client.InvoiceProcessed {
+		t.Fatalf("the invoice's history: %+v", history)
 	}
 	page, err := c.ListEventsPage(ctx, client.EventListParams{InvoiceID: ids[0], Limit: 1})
 	if err != nil || !page.HasMore || len(page.Data) != 1 || page.Data[0].ID != history[0].ID {
 		t.Fatalf("a page of one: %+v, %v", page, err)
-	}
-	if _, err := c.GetEvent(ctx, uuid.NewString()); !errors.Is(err, client.ErrNotFound) {
-		t.Fatalf("an unknown event: %v", err)
 	}
 	if err := firstError(c.ListInvoiceEvents(ctx, uuid.NewString(), client.EventListParams{})); !errors.Is(err, client.ErrNotFound) {
 		t.Fatalf("an unknown invoice's events: %v", err)

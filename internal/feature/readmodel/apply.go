@@ -126,7 +126,7 @@ func (e skipError) Unwrap() error { return e.err }
 // writing connection, since parsing them for every transaction cost a
 // third of applying a change.
 type writer struct {
-	request, outcome, event, delivery, position *sql.Stmt
+	request, outcome, delivery, position *sql.Stmt
 }
 
 // prepareWriter prepares the writer's statements on db. It fails when a
@@ -141,8 +141,7 @@ func prepareWriter(ctx context.Context, db *sql.DB) (*writer, error) {
 		{&w.request, `INSERT INTO invoices(seq, id, account, customer_id, status, requested, created_at, created_max)
 			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, max(?7, coalesce((SELECT created_max FROM invoices WHERE seq < ?1 ORDER BY seq DESC LIMIT 1), ?7)))
 			ON CONFLICT DO NOTHING`},
-		{&w.outcome, `UPDATE invoices SET status = ?, outcome = ? WHERE id = ? AND outcome IS NULL`},
-		{&w.event, insertEvent},
+		{&w.outcome, setOutcome},
 		{&w.delivery, `INSERT INTO deliveries(id, account, created_at, subscription_id, event_type, status, version, record, invoice_id, event_id)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT(id) DO UPDATE SET account = excluded.account, created_at = excluded.created_at, subscription_id = excluded.subscription_id,
@@ -164,12 +163,12 @@ func prepareWriter(ctx context.Context, db *sql.DB) (*writer, error) {
 // in returns the writer's statements within tx; closing them leaves w's
 // open.
 func (w *writer) in(ctx context.Context, tx *sql.Tx) *writer {
-	return &writer{request: tx.StmtContext(ctx, w.request), outcome: tx.StmtContext(ctx, w.outcome), event: tx.StmtContext(ctx, w.event),
+	return &writer{request: tx.StmtContext(ctx, w.request), outcome: tx.StmtContext(ctx, w.outcome),
 		delivery: tx.StmtContext(ctx, w.delivery), position: tx.StmtContext(ctx, w.position)}
 }
 
 func (w *writer) close() {
-	for _, st := range []*sql.Stmt{w.request, w.outcome, w.event, w.delivery, w.position} {
+	for _, st := range []*sql.Stmt{w.request, w.outcome, w.delivery, w.position} {
 		if st != nil {
 			st.Close()
 		}
@@ -185,26 +184,18 @@ func (w *writer) change(ctx context.Context, c change) error {
 }
 
 // invoiceEvent applies one invoice event: a request adds the invoice, once;
-// an outcome completes it, once; and either is added to the events.
+// an outcome completes it, once, at its place on INVOICES.
 func (w *writer) invoiceEvent(ctx context.Context, c change) error {
 	ev, err := events.DecodeMsg(c.origin.Subject, c.data)
 	if err != nil {
 		return skipError{err}
 	}
 	inv := ev.Invoice
-	var res sql.Result
-	kind := 0
 	if ev.Type == events.InvoiceRequested {
-		res, err = w.request.ExecContext(ctx, int64(c.origin.Seq), inv.ID, ev.Account(), inv.CustomerID, string(inv.Status), c.data,
+		_, err = w.request.ExecContext(ctx, int64(c.origin.Seq), inv.ID, ev.Account(), inv.CustomerID, string(inv.Status), c.data,
 			unixNanos(inv.CreatedAt))
 	} else {
-		kind = 1
-		res, err = w.outcome.ExecContext(ctx, string(inv.Status), c.data, inv.ID)
-	}
-	if err == nil {
-		if n, _ := res.RowsAffected(); n == 1 {
-			_, err = w.event.ExecContext(ctx, int64(c.origin.Seq), kind, ev.ID, string(ev.Type), unixNanos(ev.Time), inv.ID)
-		}
+		_, err = w.outcome.ExecContext(ctx, string(inv.Status), c.data, int64(c.origin.Seq), unixNanos(ev.Time), inv.ID)
 	}
 	if err != nil {
 		return fmt.Errorf("read model: invoice %s: %w", inv.ID, err)

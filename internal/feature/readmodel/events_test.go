@@ -60,7 +60,9 @@ func TestEventsAreListedInTheOrderTheyHappened(t *testing.T) {
 	}{
 		{"an invoice's", readmodel.EventFilter{InvoiceID: a.Invoice.ID}, []string{aDone.ID, a.ID}},
 		{"a type's", readmodel.EventFilter{Type: events.InvoiceRequested}, []string{c.ID, b.ID, a.ID}},
-		{"one", readmodel.EventFilter{ID: bFailed.ID}, []string{bFailed.ID}},
+		{"an invoice's requests", readmodel.EventFilter{InvoiceID: b.Invoice.ID, Type: events.InvoiceRequested}, []string{b.ID}},
+		{"an invoice's since its outcome", readmodel.EventFilter{InvoiceID: b.Invoice.ID, Since: epoch.Add(2 * time.Hour)}, []string{bFailed.ID}},
+		{"an invoice of another account", readmodel.EventFilter{InvoiceID: b.Invoice.ID, Account: "other"}, nil},
 		{"since the outcomes", readmodel.EventFilter{Since: epoch.Add(time.Hour)}, []string{bFailed.ID, aDone.ID}},
 		{"another account's", readmodel.EventFilter{Account: "other"}, nil},
 		{"the caller's", readmodel.EventFilter{Account: "t", Type: events.InvoiceFailed}, []string{bFailed.ID}},
@@ -95,7 +97,7 @@ func TestEventsShowWhatTheirDeliveriesDid(t *testing.T) {
 			t.Fatalf("the deliveries of %s are not shown: %+v", a.ID, page)
 		}
 		var err error
-		if page, _, err = fx.store.Events(context.Background(), readmodel.EventFilter{ID: a.ID}, readmodel.EventPos{}, 10); err != nil {
+		if page, _, err = fx.store.Events(context.Background(), readmodel.EventFilter{InvoiceID: a.Invoice.ID}, readmodel.EventPos{}, 10); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -110,6 +112,9 @@ func TestEventsShowWhatTheirDeliveriesDid(t *testing.T) {
 	yes, no := true, false
 	if got := eventIDs(t, fx.store, readmodel.EventFilter{Delivered: &no}, 10); !slices.Equal(got, []string{a.ID}) {
 		t.Fatalf("undelivered: %v", got)
+	}
+	if got := eventIDs(t, fx.store, readmodel.EventFilter{InvoiceID: a.Invoice.ID, Delivered: &no}, 10); !slices.Equal(got, []string{a.ID}) {
+		t.Fatalf("the invoice's undelivered: %v", got)
 	}
 	if got := eventIDs(t, fx.store, readmodel.EventFilter{Delivered: &yes}, 10); !slices.Equal(got, []string{b.ID}) {
 		t.Fatalf("delivered: %v", got)

@@ -89,6 +89,24 @@ func v3File(t *testing.T, path string, offsets []time.Duration, requested []byte
 	return evs, ds
 }
 
+// storeOutcome stores ev as the outcome of the invoice at seq in the file
+// at path, as version 3 stored one.
+func storeOutcome(t *testing.T, path string, seq int, ev events.Event) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	data, err := events.Encode(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE invoices SET status = ?, outcome = ? WHERE seq = ?`, string(ev.Invoice.Status), data, seq); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func userVersion(t *testing.T, path string) int {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+path)
@@ -112,6 +130,8 @@ func TestAFileOfThePreviousSchemaIsMigrated(t *testing.T) {
 	// The third invoice was created before the second, as a request that
 	// took long to store is.
 	evs, ds := v3File(t, path, []time.Duration{0, 10 * time.Second, 5 * time.Second, 20 * time.Second}, nil)
+	done := events.NewProcessed(evs[0].Invoice, v3Epoch.Add(time.Minute))
+	storeOutcome(t, path, 1, done)
 	s, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -153,14 +173,21 @@ func TestAFileOfThePreviousSchemaIsMigrated(t *testing.T) {
 		}
 	}
 	listed, _, err := s.Events(ctx, EventFilter{Account: "acme"}, EventPos{}, 10)
-	if err != nil || len(listed) != len(evs) {
-		t.Fatalf("events after the migration: %d, %v", len(listed), err)
+	var got []string
+	for _, e := range listed {
+		got = append(got, e.Event.ID)
 	}
-	for i, e := range listed {
-		want := evs[len(evs)-1-i]
-		if e.Event.ID != want.ID || len(e.Deliveries) != 1 || e.Deliveries[0].ID != ds[len(evs)-1-i].ID {
-			t.Fatalf("event %d after the migration: %+v, want %s and its delivery", i, e, want.ID)
-		}
+	// The outcome, stored before events were listed, stands right after
+	// its request.
+	if want := []string{evs[3].ID, evs[2].ID, evs[1].ID, done.ID, evs[0].ID}; err != nil || !slices.Equal(got, want) {
+		t.Fatalf("events after the migration: %v, %v; want %v", got, err, want)
+	}
+	if len(listed[4].Deliveries) != 1 || listed[4].Deliveries[0].ID != ds[0].ID {
+		t.Fatalf("the first request's deliveries: %+v", listed[4].Deliveries)
+	}
+	since, _, err := s.Events(ctx, EventFilter{Since: v3Epoch.Add(30 * time.Second)}, EventPos{}, 10)
+	if err != nil || len(since) != 1 || since[0].Event.ID != done.ID {
+		t.Fatalf("events since the outcome: %+v, %v", since, err)
 	}
 	if v := userVersion(t, path); v != schemaVersion {
 		t.Fatalf("user_version %d, want %d", v, schemaVersion)
@@ -194,8 +221,9 @@ func TestAFailedMigrationLeavesTheFileAsItWas(t *testing.T) {
 
 // TestListsReadTheIndexesMadeForThem checks the plans SQLite makes for
 // the filtered lists: an invoice's or an event's deliveries come from
-// their own index whatever else is asked, and a list by creation time
-// reads a range of seq, not the whole table.
+// their own index whatever else is asked, as do an invoice's and an
+// account's events, and a list by creation time reads a range of seq, not
+// the whole table.
 func TestListsReadTheIndexesMadeForThem(t *testing.T) {
 	s, err := Open(filepath.Join(t.TempDir(), FileName))
 	if err != nil {
@@ -231,6 +259,20 @@ func TestListsReadTheIndexesMadeForThem(t *testing.T) {
 		{"an account's in a window", DeliveryFilter{Account: "a", CreatedAfter: at, CreatedBefore: at}, "deliveries_account (account=? AND created_at>? AND created_at<?)"},
 	} {
 		q, args := deliveriesQuery(tt.f, DeliveryCursor{}, 10)
+		if got := plan(q, args); !strings.Contains(got, tt.want) {
+			t.Errorf("%s: plan %q, want %q", tt.name, got, tt.want)
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		f    EventFilter
+		want string
+	}{
+		{"an account's outcomes", EventFilter{Account: "a", Type: events.InvoiceProcessed}, "invoices_outcomes (account=?"},
+		{"an account's requests", EventFilter{Account: "a", Type: events.InvoiceRequested}, "invoices_account (account=?"},
+		{"every outcome since", EventFilter{Since: at, Type: events.InvoiceFailed}, "invoices_outcome_seq (outcome_seq>?)"},
+	} {
+		q, args := eventsQuery(tt.f, EventPos{}, 10)
 		if got := plan(q, args); !strings.Contains(got, tt.want) {
 			t.Errorf("%s: plan %q, want %q", tt.name, got, tt.want)
 		}

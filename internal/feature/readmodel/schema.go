@@ -17,7 +17,7 @@ const schemaVersion = 5
 
 // migrations bring a file of the version they are listed under to the
 // next, each in one transaction.
-var migrations = map[int]func(context.Context, *sql.Tx) error{3: addCreatedColumns, 4: fillEvents}
+var migrations = map[int]func(context.Context, *sql.Tx) error{3: addCreatedColumns, 4: fillOutcomes}
 
 // schema creates the tables and indexes. Sequences are the ones of the
 // streams the history copies from, so a list page is an index range and
@@ -40,7 +40,10 @@ var schema = append([]string{
 		requested BLOB NOT NULL,
 		outcome BLOB,
 		created_at INTEGER NOT NULL DEFAULT 0,
-		created_max INTEGER NOT NULL DEFAULT 0
+		created_max INTEGER NOT NULL DEFAULT 0,
+		outcome_seq INTEGER,
+		outcome_at INTEGER,
+		outcome_max INTEGER
 	)`,
 	`CREATE UNIQUE INDEX IF NOT EXISTS invoices_id ON invoices(id)`,
 	`CREATE INDEX IF NOT EXISTS invoices_customer ON invoices(customer_id, seq)`,
@@ -74,30 +77,15 @@ var schema = append([]string{
 	// An invoice's and an event's deliveries are a few among all of them.
 	`CREATE INDEX IF NOT EXISTS deliveries_invoice ON deliveries(invoice_id, created_at, id)`,
 	`CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries(event_id, created_at, id)`,
-}, eventsSchema...)
+}, outcomesSchema...)
 
-// eventsSchema creates the events table and its indexes; fillEvents makes
-// them too, before it fills them.
-var eventsSchema = []string{
-	// One row per invoice event, in the order of INVOICES: seq is its
-	// sequence there, kind 0 for a request and 1 for an outcome. An
-	// outcome stored before events were listed has its request's seq
-	// (fillEvents). The event itself is the invoice's requested or outcome.
-	`CREATE TABLE IF NOT EXISTS events (
-		seq INTEGER NOT NULL,
-		kind INTEGER NOT NULL,
-		id TEXT NOT NULL,
-		account TEXT NOT NULL,
-		invoice_id TEXT NOT NULL,
-		type TEXT NOT NULL,
-		created_at INTEGER NOT NULL,
-		PRIMARY KEY (seq, kind)
-	) WITHOUT ROWID`,
-	`CREATE UNIQUE INDEX IF NOT EXISTS events_id ON events(id)`,
-	`CREATE INDEX IF NOT EXISTS events_account ON events(account, seq, kind)`,
-	`CREATE INDEX IF NOT EXISTS events_invoice ON events(invoice_id, seq, kind)`,
-	`CREATE INDEX IF NOT EXISTS events_type ON events(type, seq, kind)`,
-	`CREATE INDEX IF NOT EXISTS events_created ON events(created_at)`,
+// outcomesSchema makes the indexes that list outcomes in the order of
+// INVOICES, the events list's other half beside the requests (seq). Only
+// outcomes are in them, each a write per invoice; fillOutcomes makes them
+// too.
+var outcomesSchema = []string{
+	`CREATE INDEX IF NOT EXISTS invoices_outcomes ON invoices(account, outcome_seq) WHERE outcome_seq IS NOT NULL`,
+	`CREATE INDEX IF NOT EXISTS invoices_outcome_seq ON invoices(outcome_seq) WHERE outcome_seq IS NOT NULL`,
 }
 
 // migrate brings a file of version to schemaVersion, a migration at a

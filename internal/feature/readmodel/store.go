@@ -134,7 +134,7 @@ func (s *Store) init() error {
 
 // reset drops every table of an older layout.
 func (s *Store) reset(ctx context.Context) error {
-	for _, table := range []string{"positions", "invoices", "deliveries", "events"} {
+	for _, table := range []string{"positions", "invoices", "deliveries"} {
 		if _, err := s.w.ExecContext(ctx, `DROP TABLE IF EXISTS `+table); err != nil {
 			return fmt.Errorf("read model %s: %w", s.path, err)
 		}
@@ -207,7 +207,7 @@ func (s *Store) empty(ctx context.Context, keep map[string]uint64) error {
 		return fmt.Errorf("read model: %w", err)
 	}
 	defer tx.Rollback()
-	for _, stmt := range []string{`DELETE FROM invoices`, `DELETE FROM deliveries`, `DELETE FROM events`, `DELETE FROM positions`} {
+	for _, stmt := range []string{`DELETE FROM invoices`, `DELETE FROM deliveries`, `DELETE FROM positions`} {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("read model: %w", err)
 		}
