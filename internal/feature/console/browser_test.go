@@ -15,8 +15,9 @@ import (
 // TestConsoleInTheBrowser drives the console in headless Chromium through
 // an operator's journey on a live service with API keys: sign in with the
 // keyboard alone, create a subscription through the form, watch an
-// invoice's deliveries arrive without a reload, read an attempt, then let a
-// delivery go dead and retry it from the dead letters. Every page reached
+// invoice's deliveries arrive without a reload, read an attempt, let a
+// delivery go dead and retry it from the dead letters, then create an
+// ed25519 subscription and read its public keys. Every page reached
 // is audited (accessible names, contrast) and saved as a screenshot.
 func TestConsoleInTheBrowser(t *testing.T) {
 	t.Parallel()
@@ -33,6 +34,7 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	readDelivery(b, delivered)
 	retryDeadLetter(b, e)
 	browseInvoices(b)
+	createEd25519Subscription(b, e.recv.srv.URL+"/signed")
 	b.click("#sign-out", "#login-form")
 
 	b.audit.report(b)
@@ -80,6 +82,29 @@ func createSubscription(b *tab, url string) {
 		b.t.Fatalf("the new subscription's page shows %q", got)
 	}
 	b.step("subscription")
+}
+
+// createEd25519Subscription creates a subscription of url signed with
+// ed25519 through the form: its public key shows instead of a secret, and
+// again on its page.
+func createEd25519Subscription(b *tab, url string) {
+	b.t.Helper()
+	b.click("#nav-subscriptions", "#create-subscription")
+	if !eval[bool](b, `document.getElementById("new-signing-hmac").checked`) {
+		b.t.Fatal("hmac is not the form's default signing")
+	}
+	b.do("fill the form", chromedp.SendKeys(chromedp.ID("new-url"), url), chromedp.Click(chromedp.ID("new-signing-ed25519")))
+	b.click("#create", "#public-keys")
+	key := b.text("#public-keys tbody th")
+	if !strings.HasPrefix(key, "whpk_") || eval[bool](b, `!!document.getElementById("secret")`) {
+		b.t.Fatalf("the new ed25519 subscription shows key %q, or a secret", key)
+	}
+	b.step("created-ed25519")
+	b.click("#to-subscription", "#public-keys")
+	if got := b.text("#subscription-signing"); !strings.HasPrefix(got, "ed25519") || b.text("#public-keys tbody th") != key {
+		b.t.Fatalf("the ed25519 subscription's page shows signing %q and not key %s", got, key)
+	}
+	b.step("subscription-ed25519")
 }
 
 // watchDeliveriesArrive opens the deliveries, posts an invoice through the

@@ -41,7 +41,7 @@ func TestSubscriptionLifecycleThroughTheForms(t *testing.T) {
 	})
 	checkPage(t, created)
 	secret, id := secretPattern.FindStringSubmatch(created.body), subscriptionPattern.FindStringSubmatch(created.body)
-	if created.status != http.StatusOK || secret == nil || id == nil {
+	if created.status != http.StatusOK || secret == nil || id == nil || strings.Contains(created.body, `id="public-keys"`) {
 		t.Fatalf("create: %d: %s", created.status, created.body)
 	}
 	subPath := "/webhooks/subscriptions/" + id[1]

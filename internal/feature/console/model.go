@@ -17,6 +17,10 @@ import (
 // page asks of it.
 type subscription struct{ client.Subscription }
 
+// Ed25519 reports whether the subscription's webhooks are signed with
+// ed25519, which receivers verify with its public keys.
+func (s subscription) Ed25519() bool { return s.Signing == client.SigningEd25519 }
+
 // Enabled reports whether the subscription receives events.
 func (s subscription) Enabled() bool { return s.Status == client.SubscriptionEnabled }
 

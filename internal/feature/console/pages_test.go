@@ -53,7 +53,7 @@ func TestEveryPageShowsTheServiceData(t *testing.T) {
 		{"invoices of another customer", "/console/invoices?customer_id=nobody", []string{"No invoices match."}, []string{`<tr id="invoice-`}},
 		{"invoice", "/console/invoices/" + d.invoiceID, []string{"cust_console", `id="event-InvoiceRequested"`, `id="event-InvoiceProcessed"`}, nil},
 		{"subscriptions", "/console/subscriptions", []string{`id="subscription-` + d.subID, d.recv.srv.URL, `id="create-subscription"`}, nil},
-		{"subscription", "/console/subscriptions/" + d.subID, []string{`id="disable"`, `id="rotate"`, `id="delete-confirm"`, `id="send-test"`}, nil},
+		{"subscription", "/console/subscriptions/" + d.subID, []string{`id="disable"`, `id="rotate"`, `id="delete-confirm"`, `id="send-test"`, `id="subscription-signing">hmac`}, []string{`id="public-keys"`}},
 		{"deliveries", "/console/deliveries", []string{`id="delivery-` + created, `id="delivery-` + d.dead[1].ID, `data-live="/console/live/deliveries"`}, nil},
 		{"deliveries of one type", "/console/deliveries?event_type=invoice.created&status=dead&subscription_id=" + d.subID,
 			[]string{`id="delivery-` + created}, []string{`id="delivery-` + d.dead[1].ID}},

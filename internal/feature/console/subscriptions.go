@@ -19,10 +19,17 @@ type subscriptionForm struct {
 	URL         string
 	Description string
 	EventTypes  []string
+	Signing     string // hmac, ed25519, or empty for hmac
 }
 
 // Has reports whether the form ticks eventType.
 func (f subscriptionForm) Has(eventType string) bool { return slices.Contains(f.EventTypes, eventType) }
+
+// SignsWith reports whether the form chooses signing; an empty choice is
+// hmac, the API's default.
+func (f subscriptionForm) SignsWith(signing string) bool {
+	return f.Signing == signing || (f.Signing == "" && signing == string(client.SigningHMAC))
+}
 
 // subscriptionsData is the subscriptions page's data.
 type subscriptionsData struct {
@@ -32,7 +39,7 @@ type subscriptionsData struct {
 }
 
 func (c *Console) subscriptionsPage(w http.ResponseWriter, r *http.Request) {
-	c.showSubscriptions(w, r, http.StatusOK, subscriptionForm{EventTypes: webhook.EventTypes}, nil)
+	c.showSubscriptions(w, r, http.StatusOK, subscriptionForm{EventTypes: webhook.EventTypes, Signing: string(client.SigningHMAC)}, nil)
 }
 
 // subscriptions lists every subscription who may see.
@@ -62,8 +69,10 @@ func (c *Console) showSubscriptions(w http.ResponseWriter, r *http.Request, stat
 func (c *Console) createSubscription(w http.ResponseWriter, r *http.Request) {
 	form := subscriptionForm{
 		URL: r.PostForm.Get("url"), Description: r.PostForm.Get("description"), EventTypes: r.PostForm["event_types"],
+		Signing: r.PostForm.Get("signing"),
 	}
-	params := client.SubscriptionParams{URL: form.URL, Description: form.Description}
+	// The API checks the signing chosen, and says what it refuses.
+	params := client.SubscriptionParams{URL: form.URL, Description: form.Description, Signing: client.Signing(form.Signing)}
 	if len(form.EventTypes) > 0 {
 		params.EventTypes = eventTypes(form.EventTypes)
 	}
@@ -82,18 +91,23 @@ func (c *Console) createSubscription(w http.ResponseWriter, r *http.Request) {
 	c.showSecret(w, r, *sub, true)
 }
 
-// secretData is the page that shows a new signing secret, once.
+// secretData is the page shown after a create or a rotation: an hmac
+// subscription's new secret, shown once, or an ed25519 one's public keys.
 type secretData struct {
-	Sub     client.Subscription
+	Sub     subscription
 	Created bool
 }
 
 func (c *Console) showSecret(w http.ResponseWriter, r *http.Request, sub client.Subscription, created bool) {
+	data := secretData{Sub: subscription{sub}, Created: created}
 	title := "Secret rotated"
-	if created {
+	switch {
+	case created:
 		title = "Subscription created"
+	case data.Sub.Ed25519():
+		title = "Key rotated"
 	}
-	c.render(w, r, http.StatusOK, "secret", view{Title: title, Nav: "subscriptions", Data: secretData{Sub: sub, Created: created}})
+	c.render(w, r, http.StatusOK, "secret", view{Title: title, Nav: "subscriptions", Data: data})
 }
 
 // subscriptionData is one subscription's page data.

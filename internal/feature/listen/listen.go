@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/invoiced/invoiced/client"
@@ -22,10 +21,12 @@ import (
 )
 
 // Run runs invoiced listen as cfg says until ctx ends, through api: a
-// relay subscribed to the service's webhooks that verifies each and then
-// forwards it to the app (--forward-to) or prints its body as a JSON line
-// on stdout. While it prints, everything else it says goes to stderr, so
-// stdout holds only the webhooks. It fails when the relay cannot listen or
+// relay subscribed to the service's webhooks, signed as cfg.Signing says,
+// that verifies each (fetching an ed25519 subscription's public keys again
+// when one does not verify with those held) and then forwards it to the
+// app (--forward-to) or prints its body as a JSON line on stdout. While it
+// prints, everything else it says goes to stderr, so stdout holds only the
+// webhooks. It fails when the relay cannot listen or
 // the service refuses a call.
 func Run(ctx context.Context, api *client.Client, cfg config.Listen, stdout, stderr io.Writer) error {
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -38,34 +39,40 @@ func Run(ctx context.Context, api *client.Client, cfg config.Listen, stdout, std
 		ln.Close()
 		return err
 	}
-	verifier, err := webhook.NewVerifier(webhook.DefaultTolerance, sub.Secret)
+	out := &lines{w: stdout}
+	say, doing := out, "Forwarding "+strings.Join(cfg.Events, ", ")+" to "+cfg.ForwardTo
+	if cfg.Prints() {
+		say, doing = &lines{w: stderr}, "Printing "+strings.Join(cfg.Events, ", ")+" as JSON lines on stdout"
+	}
+	keys, err := newKeyring(api, sub, say)
 	if err != nil {
 		ln.Close()
-		return fmt.Errorf("subscription %s: %w", sub.ID, err)
+		if created {
+			stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			_ = api.DeleteSubscription(stopCtx, sub.ID)
+		}
+		return err
 	}
-	var handler http.Handler
-	say, doing := stdout, "Forwarding "+strings.Join(cfg.Events, ", ")+" to "+cfg.ForwardTo
+	var handler http.Handler = newRelay(cfg.ForwardTo, keys, out)
 	if cfg.Prints() {
-		say, doing = stderr, "Printing "+strings.Join(cfg.Events, ", ")+" as JSON lines on stdout"
-		handler = &printer{verifier: verifier, out: stdout, log: stderr}
-	} else {
-		handler = newRelay(cfg.ForwardTo, verifier, stdout)
+		handler = &printer{keys: keys, out: out, log: say}
 	}
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	fmt.Fprintf(say, "Ready. %s\n  subscription %s, signing secret %s\n  Ctrl-C to stop.\n", doing, sub.ID, sub.Secret)
+	_ = say.printf("Ready. %s; webhooks signed with %s.\n  subscription %s, %s\n  Ctrl-C to stop.\n", doing, signingOf(sub), sub.ID, credential(sub))
 	<-ctx.Done()
 	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(stopCtx)
 	if !created {
-		fmt.Fprintf(say, "Stopped; subscription %s, which was there before, is left as it was.\n", sub.ID)
+		_ = say.printf("Stopped; subscription %s, which was there before, is left as it was.\n", sub.ID)
 		return nil
 	}
 	if err := api.DeleteSubscription(stopCtx, sub.ID); err != nil {
 		return fmt.Errorf("remove subscription %s: %w", sub.ID, err)
 	}
-	fmt.Fprintf(say, "Stopped; subscription %s removed.\n", sub.ID)
+	_ = say.printf("Stopped; subscription %s removed.\n", sub.ID)
 	return nil
 }
 
@@ -74,10 +81,8 @@ func Run(ctx context.Context, api *client.Client, cfg config.Listen, stdout, std
 // event, is reported on log, not printed, and answered 400, so the
 // delivery log records the failure.
 type printer struct {
-	verifier *webhook.Verifier
-
-	mu       sync.Mutex // one line at a time
-	out, log io.Writer
+	keys     *keyring
+	out, log *lines
 }
 
 // ServeHTTP prints one webhook.
@@ -87,20 +92,15 @@ func (p *printer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "unreadable body", http.StatusBadRequest)
 		return
 	}
-	if _, err := p.verifier.Verify(req.Header, body); err != nil {
-		p.mu.Lock()
-		fmt.Fprintf(p.log, "%s  %s  %s: not printed\n", time.Now().Format("15:04:05"), req.Header.Get(webhook.HeaderID), verdict(err))
-		p.mu.Unlock()
+	if _, err := p.keys.Verify(req.Context(), req.Header, body); err != nil {
+		_ = p.log.printf("%s  %s  %s: not printed\n", time.Now().Format("15:04:05"), req.Header.Get(webhook.HeaderID), verdict(err))
 		http.Error(w, "not printed: see invoiced listen's output", http.StatusBadRequest)
 		return
 	}
 	var line bytes.Buffer
 	_ = json.Compact(&line, body) // Verify decoded it: it is JSON
 	line.WriteByte('\n')
-	p.mu.Lock()
-	_, err = p.out.Write(line.Bytes())
-	p.mu.Unlock()
-	if err != nil {
+	if err := p.out.write(line.Bytes()); err != nil {
 		// stdout is gone (a closed pipe): the service retries later.
 		http.Error(w, "cannot print", http.StatusServiceUnavailable)
 		return
@@ -120,19 +120,29 @@ func verdict(err error) string {
 	return "NOT VERIFIED (" + err.Error() + ")"
 }
 
-// ensureSubscription returns an enabled subscription to relayURL with its
-// secret: one already there (its secret rotated, the old one signing on for
-// the overlap), or a new one, and whether it made it. It fails when the
-// service refuses a call.
+// ensureSubscription returns an enabled subscription to relayURL, signed
+// as cfg.Signing says, with its secret or public keys: one already there
+// (an hmac one's secret rotated, the old one signing on for the overlap),
+// or a new one, and whether it made it. It fails when the one there is
+// signed otherwise, or the service refuses a call.
 func ensureSubscription(ctx context.Context, api *client.Client, relayURL string, cfg config.Listen) (*client.Subscription, bool, error) {
+	signing := client.Signing(cfg.Signing)
 	for s, err := range api.ListSubscriptions(ctx, client.SubscriptionListParams{}) {
 		if err != nil {
 			return nil, false, err
 		}
-		if s.URL == relayURL && s.Status == client.SubscriptionEnabled {
-			rotated, err := api.RotateSubscriptionSecret(ctx, s.ID)
-			return rotated, false, err
+		if s.URL != relayURL || s.Status != client.SubscriptionEnabled {
+			continue
 		}
+		switch has := signingOf(&s); {
+		case has != signing:
+			return nil, false, fmt.Errorf("subscription %s to %s is signed with %s, not %s: run with --signing %s, or delete it",
+				s.ID, relayURL, has, signing, has)
+		case has == client.SigningEd25519:
+			return &s, false, nil // its public keys are shown: nothing to rotate
+		}
+		rotated, err := api.RotateSubscriptionSecret(ctx, s.ID)
+		return rotated, false, err
 	}
 	description := "invoiced listen, forwarding to " + cfg.ForwardTo
 	if cfg.Prints() {
@@ -142,6 +152,10 @@ func ensureSubscription(ctx context.Context, api *client.Client, relayURL string
 	for i, t := range cfg.Events {
 		types[i] = client.EventType(t)
 	}
-	sub, err := api.CreateSubscription(ctx, client.SubscriptionParams{URL: relayURL, EventTypes: types, Description: description})
+	params := client.SubscriptionParams{URL: relayURL, EventTypes: types, Description: description}
+	if signing != client.SigningHMAC {
+		params.Signing = signing // hmac is the default, left unsaid
+	}
+	sub, err := api.CreateSubscription(ctx, params)
 	return sub, err == nil, err
 }

@@ -2,10 +2,8 @@ package listen
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/invoiced/invoiced/client/webhook"
@@ -21,18 +19,16 @@ var relayedHeaders = []string{
 // the app and answers with the app's answer, so the delivery log records
 // what the app said.
 type relay struct {
-	forward  string
-	verifier *webhook.Verifier
-	client   *http.Client
-
-	mu  sync.Mutex // one printed line at a time
-	out io.Writer
+	forward string
+	keys    *keyring
+	client  *http.Client
+	out     *lines
 }
 
 // newRelay returns a relay to the app at forward that verifies each webhook
-// with verifier and prints what came of it on out.
-func newRelay(forward string, verifier *webhook.Verifier, out io.Writer) *relay {
-	return &relay{forward: forward, verifier: verifier, out: out, client: &http.Client{Timeout: 30 * time.Second}}
+// with keys and prints what came of it on out.
+func newRelay(forward string, keys *keyring, out *lines) *relay {
+	return &relay{forward: forward, keys: keys, out: out, client: &http.Client{Timeout: 30 * time.Second}}
 }
 
 // ServeHTTP relays one webhook.
@@ -42,14 +38,12 @@ func (r *relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "unreadable body", http.StatusBadRequest)
 		return
 	}
-	_, err = r.verifier.Verify(req.Header, body)
+	_, err = r.keys.Verify(req.Context(), req.Header, body)
 	verified := verdict(err)
 	start := time.Now()
 	status, answer := r.send(req, body)
-	r.mu.Lock()
-	fmt.Fprintf(r.out, "%s  %-17s  %s  %s  → %s (%d ms)\n", start.Format("15:04:05"), req.Header.Get(webhook.HeaderEventType),
+	_ = r.out.printf("%s  %-17s  %s  %s  → %s (%d ms)\n", start.Format("15:04:05"), req.Header.Get(webhook.HeaderEventType),
 		req.Header.Get(webhook.HeaderID), verified, answer, time.Since(start).Milliseconds())
-	r.mu.Unlock()
 	w.WriteHeader(status)
 }
 

@@ -18,6 +18,9 @@ type Listen struct {
 	ForwardTo string
 	Addr      string
 	Events    []string
+	// Signing is how the relay's subscription is signed:
+	// webhook.SigningHMAC or webhook.SigningEd25519.
+	Signing string
 }
 
 // ParseListen reads the flags of invoiced listen, each defaulting to its
@@ -37,6 +40,8 @@ func ParseListen(args []string, getenv func(string) string, out io.Writer) (List
 	fs.StringVar(&l.API, "api", "http://"+DefaultAddr, "base URL of the invoiced API")
 	fs.StringVar(&l.APIKey, "api-key", "", "API key, when the service has keys")
 	fs.StringVar(&l.Addr, "listen", "127.0.0.1:0", "where the relay listens; a fixed port lets a later run reuse its subscription")
+	fs.StringVar(&l.Signing, "signing", webhook.SigningHMAC,
+		"how a new subscription of the relay is signed: hmac (a whsec_ secret) or ed25519 (verified with its public keys)")
 	fs.StringVar(&events, "events", strings.Join(webhook.EventTypes, ","), "comma-separated event types to take")
 	if err := fs.parse(args, getenv); err != nil {
 		return Listen{}, err
@@ -50,7 +55,8 @@ func ParseListen(args []string, getenv func(string) string, out io.Writer) (List
 func (l Listen) Prints() bool { return l.ForwardTo == "" }
 
 // Validate reports the first problem: --forward-to or --api not an
-// http(s) URL, a bad --listen address, or an unknown event type.
+// http(s) URL, a bad --listen address, an unknown event type, or a
+// --signing other than hmac or ed25519.
 func (l Listen) Validate() error {
 	urls := []struct{ flag, url string }{{"--api", l.API}}
 	if !l.Prints() {
@@ -72,6 +78,9 @@ func (l Listen) Validate() error {
 		if !slices.Contains(webhook.EventTypes, e) {
 			return fmt.Errorf("--events: unknown event type %q (known: %s)", e, strings.Join(webhook.EventTypes, ", "))
 		}
+	}
+	if l.Signing != webhook.SigningHMAC && l.Signing != webhook.SigningEd25519 {
+		return fmt.Errorf("--signing must be %s or %s, not %q", webhook.SigningHMAC, webhook.SigningEd25519, l.Signing)
 	}
 	return nil
 }
