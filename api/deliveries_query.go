@@ -28,8 +28,8 @@ func parseDeliveryQuery(r *http.Request) (readmodel.DeliveryFilter, readmodel.De
 	if q.Has("status") && !slices.Contains(webhook.DeliveryStatuses, f.Status) {
 		v.add("status", "must be one of %s, not %q", strings.Join(webhook.DeliveryStatuses, ", "), f.Status)
 	}
-	if q.Has("event_type") && !slices.Contains(webhook.EventTypes, f.EventType) {
-		v.add("event_type", "must be one of %s, not %q", strings.Join(webhook.EventTypes, ", "), f.EventType)
+	if q.Has("event_type") && !slices.Contains(webhook.AllEventTypes, f.EventType) {
+		v.add("event_type", "must be one of %s, not %q", strings.Join(webhook.AllEventTypes, ", "), f.EventType)
 	}
 	f.SubscriptionID = parseIDParam(q, "subscription_id", "a subscription ID", v)
 	f.InvoiceID = parseIDParam(q, "invoice_id", "an invoice ID", v)

@@ -170,8 +170,8 @@ func checkEventTypes(v *ValidationError, types []string) {
 	}
 	for i, t := range types {
 		switch {
-		case !slices.Contains(webhook.EventTypes, t):
-			v.add("event_types", "unknown event type %q (known: %v)", t, webhook.EventTypes)
+		case !slices.Contains(webhook.AllEventTypes, t):
+			v.add("event_types", "unknown event type %q (known: %v)", t, webhook.AllEventTypes)
 		case slices.Contains(types[:i], t):
 			v.add("event_types", "%q is listed twice", t)
 		}

@@ -47,7 +47,7 @@ func (h *Deliveries) sendTestEvent(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	eventType := sub.EventTypes[0]
+	eventType := firstInvoiceEventType(sub.EventTypes)
 	if in.EventType != nil {
 		eventType = *in.EventType
 	}
@@ -100,3 +100,15 @@ var (
 		webhook.EventInvoiceFailed:    events.StatusFailed,
 	}
 )
+
+// firstInvoiceEventType returns the first invoice event type of types, the
+// default of a test event, or invoice.created when it lists only
+// operational ones.
+func firstInvoiceEventType(types []string) string {
+	for _, t := range types {
+		if !webhook.IsOperational(t) {
+			return t
+		}
+	}
+	return webhook.EventInvoiceCreated
+}

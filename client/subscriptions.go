@@ -11,7 +11,7 @@ import (
 // EventType names a kind of webhook event.
 type EventType string
 
-// The webhook event types.
+// The invoice event types; operational ones are in operational.go.
 const (
 	// EventInvoiceCreated: an invoice was stored.
 	EventInvoiceCreated EventType = "invoice.created"
@@ -29,7 +29,8 @@ type Event struct {
 	Type EventType `json:"type"`
 	// Timestamp is when the event happened.
 	Timestamp time.Time `json:"timestamp"`
-	// Data is the invoice the event is about.
+	// Data is the invoice the event is about; for an operational event,
+	// decode the body with OperationalData instead.
 	Data Invoice `json:"data"`
 	// Test is true on a made-up event that SendTestEvent sent, and never on
 	// a real one: a receiver can drop test events by it alone.

@@ -2,6 +2,8 @@ package client_test
 
 import (
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -265,4 +267,51 @@ func TestAnEd25519SubscriptionVerifiesWithItsPublicKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	awaitEvent(t, recv, events.EventID(inv.ID, events.InvoiceRequested))
+}
+
+// TestOperationalWebhooksReachTheSubscriptionsThatAsk subscribes to
+// delivery.dead and makes a delivery die at an endpoint that answers 410,
+// and decodes what arrives.
+func TestOperationalWebhooksReachTheSubscriptionsThatAsk(t *testing.T) {
+	c, ctx := newClient(t), testContext(t)
+	ops := newReceiver(t)
+	opsSub, err := c.CreateSubscription(ctx, client.SubscriptionParams{URL: ops.URL,
+		EventTypes: []client.EventType{client.EventDeliveryDead, client.EventSubscriptionDisabled}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops.accept(t, opsSub.Secret)
+	gone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusGone) }))
+	t.Cleanup(gone.Close)
+	goneSub, err := c.CreateSubscription(ctx, client.SubscriptionParams{URL: gone.URL, EventTypes: []client.EventType{client.EventInvoiceCreated}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := c.CreateInvoice(ctx, client.InvoiceParams{CustomerID: "cust_ops", AmountCents: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dead client.DeadDelivery
+	var disabled client.DisabledSubscription
+	eventually(t, 20*time.Second, "delivery.dead and subscription.disabled", func() bool {
+		for _, ev := range ops.received() {
+			switch ev.Type {
+			case client.EventDeliveryDead:
+				dead, err = client.OperationalData[client.DeadDelivery](ev.Body)
+			case client.EventSubscriptionDisabled:
+				disabled, err = client.OperationalData[client.DisabledSubscription](ev.Body)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dead.ID != "" && disabled.ID != ""
+	})
+	if dead.SubscriptionID != goneSub.ID || dead.InvoiceID != inv.ID || dead.EventType != client.EventInvoiceCreated || dead.Attempts != 1 ||
+		disabled.ID != goneSub.ID || disabled.DisabledReason == "" {
+		t.Fatalf("dead %+v, disabled %+v", dead, disabled)
+	}
+	if _, err := client.OperationalData[client.DeadDelivery]([]byte(`{"type":"invoice.created","data":{}}`)); err == nil {
+		t.Fatal("an invoice event decoded as operational")
+	}
 }

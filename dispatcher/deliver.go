@@ -198,7 +198,7 @@ func (d *Dispatcher) save(ctx context.Context, rec webhook.Delivery, entry jetst
 func (d *Dispatcher) record(ctx context.Context, rec webhook.Delivery, entry jetstream.KeyValueEntry, res result, manual bool) (*time.Time, error) {
 	var next *time.Time
 	died := false
-	_, err := d.save(ctx, rec, entry, func(rec *webhook.Delivery) bool {
+	stored, err := d.save(ctx, rec, entry, func(rec *webhook.Delivery) bool {
 		wasDead := rec.Status == webhook.DeliveryDead
 		defer func() { died = !wasDead && rec.Status == webhook.DeliveryDead }()
 		rec.UpdatedAt = d.cfg.Now().UTC()
@@ -225,6 +225,11 @@ func (d *Dispatcher) record(ctx context.Context, rec webhook.Delivery, entry jet
 	})
 	if err == nil && died {
 		d.cfg.Observer.Dead()
+	}
+	if err == nil && stored.Status == webhook.DeliveryDead && !manual {
+		// Again when a crash came between the death and its announcement:
+		// announced twice, it is sent once.
+		d.announceDead(ctx, stored)
 	}
 	return next, err
 }

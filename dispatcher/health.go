@@ -18,6 +18,7 @@ import (
 func (d *Dispatcher) trackHealth(ctx context.Context, sub webhook.Subscription, res result) {
 	now := d.cfg.Now().UTC()
 	var edit func(*webhook.Subscription) bool
+	var recovered *time.Time // the streak that a success ended
 	reason := ""
 	switch {
 	case res.attempt.HTTPStatus == http.StatusGone:
@@ -25,8 +26,9 @@ func (d *Dispatcher) trackHealth(ctx context.Context, sub webhook.Subscription, 
 		edit = disable(reason, now)
 	case res.ok() && sub.FailingSince != nil:
 		edit = func(s *webhook.Subscription) bool {
+			recovered = s.FailingSince
 			s.FailingSince = nil
-			return true
+			return recovered != nil
 		}
 	case res.ok():
 		return
@@ -51,6 +53,9 @@ func (d *Dispatcher) trackHealth(ctx context.Context, sub webhook.Subscription, 
 	}); err != nil {
 		d.cfg.Logger.Warn("subscription health not saved", "subscription", sub.ID, "err", err)
 		return
+	}
+	if changed {
+		d.announceHealth(ctx, sub, reason, recovered, now)
 	}
 	if reason == "" {
 		return

@@ -86,6 +86,10 @@ type Event struct {
 	DeliveryID string
 	// Attempt is X-Attempt, the attempt's number from 1; 0 if absent.
 	Attempt int
+	// Body is the verified body: for an operational event (its Type's
+	// IsOperational), whose data is no invoice, client.OperationalData
+	// decodes it.
+	Body []byte
 }
 
 // Verifier checks deliveries against one or more secrets or public keys.
@@ -154,7 +158,7 @@ func (v *Verifier) Verify(header http.Header, body []byte) (Event, error) {
 	if !v.signed(id, ts, sigs, body) {
 		return Event{}, ErrSignature
 	}
-	ev := Event{ID: id, DeliveryID: header.Get(HeaderDeliveryID)}
+	ev := Event{ID: id, DeliveryID: header.Get(HeaderDeliveryID), Body: body}
 	ev.Attempt, _ = strconv.Atoi(header.Get(HeaderAttempt))
 	if err := json.Unmarshal(body, &ev.Event); err != nil {
 		return Event{}, fmt.Errorf("%w: %w", ErrPayload, err)
