@@ -26,8 +26,10 @@ import (
 // when one does not verify with those held) and then forwards it to the
 // app (--forward-to) or prints its body as a JSON line on stdout. While it
 // prints, everything else it says goes to stderr, so stdout holds only the
-// webhooks. It fails when the relay cannot listen or
-// the service refuses a call.
+// webhooks. It survives the service going away: webhooks resume when it
+// is back, and the events missed meanwhile are replayed (see watcher). It
+// fails when the relay cannot listen or the service refuses a call at the
+// start or the end.
 func Run(ctx context.Context, api *client.Client, cfg config.Listen, stdout, stderr io.Writer) error {
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -54,14 +56,17 @@ func Run(ctx context.Context, api *client.Client, cfg config.Listen, stdout, std
 		}
 		return err
 	}
-	var handler http.Handler = newRelay(cfg.ForwardTo, keys, out)
-	if cfg.Prints() {
-		handler = &printer{keys: keys, out: out, log: say}
-	}
+	handled := newSeen(maxSeen, time.Now())
+	handler, replay := handlerOf(api, sub.ID, cfg, keys, handled, out, say)
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	_ = say.printf("Ready. %s; webhooks signed with %s.\n  subscription %s, %s\n  Ctrl-C to stop.\n", doing, signingOf(sub), sub.ID, credential(sub))
+	w := &watcher{api: api, readyURL: readyURL(cfg.API), probes: &http.Client{}, every: cfg.ProbeInterval,
+		subID: sub.ID, types: eventTypes(cfg.Events), seen: handled, log: say, replay: replay}
+	watching := make(chan struct{})
+	go func() { defer close(watching); w.run(ctx) }()
 	<-ctx.Done()
+	<-watching
 	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(stopCtx)
@@ -76,12 +81,26 @@ func Run(ctx context.Context, api *client.Client, cfg config.Listen, stdout, std
 	return nil
 }
 
+// handlerOf returns what takes the relay's webhooks, and replays what was
+// missed, as cfg says: a printer, or a relay to the app.
+func handlerOf(api *client.Client, subID string, cfg config.Listen, keys *keyring, handled *seen, out, log *lines) (http.Handler, replayer) {
+	if cfg.Prints() {
+		p := &printer{keys: keys, seen: handled, out: out, log: log}
+		return p, p
+	}
+	r := newRelay(cfg.ForwardTo, keys, handled, out)
+	r.api, r.subID = api, subID
+	return r, r
+}
+
 // printer takes webhooks and writes the body of each that verifies as one
 // JSON line on out, answering 204; one that does not verify, or is no
 // event, is reported on log, not printed, and answered 400, so the
-// delivery log records the failure.
+// delivery log records the failure. An event printed already, delivered
+// again or replayed, is not printed again.
 type printer struct {
 	keys     *keyring
+	seen     *seen
 	out, log *lines
 }
 
@@ -92,20 +111,56 @@ func (p *printer) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "unreadable body", http.StatusBadRequest)
 		return
 	}
-	if _, err := p.keys.Verify(req.Context(), req.Header, body); err != nil {
-		_ = p.log.printf("%s  %s  %s: not printed\n", time.Now().Format("15:04:05"), req.Header.Get(webhook.HeaderID), verdict(err))
+	ev, err := p.keys.Verify(req.Context(), req.Header, body)
+	if err != nil {
+		_ = p.log.printf("%s  %s  %s: not printed\n", clock(time.Now()), req.Header.Get(webhook.HeaderID), verdict(err))
 		http.Error(w, "not printed: see invoiced listen's output", http.StatusBadRequest)
 		return
 	}
-	var line bytes.Buffer
-	_ = json.Compact(&line, body) // Verify decoded it: it is JSON
-	line.WriteByte('\n')
-	if err := p.out.write(line.Bytes()); err != nil {
+	if !p.seen.claim(ev.ID) {
+		_ = p.log.printf("%s  %s  delivered again: printed once already\n", clock(time.Now()), ev.ID)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	if err := p.print(ev.ID, ev.Timestamp, body); err != nil {
 		// stdout is gone (a closed pipe): the service retries later.
 		http.Error(w, "cannot print", http.StatusServiceUnavailable)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// replay prints an event missed, unless it was printed already, and says
+// on log that it was replayed; it fails when stdout does.
+func (p *printer) replay(_ context.Context, rec client.EventRecord) error {
+	if !p.seen.claim(rec.ID) {
+		return nil
+	}
+	body, err := json.Marshal(rec.Event)
+	if err != nil {
+		p.seen.release(rec.ID)
+		return err
+	}
+	if err := p.print(rec.ID, rec.Timestamp, body); err != nil {
+		return err
+	}
+	_ = p.log.printf("%s  %-17s  %s  replayed (missed, from GET /events)\n", clock(time.Now()), rec.Type, rec.ID)
+	return nil
+}
+
+// print writes body, the event id claimed that happened at at, as one
+// JSON line on out and records it handled; it fails, releasing id, when
+// out does.
+func (p *printer) print(id string, at time.Time, body []byte) error {
+	var line bytes.Buffer
+	_ = json.Compact(&line, body) // Verify or Marshal made it: it is JSON
+	line.WriteByte('\n')
+	if err := p.out.write(line.Bytes()); err != nil {
+		p.seen.release(id)
+		return err
+	}
+	p.seen.done(id, at)
+	return nil
 }
 
 // verdict says what verifying a webhook found, as listen prints it: err is
@@ -148,11 +203,7 @@ func ensureSubscription(ctx context.Context, api *client.Client, relayURL string
 	if cfg.Prints() {
 		description = "invoiced listen, printing"
 	}
-	types := make([]client.EventType, len(cfg.Events))
-	for i, t := range cfg.Events {
-		types[i] = client.EventType(t)
-	}
-	params := client.SubscriptionParams{URL: relayURL, EventTypes: types, Description: description}
+	params := client.SubscriptionParams{URL: relayURL, EventTypes: eventTypes(cfg.Events), Description: description}
 	if signing != client.SigningHMAC {
 		params.Signing = signing // hmac is the default, left unsaid
 	}

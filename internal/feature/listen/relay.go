@@ -2,10 +2,14 @@ package listen
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
+	"github.com/invoiced/invoiced/client"
 	"github.com/invoiced/invoiced/client/webhook"
 )
 
@@ -17,18 +21,24 @@ var relayedHeaders = []string{
 
 // relay takes webhooks, verifies and prints each, forwards it unchanged to
 // the app and answers with the app's answer, so the delivery log records
-// what the app said.
+// what the app said. An event the app took already (2xx), delivered
+// again, is not forwarded again.
 type relay struct {
 	forward string
 	keys    *keyring
+	seen    *seen
 	client  *http.Client
 	out     *lines
+
+	api       *client.Client // asks for missed events again
+	subID     string         // the relay's subscription
+	replaying sync.Map       // webhook-ids asked for again: they are marked
 }
 
 // newRelay returns a relay to the app at forward that verifies each webhook
 // with keys and prints what came of it on out.
-func newRelay(forward string, keys *keyring, out *lines) *relay {
-	return &relay{forward: forward, keys: keys, out: out, client: &http.Client{Timeout: 30 * time.Second}}
+func newRelay(forward string, keys *keyring, handled *seen, out *lines) *relay {
+	return &relay{forward: forward, keys: keys, seen: handled, out: out, client: &http.Client{Timeout: 30 * time.Second}}
 }
 
 // ServeHTTP relays one webhook.
@@ -38,13 +48,61 @@ func (r *relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, "unreadable body", http.StatusBadRequest)
 		return
 	}
-	_, err = r.keys.Verify(req.Context(), req.Header, body)
+	ev, err := r.keys.Verify(req.Context(), req.Header, body)
 	verified := verdict(err)
 	start := time.Now()
+	if err == nil && !r.seen.claim(ev.ID) {
+		_ = r.out.printf("%s  %-17s  %s  %s, delivered again: the app took it already, not forwarded\n", clock(start),
+			ev.Type, ev.ID, verified)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	status, answer := r.send(req, body)
-	_ = r.out.printf("%s  %-17s  %s  %s  → %s (%d ms)\n", start.Format("15:04:05"), req.Header.Get(webhook.HeaderEventType),
-		req.Header.Get(webhook.HeaderID), verified, answer, time.Since(start).Milliseconds())
+	if err == nil {
+		r.settle(ev, status)
+	}
+	mark := ""
+	if _, ok := r.replaying.LoadAndDelete(req.Header.Get(webhook.HeaderID)); ok {
+		mark = "  (replayed)"
+	}
+	_ = r.out.printf("%s  %-17s  %s  %s  → %s (%d ms)%s\n", clock(start), req.Header.Get(webhook.HeaderEventType),
+		req.Header.Get(webhook.HeaderID), verified, answer, time.Since(start).Milliseconds(), mark)
 	w.WriteHeader(status)
+}
+
+// settle records ev, verified and claimed, as handled when the app took
+// it (status 2xx), and releases it otherwise so its retry is forwarded.
+func (r *relay) settle(ev webhook.Event, status int) {
+	if status >= 200 && status < 300 {
+		r.seen.done(ev.ID, ev.Timestamp)
+		return
+	}
+	r.seen.release(ev.ID)
+}
+
+// replay asks the service to deliver an event missed to the relay again
+// now, rather than at its next retry, so the app gets it signed as ever;
+// the relay marks it as replayed when it comes. It fails when the service
+// gives no answer; a refusal (the delivery is gone or spent) is printed.
+func (r *relay) replay(ctx context.Context, rec client.EventRecord) error {
+	d := deliveryTo(rec, r.subID)
+	if d == nil || r.seen.has(rec.ID) {
+		return nil
+	}
+	r.replaying.Store(rec.ID, true)
+	_, err := r.api.RetryDelivery(ctx, d.ID)
+	var refused *client.Error
+	switch {
+	case err == nil:
+		_ = r.out.printf("%s  %-17s  %s  missed: the service delivers it again now (replay)\n", clock(time.Now()), rec.Type, rec.ID)
+	case errors.As(err, &refused):
+		r.replaying.Delete(rec.ID)
+		_ = r.out.printf("%s  %-17s  %s  missed, and cannot be replayed: %v\n", clock(time.Now()), rec.Type, rec.ID, err)
+	default:
+		r.replaying.Delete(rec.ID)
+		return err
+	}
+	return nil
 }
 
 // send forwards the webhook to the app and returns the status to answer
