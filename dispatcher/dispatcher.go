@@ -142,6 +142,7 @@ func (c Config) withDefaults() Config {
 // JetStream is what the dispatcher needs of a JetStream context.
 type JetStream interface {
 	PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error)
+	OrderedConsumer(ctx context.Context, stream string, cfg jetstream.OrderedConsumerConfig) (jetstream.Consumer, error)
 	consume.Ensurer
 }
 
@@ -173,6 +174,7 @@ type Dispatcher struct {
 	inFlight      *limiter
 	pools         []*consume.Pool
 	stopSweep     func()
+	catchUps      catchUps
 	// skipped counts the events and tasks terminated as not valid ones.
 	skipped atomic.Uint64
 
@@ -238,7 +240,8 @@ func (d *Dispatcher) DeliveryConsumerConfig() jetstream.ConsumerConfig {
 // begins fanning out and delivering. It fails when any of that cannot be
 // done before ctx ends.
 func (d *Dispatcher) Start(ctx context.Context) error {
-	subs, watch, err := watchSubscriptions(ctx, d.subscriptions, d.cfg.Logger)
+	d.catchUps.start()
+	subs, watch, err := watchSubscriptions(ctx, d.subscriptions, d.cfg.Logger, d.catchUpLater)
 	if err != nil {
 		return fmt.Errorf("dispatcher: %w", err)
 	}
@@ -287,6 +290,7 @@ func (d *Dispatcher) Stop(ctx context.Context) error {
 			errs = append(errs, err)
 		}
 	}
+	d.catchUps.stop()
 	return errors.Join(errs...)
 }
 

@@ -24,17 +24,19 @@ type subscriptionCache struct {
 	subs   map[string]webhook.Subscription
 	loaded chan struct{}
 	log    *slog.Logger
+	// added is told of each subscription first seen after the load.
+	added func(webhook.Subscription)
 }
 
 // watchSubscriptions starts the cache and waits until it holds every
-// subscription stored at start. It fails when the watch cannot be made or
-// ctx ends first.
-func watchSubscriptions(ctx context.Context, w Watcher, log *slog.Logger) (*subscriptionCache, jetstream.KeyWatcher, error) {
+// subscription stored at start; added is told of each one first seen
+// after that. It fails when the watch cannot be made or ctx ends first.
+func watchSubscriptions(ctx context.Context, w Watcher, log *slog.Logger, added func(webhook.Subscription)) (*subscriptionCache, jetstream.KeyWatcher, error) {
 	kw, err := w.WatchAll(context.Background())
 	if err != nil {
 		return nil, nil, fmt.Errorf("watch subscriptions: %w", err)
 	}
-	c := &subscriptionCache{subs: map[string]webhook.Subscription{}, loaded: make(chan struct{}), log: log}
+	c := &subscriptionCache{subs: map[string]webhook.Subscription{}, loaded: make(chan struct{}), log: log, added: added}
 	go c.run(kw)
 	select {
 	case <-c.loaded:
@@ -46,28 +48,36 @@ func watchSubscriptions(ctx context.Context, w Watcher, log *slog.Logger) (*subs
 }
 
 func (c *subscriptionCache) run(kw jetstream.KeyWatcher) {
+	loaded := false
 	for entry := range kw.Updates() {
 		if entry == nil {
 			close(c.loaded)
+			loaded = true
 			continue
 		}
-		c.apply(entry)
+		if s, isNew := c.apply(entry); isNew && loaded && c.added != nil {
+			c.added(s)
+		}
 	}
 }
 
-func (c *subscriptionCache) apply(entry jetstream.KeyValueEntry) {
+// apply stores entry and returns the subscription it holds, and whether
+// the cache had none under its key.
+func (c *subscriptionCache) apply(entry jetstream.KeyValueEntry) (webhook.Subscription, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if entry.Operation() != jetstream.KeyValuePut {
 		delete(c.subs, entry.Key())
-		return
+		return webhook.Subscription{}, false
 	}
 	var s webhook.Subscription
 	if err := json.Unmarshal(entry.Value(), &s); err != nil {
 		c.log.Error("subscription record unreadable", "key", entry.Key(), "err", err)
-		return
+		return s, false
 	}
+	_, had := c.subs[entry.Key()]
 	c.subs[entry.Key()] = s
+	return s, !had
 }
 
 // get returns the subscription id, if it exists.
