@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -210,16 +211,17 @@ func (h *Subscriptions) delete(w http.ResponseWriter, r *http.Request) error {
 func (h *Subscriptions) rotate(w http.ResponseWriter, r *http.Request) error {
 	now := h.now().UTC()
 	var secret string
-	var made error
+	var made error // the system's randomness failing: nothing rotated
 	sub, err := h.change(r.Context(), chi.URLParam(r, "id"), func(s *webhook.Subscription) {
-		secret, made = webhook.NewSigningSecret(s.Signing)
-		stored, err := webhook.NewStoredSecret(secret, now)
-		if made == nil && err == nil {
+		var stored webhook.Secret
+		if secret, made = webhook.NewSigningSecret(s.Signing); made == nil {
+			stored, made = webhook.NewStoredSecret(secret, now)
+		}
+		if made == nil {
 			s.Rotate(stored, now, h.cfg.SecretOverlap)
 		}
-		made = errors.Join(made, err)
 	})
-	if err = errors.Join(err, made); err != nil {
+	if err = cmp.Or(made, err); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, newSubscriptionResponse(sub, secret, now))

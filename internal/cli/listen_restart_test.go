@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/internal/app"
+	"github.com/invoiced/invoiced/internal/infra/config"
 	"github.com/invoiced/invoiced/internal/testing/calltest"
 	"github.com/invoiced/invoiced/internal/testing/natstest"
 )
@@ -122,15 +123,7 @@ func TestListenReplaysWhatItMissedAcrossARestart(t *testing.T) {
 	})
 	stdout.setClosed(false)
 
-	stopService(t, svc)
-	natstest.Eventually(t, 10*time.Second, "listen says the service went away", func() bool {
-		return strings.Contains(stderr.String(), "service unreachable since")
-	})
-	svc, err = app.Start(context.Background(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatalf("restart: %v", err)
-	}
-	t.Cleanup(func() { stopService(t, svc) })
+	restartUnderListen(t, svc, cfg, stderr.String)
 	natstest.Eventually(t, 20*time.Second, "listen replays what it missed", func() bool {
 		return strings.Contains(stderr.String(), "service back after") && strings.Count(stderr.String(), "  replayed (missed") == 4
 	})
@@ -193,15 +186,7 @@ func TestListenForwardsWhatItMissedAcrossARestart(t *testing.T) {
 	receiver.status = 0 // the app takes what comes next
 	receiver.mu.Unlock()
 
-	stopService(t, svc)
-	natstest.Eventually(t, 10*time.Second, "listen says the service went away", func() bool {
-		return strings.Contains(out.String(), "service unreachable since")
-	})
-	svc, err = app.Start(context.Background(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatalf("restart: %v", err)
-	}
-	t.Cleanup(func() { stopService(t, svc) })
+	restartUnderListen(t, svc, cfg, out.String)
 	natstest.Eventually(t, 20*time.Second, "listen has the missed events delivered again", func() bool {
 		return strings.Contains(out.String(), "replaying 2 events missed since") && strings.Count(out.String(), "→ 200 OK") == 2 &&
 			strings.Count(out.String(), "(replayed)") == 2
@@ -214,4 +199,20 @@ func TestListenForwardsWhatItMissedAcrossARestart(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("listen: %v\n%s", err, out.String())
 	}
+}
+
+// restartUnderListen stops svc, waits until listen, whose output said
+// returns, says the service went away, and starts it again as cfg says,
+// on the same data and address, until the test ends.
+func restartUnderListen(t *testing.T, svc *app.Service, cfg config.Serve, said func() string) {
+	t.Helper()
+	stopService(t, svc)
+	natstest.Eventually(t, 10*time.Second, "listen says the service went away", func() bool {
+		return strings.Contains(said(), "service unreachable since")
+	})
+	again, err := app.Start(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("restart: %v", err)
+	}
+	t.Cleanup(func() { stopService(t, again) })
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/contract/webhook"
 	"github.com/invoiced/invoiced/internal/feature/readmodel"
+	"github.com/invoiced/invoiced/internal/testing/natstest"
 )
 
 // eventIDs reads every page of f, limit at a time, and returns the event
@@ -91,17 +92,13 @@ func TestEventsShowWhatTheirDeliveriesDid(t *testing.T) {
 	fx.live(ok)
 	fx.live(failing)
 	var page []readmodel.Event
-	deadline := time.Now().Add(10 * time.Second)
-	for len(page) == 0 || len(page[0].Deliveries) < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("the deliveries of %s are not shown: %+v", a.ID, page)
-		}
+	natstest.Eventually(t, 10*time.Second, "the deliveries of "+a.ID+" shown", func() bool {
 		var err error
 		if page, _, err = fx.store.Events(context.Background(), readmodel.EventFilter{InvoiceID: a.Invoice.ID}, readmodel.EventPos{}, 10); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return len(page) > 0 && len(page[0].Deliveries) == 2
+	})
 	want := []readmodel.EventDelivery{
 		{ID: ok.ID, SubscriptionID: "sub-1", Status: webhook.DeliveryDelivered, Attempts: 1},
 		{ID: failing.ID, SubscriptionID: "sub-2", Status: webhook.DeliveryFailing, Attempts: 2},

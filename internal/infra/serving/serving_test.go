@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/invoiced/invoiced/internal/testing/natstest"
 )
 
 func TestStartSaysWhatItWaitsForUntilItIsDone(t *testing.T) {
@@ -54,14 +56,8 @@ func TestStartSaysWhatItWaitsForUntilItIsDone(t *testing.T) {
 func TestEveryReportsUntilStopped(t *testing.T) {
 	var n atomic.Int32
 	stop := Every(context.Background(), time.Millisecond, func() { n.Add(1) })
-	deadline := time.Now().Add(10 * time.Second)
-	for n.Load() < 3 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	natstest.Eventually(t, 10*time.Second, "three reports", func() bool { return n.Load() >= 3 })
 	stop() // returns once the reporter has ended
-	if got := n.Load(); got < 3 {
-		t.Fatalf("%d reports in 10 s", got)
-	}
 }
 
 func TestSideServesUntilShutdown(t *testing.T) {
