@@ -291,15 +291,23 @@ func TestOperationalWebhooksReachTheSubscriptionsThatAsk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The account's other endpoints, of other tests, may die too: only
+	// what is about goneSub counts.
 	var dead client.DeadDelivery
 	var disabled client.DisabledSubscription
 	eventually(t, 20*time.Second, "delivery.dead and subscription.disabled", func() bool {
 		for _, ev := range ops.received() {
 			switch ev.Type {
 			case client.EventDeliveryDead:
-				dead, err = client.OperationalData[client.DeadDelivery](ev.Body)
+				var d client.DeadDelivery
+				if d, err = client.OperationalData[client.DeadDelivery](ev.Body); d.SubscriptionID == goneSub.ID {
+					dead = d
+				}
 			case client.EventSubscriptionDisabled:
-				disabled, err = client.OperationalData[client.DisabledSubscription](ev.Body)
+				var d client.DisabledSubscription
+				if d, err = client.OperationalData[client.DisabledSubscription](ev.Body); d.ID == goneSub.ID {
+					disabled = d
+				}
 			}
 			if err != nil {
 				t.Fatal(err)
