@@ -22,6 +22,7 @@ func oaCases(t testing.TB, f *oaFixtures, etag string) []oaCase {
 		oaGetInvoiceCases(f),
 		oaEventCases(f),
 		oaSigningCases(f),
+		oaOrderingCases(f),
 		oaCreateSubscriptionCases(t, f),
 		oaReadSubscriptionCases(f),
 		oaUpdateSubscriptionCases(f),

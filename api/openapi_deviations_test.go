@@ -35,7 +35,7 @@ func (b oaSample) invoice(edit string) string {
 }
 
 func (b oaSample) subscription(edit string) string {
-	return fmt.Sprintf(`{"id":%q,"account":"default","url":"https://example.com/h","event_types":["invoice.created"],"description":"","status":"enabled","health":{"failing":false},"signing":"hmac","created_at":"2024-05-01T00:00:00Z","updated_at":"2024-05-01T00:00:00Z"%s}`, b.id, edit)
+	return fmt.Sprintf(`{"id":%q,"account":"default","url":"https://example.com/h","event_types":["invoice.created"],"description":"","status":"enabled","health":{"failing":false},"signing":"hmac","ordering":"none","created_at":"2024-05-01T00:00:00Z","updated_at":"2024-05-01T00:00:00Z"%s}`, b.id, edit)
 }
 
 func (b oaSample) delivery(edit string) string {
@@ -130,6 +130,10 @@ func oaSubscriptionDeviations(b oaSample) []oaDeviation {
 		{"a failing_since while not failing", "GET", b.sub, 200, oaJSONHeader(), strings.Replace(b.subscription(""), `"failing":false`, `"failing":false,"failing_since":"2024-05-01T00:00:00Z"`, 1), false},
 		{"a subscription without its health", "GET", b.sub, 200, oaJSONHeader(), strings.Replace(b.subscription(""), `"health":{"failing":false},`, "", 1), false},
 		{"a subscription without its signing", "GET", b.sub, 200, oaJSONHeader(), strings.Replace(b.subscription(""), `"signing":"hmac",`, "", 1), false},
+		{"a subscription without its ordering", "GET", b.sub, 200, oaJSONHeader(), strings.Replace(b.subscription(""), `"ordering":"none",`, "", 1), false},
+		{"a subscription ordered per invoice", "GET", b.sub, 200, oaJSONHeader(), strings.Replace(b.subscription(""), `"ordering":"none"`, `"ordering":"per_invoice"`, 1), true},
+		{"an unknown ordering", "GET", b.sub, 200, oaJSONHeader(), strings.Replace(b.subscription(""), `"ordering":"none"`, `"ordering":"fifo"`, 1), false},
+		{"an ordering stored empty, shown as it is", "GET", b.sub, 200, oaJSONHeader(), strings.Replace(b.subscription(""), `"ordering":"none"`, `"ordering":""`, 1), false},
 		{"an ed25519 subscription without its public keys", "GET", b.sub, 200, oaJSONHeader(), strings.Replace(b.subscription(""), `"hmac"`, `"ed25519"`, 1), false},
 		{"an hmac subscription with public keys", "GET", b.sub, 200, oaJSONHeader(),
 			b.subscription(`,"public_keys":[{"key":"whpk_MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE=","kid":"AAAAAAAAAAAAAAAA","kty":"OKP","crv":"Ed25519","x":"MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MDE","use":"sig","alg":"EdDSA","created_at":"2024-05-01T00:00:00Z"}]`), false},

@@ -38,6 +38,10 @@ type subscriptionBody struct {
 	// webhook.SigningHMAC (the default) or webhook.SigningEd25519; never
 	// taken by PATCH.
 	Signing *string `json:"signing"`
+	// Ordering is how the subscription's deliveries are ordered:
+	// webhook.OrderingNone (the default) or webhook.OrderingPerInvoice.
+	// PATCH may change it.
+	Ordering *string `json:"ordering"`
 }
 
 // urlRules are what a subscription URL must satisfy beyond its syntax.
@@ -80,6 +84,9 @@ func (b subscriptionBody) validate(create bool, rules urlRules) error {
 		v.add("signing", "must be %s or %s, not %q", webhook.SigningHMAC, webhook.SigningEd25519, *b.Signing)
 	case *b.Signing == webhook.SigningEd25519 && b.Secret != nil:
 		v.add("secret", "cannot be given for %s signing: the service makes the key, and shows its public key", webhook.SigningEd25519)
+	}
+	if b.Ordering != nil && *b.Ordering != webhook.OrderingNone && *b.Ordering != webhook.OrderingPerInvoice {
+		v.add("ordering", "must be %s or %s, not %q", webhook.OrderingNone, webhook.OrderingPerInvoice, *b.Ordering)
 	}
 	switch {
 	case b.Secret == nil:
@@ -196,6 +203,14 @@ func (b subscriptionBody) apply(s *webhook.Subscription) {
 	if b.Account != nil {
 		s.Account = *b.Account
 	}
+	if b.Ordering != nil {
+		// None is stored empty, as on a record from before ordering
+		// existed, so the two read alike.
+		s.Ordering = ""
+		if *b.Ordering == webhook.OrderingPerInvoice {
+			s.Ordering = webhook.OrderingPerInvoice
+		}
+	}
 	if b.Status != nil && *b.Status != s.Status {
 		s.Status = *b.Status
 		s.DisabledReason, s.FailingSince = "", nil
@@ -217,6 +232,7 @@ type subscriptionResponse struct {
 	DisabledReason string             `json:"disabled_reason,omitempty"`
 	Health         subscriptionHealth `json:"health"`
 	Signing        string             `json:"signing"`
+	Ordering       string             `json:"ordering"`
 	Secret         string             `json:"secret,omitempty"`
 	PublicKeys     []publicKey        `json:"public_keys,omitempty"`
 	CreatedAt      time.Time          `json:"created_at"`
@@ -265,7 +281,7 @@ func newRecentHealth(delivered, counted int) *recentHealth {
 func newSubscriptionResponse(s webhook.Subscription, secret string, now time.Time) subscriptionResponse {
 	out := subscriptionResponse{
 		ID: s.ID, Account: s.Owner(), URL: s.URL, EventTypes: s.EventTypes, Description: s.Description,
-		Status: s.Status, DisabledReason: s.DisabledReason, Signing: webhook.SigningHMAC, Secret: secret,
+		Status: s.Status, DisabledReason: s.DisabledReason, Signing: webhook.SigningHMAC, Ordering: orderingOf(s), Secret: secret,
 		Health:    subscriptionHealth{Failing: s.FailingSince != nil, FailingSince: s.FailingSince},
 		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
 	}
@@ -274,6 +290,15 @@ func newSubscriptionResponse(s webhook.Subscription, secret string, now time.Tim
 		out.Signing, out.Secret, out.PublicKeys = webhook.SigningEd25519, "", publicKeys(s, now)
 	}
 	return out
+}
+
+// orderingOf returns how s's deliveries are ordered, as the API shows it:
+// webhook.OrderingNone for a subscription that stores no ordering.
+func orderingOf(s webhook.Subscription) string {
+	if s.OrderedPerInvoice() {
+		return webhook.OrderingPerInvoice
+	}
+	return webhook.OrderingNone
 }
 
 // publicKey is the public key of one of a subscription's ed25519 signing

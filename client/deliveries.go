@@ -51,7 +51,8 @@ type Delivery struct {
 	InvoiceID string `json:"invoice_id"`
 	// Status is where the delivery stands.
 	Status DeliveryStatus `json:"status"`
-	// Reason says why a dead delivery is.
+	// Reason says why a dead delivery is, or what a pending one held back
+	// by per_invoice ordering waits for.
 	Reason string `json:"reason,omitempty"`
 	// Attempts lists every attempt, first to last.
 	Attempts []Attempt `json:"attempts"`

@@ -22,8 +22,9 @@ const (
 )
 
 // Event is the body of every webhook: what happened, when, and the invoice
-// exactly as GetInvoice showed it then. Deliveries arrive in no set order;
-// order them by Timestamp or by the invoice's status, never by arrival.
+// exactly as GetInvoice showed it then. Deliveries arrive in no set order
+// unless the subscription is ordered OrderingPerInvoice; order them by
+// Timestamp or by the invoice's status, never by arrival.
 type Event struct {
 	// Type is the kind of event.
 	Type EventType `json:"type"`
@@ -44,6 +45,22 @@ type SubscriptionStatus string
 const (
 	SubscriptionEnabled  SubscriptionStatus = "enabled"
 	SubscriptionDisabled SubscriptionStatus = "disabled"
+)
+
+// Ordering is how a subscription's deliveries are ordered.
+type Ordering string
+
+// The orderings.
+const (
+	// OrderingNone, the default: deliveries run in parallel and arrive in
+	// no guaranteed order; a retry of an earlier event may arrive after a
+	// later event.
+	OrderingNone Ordering = "none"
+	// OrderingPerInvoice: an invoice's events arrive in the order they
+	// happened: its invoice.processed or invoice.failed waits, pending,
+	// until its invoice.created is delivered or dead. A retry asked for
+	// by hand is sent at once.
+	OrderingPerInvoice Ordering = "per_invoice"
 )
 
 // Subscription is a webhook subscription: where the events of its account
@@ -73,6 +90,9 @@ type Subscription struct {
 	// Signing is how its webhooks are signed: SigningHMAC or
 	// SigningEd25519.
 	Signing Signing `json:"signing"`
+	// Ordering is how its deliveries are ordered: OrderingNone or
+	// OrderingPerInvoice.
+	Ordering Ordering `json:"ordering"`
 	// Secret is the Standard Webhooks signing secret ("whsec_…") of an
 	// SigningHMAC subscription, set only in what CreateSubscription and
 	// RotateSubscriptionSecret return: the only times the service shows it.
@@ -129,6 +149,9 @@ type SubscriptionParams struct {
 	// then signed with an ed25519 key the service makes and keeps, and
 	// verified with its public key.
 	Signing Signing `json:"signing,omitempty"`
+	// Ordering, unless empty (OrderingNone), is OrderingPerInvoice: each
+	// invoice's events are then delivered in the order they happened.
+	Ordering Ordering `json:"ordering,omitempty"`
 }
 
 // SubscriptionUpdateParams is what UpdateSubscription sends: each field
@@ -147,6 +170,9 @@ type SubscriptionUpdateParams struct {
 	// Account, when set, moves the subscription to that account: for an
 	// operator key alone.
 	Account *string `json:"account,omitempty"`
+	// Ordering, when set, changes how the deliveries not yet attempted are
+	// ordered: OrderingNone or OrderingPerInvoice.
+	Ordering *Ordering `json:"ordering,omitempty"`
 }
 
 // SubscriptionListParams narrows and pages a list of subscriptions, which

@@ -1,12 +1,14 @@
 package dispatcher
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/invoiced/invoiced/internal/contract/webhook"
@@ -30,7 +32,10 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
 		return consume.Permanent(fmt.Errorf("task on %s: %w", msg.Subject(), err))
 	}
 	task.Attempt = max(task.Attempt, 1)
-	rec, entry, err := d.loadDelivery(ctx, task, manual || task.Attempt > 1 || redelivered(msg))
+	// A task fired from a schedule may come again, after its delivery
+	// settled (a held task released at once, see releaseNext).
+	fired := strings.HasSuffix(msg.Subject(), ".retry")
+	rec, entry, err := d.loadDelivery(ctx, task, manual || fired || task.Attempt > 1 || redelivered(msg))
 	if err != nil {
 		return err
 	}
@@ -39,7 +44,7 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
 		return nil // answered by an attempt made since, or the log is full
 	case manual:
 	case rec.Settled() && entry != nil:
-		return d.ending.Settler.Finish(ctx, rec, entry.Revision()) // settled before a crash moved it out
+		return d.finishAfterCrash(ctx, task, rec, entry.Revision())
 	case rec.Settled():
 		return nil
 	case rec.ScheduledAttempts() >= task.Attempt:
@@ -52,13 +57,22 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
 	if !ok || sub.Status != webhook.StatusEnabled {
 		return d.endForSubscription(ctx, rec, entry, ok)
 	}
+	if !manual {
+		pred, until, err := d.heldBehind(ctx, sub, task)
+		if err != nil || pred != "" {
+			return cmp.Or(err, d.hold(ctx, sub, task, entry != nil, pred, until))
+		}
+	}
 	if !d.inFlight.acquireWithin(ctx, subID, d.slotWait(subID)) {
 		return d.postpone(ctx, task, entry != nil)
 	}
 	res := d.sendReleasing(ctx, sub, task, len(rec.Attempts)+1)
-	next, err := d.record(ctx, rec, entry, res, manual)
+	stored, next, err := d.record(ctx, rec, entry, res, manual)
 	if err != nil {
 		return err
+	}
+	if stored.Settled() && sub.OrderedPerInvoice() {
+		d.releaseNext(ctx, task)
 	}
 	d.cfg.Logger.Debug("webhook attempt", "request_id", requestID(ctx), "invoice", task.InvoiceID,
 		"delivery", task.DeliveryID, "subscription", subID, "attempt", res.attempt.Number,
@@ -157,9 +171,11 @@ func (d *Dispatcher) pendingRecord(task webhook.Task) webhook.Delivery {
 	}
 }
 
-// recordPending creates the delivery's record unless it exists.
-func (d *Dispatcher) recordPending(ctx context.Context, task webhook.Task) error {
+// recordPending creates the delivery's record, with reason unless it is
+// "", unless it exists.
+func (d *Dispatcher) recordPending(ctx context.Context, task webhook.Task, reason string) error {
 	rec := d.pendingRecord(task)
+	rec.Reason = reason
 	data, err := json.Marshal(rec)
 	if err != nil {
 		return consume.Permanent(err)
@@ -194,8 +210,9 @@ func (d *Dispatcher) save(ctx context.Context, rec webhook.Delivery, entry jetst
 
 // record adds the attempt to the log and settles the delivery's status,
 // starting from rec as read in entry (nil when rec is not stored yet). It
-// returns when the next scheduled attempt is due, nil when there is none.
-func (d *Dispatcher) record(ctx context.Context, rec webhook.Delivery, entry jetstream.KeyValueEntry, res result, manual bool) (*time.Time, error) {
+// returns the record stored and when the next scheduled attempt is due,
+// nil when there is none.
+func (d *Dispatcher) record(ctx context.Context, rec webhook.Delivery, entry jetstream.KeyValueEntry, res result, manual bool) (webhook.Delivery, *time.Time, error) {
 	var next *time.Time
 	died := false
 	stored, err := d.save(ctx, rec, entry, func(rec *webhook.Delivery) bool {
@@ -218,7 +235,7 @@ func (d *Dispatcher) record(ctx context.Context, rec webhook.Delivery, entry jet
 				break
 			}
 			at := attempt.StartedAt.Add(delay)
-			rec.Status, attempt.NextAttemptAt, rec.NextAttemptAt, next = webhook.DeliveryFailing, &at, &at, &at
+			rec.Status, rec.Reason, attempt.NextAttemptAt, rec.NextAttemptAt, next = webhook.DeliveryFailing, "", &at, &at, &at
 		}
 		rec.Attempts = append(rec.Attempts, attempt)
 		return true
@@ -231,7 +248,7 @@ func (d *Dispatcher) record(ctx context.Context, rec webhook.Delivery, entry jet
 		// announced twice, it is sent once.
 		d.announceDead(ctx, stored)
 	}
-	return next, err
+	return stored, next, err
 }
 
 // retryDelay returns the delay before the next scheduled attempt of rec

@@ -143,6 +143,7 @@ func (c Config) withDefaults() Config {
 type JetStream interface {
 	PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error)
 	OrderedConsumer(ctx context.Context, stream string, cfg jetstream.OrderedConsumerConfig) (jetstream.Consumer, error)
+	Stream(ctx context.Context, name string) (jetstream.Stream, error)
 	consume.Ensurer
 }
 
@@ -169,6 +170,7 @@ type Dispatcher struct {
 	deliveries    Store
 	cfg           Config
 	ending        webhook.Ending
+	invoices      webhook.LastReader // INVOICES, read for an ordered delivery's earlier event
 	subs          *subscriptionCache
 	watch         jetstream.KeyWatcher
 	inFlight      *limiter
@@ -240,6 +242,11 @@ func (d *Dispatcher) DeliveryConsumerConfig() jetstream.ConsumerConfig {
 // begins fanning out and delivering. It fails when any of that cannot be
 // done before ctx ends.
 func (d *Dispatcher) Start(ctx context.Context) error {
+	invoices, err := d.js.Stream(ctx, events.StreamInvoices)
+	if err != nil {
+		return fmt.Errorf("dispatcher: stream %s: %w", events.StreamInvoices, err)
+	}
+	d.invoices = invoices
 	d.catchUps.start()
 	subs, watch, err := watchSubscriptions(ctx, d.subscriptions, d.cfg.Logger, d.catchUpLater)
 	if err != nil {

@@ -17,6 +17,13 @@ import (
 // replaces any earlier schedule of it, fired to its retry subject. The task
 // that asked is then acked, so a waiting retry holds no consumer slot.
 func (d *Dispatcher) schedule(ctx context.Context, task webhook.Task, attempt int, at time.Time) error {
+	task.HeldBy, task.Holds = "", 0
+	return d.fireAt(ctx, task, attempt, at)
+}
+
+// fireAt schedules task, as it is, for scheduled attempt number attempt at
+// at (see schedule).
+func (d *Dispatcher) fireAt(ctx context.Context, task webhook.Task, attempt int, at time.Time) error {
 	task.Trigger, task.Attempt, task.AttemptsBefore = webhook.TriggerScheduled, attempt, 0
 	data, err := json.Marshal(task)
 	if err != nil {
@@ -72,7 +79,7 @@ const minPostpone = 20 * time.Millisecond
 // subscription.
 func (d *Dispatcher) postpone(ctx context.Context, task webhook.Task, stored bool) error {
 	if !stored {
-		if err := d.recordPending(ctx, task); err != nil {
+		if err := d.recordPending(ctx, task, ""); err != nil {
 			return err
 		}
 	}

@@ -32,8 +32,9 @@ func (d *Dispatcher) startSweep() {
 
 // sweepSettled moves settled records still in the bucket of live records
 // out of it: those a crash caught between settling a delivery and moving its
-// record, and, after an upgrade, those written when the bucket kept every
-// delivery. It returns how many it moved; one it cannot read is left.
+// record, those a crash brought back after they were moved, and, after an
+// upgrade, those written when the bucket kept every delivery. It returns
+// how many it moved; one it cannot read is left.
 func (d *Dispatcher) sweepSettled(ctx context.Context) (int, error) {
 	lister, err := d.deliveries.ListKeys(ctx)
 	if err != nil {
@@ -50,13 +51,41 @@ func (d *Dispatcher) sweepSettled(ctx context.Context) (int, error) {
 			return moved, fmt.Errorf("read live delivery %s: %w", key, err)
 		}
 		var rec webhook.Delivery
-		if json.Unmarshal(entry.Value(), &rec) != nil || !rec.Settled() {
+		if json.Unmarshal(entry.Value(), &rec) != nil {
 			continue
 		}
-		if err := d.ending.Settler.Finish(ctx, rec, entry.Revision()); err != nil {
+		done, err := d.settledLeftLive(ctx, rec)
+		if err != nil {
+			return moved, err
+		}
+		if !done.Settled() {
+			continue
+		}
+		if err := d.ending.Settler.Finish(ctx, done, entry.Revision()); err != nil {
 			return moved, err
 		}
 		moved++
 	}
 	return moved, nil
+}
+
+// settledLeftLive returns rec when it is settled; else the settled record
+// of its delivery, when the WEBHOOKS stream holds one, since then rec is a
+// live record left behind: the removal of a settled delivery's live record
+// was seen to come undone in a restart after kill -9. Otherwise it returns
+// rec. It fails when the stream cannot be read.
+func (d *Dispatcher) settledLeftLive(ctx context.Context, rec webhook.Delivery) (webhook.Delivery, error) {
+	if rec.Settled() {
+		return rec, nil
+	}
+	done, ok, err := d.ending.Settler.Settled(ctx, rec.SubscriptionID, rec.ID)
+	switch {
+	case errors.Is(err, webhook.ErrUndecodable):
+		return rec, nil
+	case err != nil:
+		return rec, err
+	case ok:
+		return done, nil
+	}
+	return rec, nil
 }

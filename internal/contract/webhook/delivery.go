@@ -233,6 +233,10 @@ type Task struct {
 	// Record is, on a manual task, the delivery as the asker saw it,
 	// without its body.
 	Record *Delivery `json:"record,omitempty"`
+	// HeldBy is, on a task put off to keep its invoice's events in order,
+	// the delivery it waits for; Holds counts how often it was put off.
+	HeldBy string `json:"held_by,omitempty"`
+	Holds  int    `json:"holds,omitempty"`
 }
 
 // Payload is a webhook body: {"type", "timestamp", "data"}, and "test":

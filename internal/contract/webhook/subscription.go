@@ -95,6 +95,14 @@ func NewSigningSecret(signing string) (string, error) {
 	return NewSecret()
 }
 
+// How a subscription's deliveries are ordered: as they come (the
+// default), or per invoice, where an invoice's invoice.created is delivered
+// or dead before its outcome is attempted.
+const (
+	OrderingNone       = "none"
+	OrderingPerInvoice = "per_invoice"
+)
+
 // MarshalJSON writes a sealed secret without its clear value, whatever the
 // caller holds in memory, so no write can store both.
 func (s Secret) MarshalJSON() ([]byte, error) {
@@ -119,12 +127,20 @@ type Subscription struct {
 	DisabledReason string   `json:"disabled_reason,omitempty"`
 	// Signing is SigningEd25519 for a subscription signed with ed25519
 	// keys; empty (or SigningHMAC) for one signed with whsec_ secrets.
-	Signing      string     `json:"signing,omitempty"`
+	Signing string `json:"signing,omitempty"`
+	// Ordering is OrderingPerInvoice for a subscription that gets each
+	// invoice's events in the order they happened; empty (or OrderingNone)
+	// for one that takes them as they come.
+	Ordering     string     `json:"ordering,omitempty"`
 	Secrets      []Secret   `json:"secrets"` // newest first
 	CreatedAt    time.Time  `json:"created_at"`
 	UpdatedAt    time.Time  `json:"updated_at"`
 	FailingSince *time.Time `json:"failing_since,omitempty"`
 }
+
+// OrderedPerInvoice reports whether the subscription gets each invoice's
+// events in the order they happened.
+func (s Subscription) OrderedPerInvoice() bool { return s.Ordering == OrderingPerInvoice }
 
 // Owner returns the account that owns the subscription: the one it names,
 // or the default account for a subscription made before accounts existed.

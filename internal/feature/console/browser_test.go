@@ -93,6 +93,9 @@ func createEd25519Subscription(b *tab, url string) {
 	if !eval[bool](b, `document.getElementById("new-signing-hmac").checked`) {
 		b.t.Fatal("hmac is not the form's default signing")
 	}
+	if !eval[bool](b, `document.getElementById("new-ordering-none").checked`) {
+		b.t.Fatal("none is not the form's default ordering")
+	}
 	b.do("fill the form", chromedp.SendKeys(chromedp.ID("new-url"), url), chromedp.Click(chromedp.ID("new-signing-ed25519")))
 	b.click("#create", "#public-keys")
 	key := b.text("#public-keys tbody th")

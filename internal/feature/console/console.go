@@ -158,6 +158,7 @@ func (c *Console) actionRoutes(r chi.Router) {
 	r.Post(Prefix+"/subscriptions", c.createSubscription)
 	r.Post(Prefix+"/subscriptions/{id}/event-types", c.setEventTypes)
 	r.Post(Prefix+"/subscriptions/{id}/status", c.setStatus)
+	r.Post(Prefix+"/subscriptions/{id}/ordering", c.setOrdering)
 	r.Post(Prefix+"/subscriptions/{id}/rotate-secret", c.rotateSecret)
 	r.Post(Prefix+"/subscriptions/{id}/delete", c.deleteSubscription)
 	r.Post(Prefix+"/subscriptions/{id}/recover", c.recoverSubscription)

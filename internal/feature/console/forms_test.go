@@ -21,6 +21,7 @@ var (
 type apiSubscription struct {
 	EventTypes []string `json:"event_types"`
 	Status     string   `json:"status"`
+	Ordering   string   `json:"ordering"`
 }
 
 func TestSubscriptionLifecycleThroughTheForms(t *testing.T) {
@@ -68,6 +69,10 @@ func TestSubscriptionLifecycleThroughTheForms(t *testing.T) {
 			func(s apiSubscription) bool { return s.Status == "disabled" }},
 		{"enable", "/status", url.Values{"status": {"enabled"}}, "Subscription enabled.",
 			func(s apiSubscription) bool { return s.Status == "enabled" }},
+		{"order per invoice", "/ordering", url.Values{"ordering": {"per_invoice"}}, "Ordering saved.",
+			func(s apiSubscription) bool { return s.Ordering == "per_invoice" }},
+		{"order none", "/ordering", url.Values{"ordering": {"none"}}, "Ordering saved.",
+			func(s apiSubscription) bool { return s.Ordering == "none" }},
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
@@ -102,6 +107,14 @@ func TestSubscriptionLifecycleThroughTheForms(t *testing.T) {
 		mustContain(t, b.follow(sent), "Test event sent")
 		// The payload is shown as sent, the test marker too.
 		mustContain(t, b.get("/console"+deliveryPath), `id="payload"`, `&#34;test&#34;: true`, `&#34;customer_id&#34;: &#34;cust_test&#34;`)
+	})
+	t.Run("unknown ordering", func(t *testing.T) {
+		b.get(pagePath)
+		refused := b.post(pagePath+"/ordering", url.Values{"ordering": {"fifo"}})
+		if refused.status != http.StatusBadRequest {
+			t.Fatalf("ordering fifo: %d", refused.status)
+		}
+		mustContain(t, refused, `id="problem"`, "must be none or per_invoice")
 	})
 	t.Run("no event types", func(t *testing.T) {
 		b.get(pagePath)

@@ -21,6 +21,10 @@ type subscription struct{ client.Subscription }
 // ed25519, which receivers verify with its public keys.
 func (s subscription) Ed25519() bool { return s.Signing == client.SigningEd25519 }
 
+// PerInvoice reports whether the subscription gets each invoice's events
+// in the order they happened.
+func (s subscription) PerInvoice() bool { return s.Ordering == client.OrderingPerInvoice }
+
 // Enabled reports whether the subscription receives events.
 func (s subscription) Enabled() bool { return s.Status == client.SubscriptionEnabled }
 

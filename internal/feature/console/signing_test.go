@@ -61,20 +61,26 @@ func TestEd25519SubscriptionThroughTheForms(t *testing.T) {
 	b := e.browser()
 	list := b.get("/console/subscriptions")
 	checkPage(t, list)
-	mustContain(t, list, `id="new-signing-hmac" name="signing" value="hmac" checked>`, `id="new-signing-ed25519" name="signing" value="ed25519">`)
+	mustContain(t, list, `id="new-signing-hmac" name="signing" value="hmac" checked>`, `id="new-signing-ed25519" name="signing" value="ed25519">`,
+		`id="new-ordering-none" name="ordering" value="none" checked>`, `id="new-ordering-per-invoice" name="ordering" value="per_invoice">`)
 
-	refused := b.post("/console/subscriptions", url.Values{"url": {"ftp://nowhere"}, "signing": {"ed25519"}})
+	refused := b.post("/console/subscriptions", url.Values{"url": {"ftp://nowhere"}, "signing": {"ed25519"}, "ordering": {"per_invoice"}})
 	if refused.status != http.StatusBadRequest {
 		t.Fatalf("a bad URL: %d", refused.status)
 	}
-	mustContain(t, refused, `id="problem"`, `value="hmac">`, `value="ed25519" checked>`)
+	mustContain(t, refused, `id="problem"`, `value="hmac">`, `value="ed25519" checked>`, `value="none">`, `value="per_invoice" checked>`)
 	unknown := b.post("/console/subscriptions", url.Values{"url": {e.recv.srv.URL + "/hook"}, "signing": {"rsa"}})
 	if unknown.status != http.StatusBadRequest {
 		t.Fatalf("signing rsa: %d", unknown.status)
 	}
 	mustContain(t, unknown, `id="problem"`, "<code>signing</code>")
+	unordered := b.post("/console/subscriptions", url.Values{"url": {e.recv.srv.URL + "/hook"}, "ordering": {"fifo"}})
+	if unordered.status != http.StatusBadRequest {
+		t.Fatalf("ordering fifo: %d", unordered.status)
+	}
+	mustContain(t, unordered, `id="problem"`, "<code>ordering</code>")
 
-	created := b.post("/console/subscriptions", url.Values{"url": {e.recv.srv.URL + "/hook"}, "signing": {"ed25519"}})
+	created := b.post("/console/subscriptions", url.Values{"url": {e.recv.srv.URL + "/hook"}, "signing": {"ed25519"}, "ordering": {"per_invoice"}})
 	checkPage(t, created)
 	mustNotShowSecrets(t, created)
 	id := subscriptionPattern.FindStringSubmatch(created.body)
@@ -91,11 +97,11 @@ func TestEd25519SubscriptionThroughTheForms(t *testing.T) {
 	p := b.get(pagePath)
 	checkPage(t, p)
 	mustNotShowSecrets(t, p)
-	mustContain(t, p, `id="subscription-signing">ed25519`, "Signing keys", "Rotate key", "/public-keys</code>")
+	mustContain(t, p, `id="subscription-signing">ed25519`, `id="subscription-ordering">per_invoice`, "Signing keys", "Rotate key", "/public-keys</code>")
 	if got := shownKeys(p); !slices.Equal(got, first) {
 		t.Fatalf("the subscription's page shows %v, want %v", got, first)
 	}
-	mustContain(t, b.get("/console/subscriptions"), "<td>ed25519</td>")
+	mustContain(t, b.get("/console/subscriptions"), "<td>ed25519</td>\n<td>per_invoice</td>")
 
 	rotated := b.post(pagePath+"/rotate-secret", nil)
 	checkPage(t, rotated)

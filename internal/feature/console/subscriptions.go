@@ -20,6 +20,7 @@ type subscriptionForm struct {
 	Description string
 	EventTypes  []string
 	Signing     string // hmac, ed25519, or empty for hmac
+	Ordering    string // none, per_invoice, or empty for none
 }
 
 // Has reports whether the form ticks eventType.
@@ -31,6 +32,12 @@ func (f subscriptionForm) SignsWith(signing string) bool {
 	return f.Signing == signing || (f.Signing == "" && signing == string(client.SigningHMAC))
 }
 
+// OrdersBy reports whether the form chooses ordering; an empty choice is
+// none, the API's default.
+func (f subscriptionForm) OrdersBy(ordering string) bool {
+	return f.Ordering == ordering || (f.Ordering == "" && ordering == string(client.OrderingNone))
+}
+
 // subscriptionsData is the subscriptions page's data.
 type subscriptionsData struct {
 	List  []client.Subscription
@@ -39,7 +46,8 @@ type subscriptionsData struct {
 }
 
 func (c *Console) subscriptionsPage(w http.ResponseWriter, r *http.Request) {
-	c.showSubscriptions(w, r, http.StatusOK, subscriptionForm{EventTypes: webhook.EventTypes, Signing: string(client.SigningHMAC)}, nil)
+	c.showSubscriptions(w, r, http.StatusOK, subscriptionForm{EventTypes: webhook.EventTypes, Signing: string(client.SigningHMAC),
+		Ordering: string(client.OrderingNone)}, nil)
 }
 
 // subscriptions lists every subscription who may see.
@@ -69,10 +77,12 @@ func (c *Console) showSubscriptions(w http.ResponseWriter, r *http.Request, stat
 func (c *Console) createSubscription(w http.ResponseWriter, r *http.Request) {
 	form := subscriptionForm{
 		URL: r.PostForm.Get("url"), Description: r.PostForm.Get("description"), EventTypes: r.PostForm["event_types"],
-		Signing: r.PostForm.Get("signing"),
+		Signing: r.PostForm.Get("signing"), Ordering: r.PostForm.Get("ordering"),
 	}
-	// The API checks the signing chosen, and says what it refuses.
-	params := client.SubscriptionParams{URL: form.URL, Description: form.Description, Signing: client.Signing(form.Signing)}
+	// The API checks the signing and ordering chosen, and says what it
+	// refuses.
+	params := client.SubscriptionParams{URL: form.URL, Description: form.Description, Signing: client.Signing(form.Signing),
+		Ordering: client.Ordering(form.Ordering)}
 	if len(form.EventTypes) > 0 {
 		params.EventTypes = eventTypes(form.EventTypes)
 	}
@@ -149,6 +159,12 @@ func eventTypes(types []string) []client.EventType {
 		out[i] = client.EventType(t)
 	}
 	return out
+}
+
+func (c *Console) setOrdering(w http.ResponseWriter, r *http.Request) {
+	// Sent as chosen, even empty: the API says what it refuses.
+	ordering := client.Ordering(r.PostForm.Get("ordering"))
+	c.patch(w, r, client.SubscriptionUpdateParams{Ordering: &ordering}, "Ordering saved.")
 }
 
 func (c *Console) setStatus(w http.ResponseWriter, r *http.Request) {

@@ -36,12 +36,16 @@ func TestKill9WhileBatchesAreInFlight(t *testing.T) {
 
 // killUnderLoad runs the all-in-one process under load by clients, kills it
 // with SIGKILL kills times, each once moment returns, restarting it on the
-// same data directory, and checks what came of every acknowledged invoice.
+// same data directory, and checks what came of every acknowledged invoice,
+// and that a subscription ordered per invoice, whose endpoint fails every
+// first attempt, got each invoice's events in order.
 func killUnderLoad(t *testing.T, clients, kills int, moment func(*faults.Proc, *loaddriver.Load)) {
 	args, natsURL := allInOne(t, "--webhook-timeout", "2s")
 	p := faults.StartProc(t, "invoiced", faults.Serving, invoicedBin, args...)
 	recv := startReceiver(t, webhookrecv.Config{})
 	sub := subscribe(t, p.Base(), recv)
+	ordered := startReceiver(t, webhookrecv.Config{FailFirst: true})
+	subscribeOrdered(t, p.Base(), ordered)
 	load := startLoad(t, loaddriver.Config{Bases: []string{p.Base()}, Concurrency: clients, Next: faults.Invoices(10, 0)})
 	for i := range kills {
 		moment(p, load)
@@ -54,5 +58,7 @@ func killUnderLoad(t *testing.T, clients, kills int, moment func(*faults.Proc, *
 	}
 	before, _ := load.Acked()
 	awaitAcks(t, load, before+20, time.Minute)
-	check(t, faults.Target{Base: p.Base(), NATSURL: natsURL, Subscribers: []faults.Subscriber{sub}, Faults: kills}, load)
+	target := faults.Target{Base: p.Base(), NATSURL: natsURL, Subscribers: []faults.Subscriber{sub}, Faults: kills}
+	check(t, target, load)
+	checkOrder(t, target, ordered, load.Acks())
 }

@@ -2,8 +2,10 @@ package faults_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,8 @@ import (
 	"github.com/invoiced/invoiced/internal/testing/faults"
 	"github.com/invoiced/invoiced/internal/tool/loaddriver"
 	"github.com/invoiced/invoiced/internal/tool/webhookrecv"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Binaries built once for every scenario.
@@ -77,14 +81,30 @@ func startReceiver(tb testing.TB, cfg webhookrecv.Config) *webhookrecv.Receiver 
 // service at base and gives r the subscription's secret.
 func subscribe(tb testing.TB, base string, r *webhookrecv.Receiver) faults.Subscriber {
 	tb.Helper()
+	return subscribeWith(tb, base, r, client.SubscriptionParams{
+		EventTypes: []client.EventType{client.EventInvoiceProcessed, client.EventInvoiceFailed}})
+}
+
+// subscribeOrdered subscribes r to every invoice event, ordered per
+// invoice, at the service at base and gives r the subscription's secret.
+func subscribeOrdered(tb testing.TB, base string, r *webhookrecv.Receiver) faults.Subscriber {
+	tb.Helper()
+	return subscribeWith(tb, base, r, client.SubscriptionParams{Ordering: client.OrderingPerInvoice,
+		EventTypes: []client.EventType{client.EventInvoiceCreated, client.EventInvoiceProcessed, client.EventInvoiceFailed}})
+}
+
+// subscribeWith subscribes r, as params asks, at the service at base and
+// gives r the subscription's secret.
+func subscribeWith(tb testing.TB, base string, r *webhookrecv.Receiver, params client.SubscriptionParams) faults.Subscriber {
+	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	api, err := client.New(base)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	sub, err := api.CreateSubscription(ctx, client.SubscriptionParams{URL: r.URL(),
-		EventTypes: []client.EventType{client.EventInvoiceProcessed, client.EventInvoiceFailed}})
+	params.URL = r.URL()
+	sub, err := api.CreateSubscription(ctx, params)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -92,6 +112,78 @@ func subscribe(tb testing.TB, base string, r *webhookrecv.Receiver) faults.Subsc
 		tb.Fatal(err)
 	}
 	return faults.Subscriber{ID: sub.ID, Receiver: r}
+}
+
+// checkOrder waits until r, subscribed with subscribeOrdered, has
+// accepted both webhooks of every acknowledged invoice, and fails the test
+// when an invoice's outcome was sent before its invoice.created was
+// accepted.
+func checkOrder(tb testing.TB, target faults.Target, r *webhookrecv.Receiver, acks []loaddriver.Ack) {
+	tb.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	for _, a := range acks {
+		for len(r.Accepted(a.ID)) < 2 {
+			if time.Now().After(deadline) {
+				tb.Fatalf("invoice %s: webhooks %v accepted at the ordered subscription, want its two; its deliveries:\n%s",
+					a.ID, r.Accepted(a.ID), deliveriesOf(target.Base, target.NATSURL, a.ID))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if late := r.OutOfOrder(); len(late) > 0 {
+		tb.Fatalf("%d invoices had their outcome sent before their invoice.created was accepted, first %s", len(late), late[0])
+	}
+	tb.Logf("ordered subscription: both webhooks of %d invoices, in order; %d first attempts failed", len(acks), r.Counts().Injected)
+}
+
+// deliveriesOf describes the deliveries of invoice id at the service at
+// base, and their messages on WEBHOOKS at natsURL, for a failure's message.
+func deliveriesOf(base, natsURL, id string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	api, err := client.New(base)
+	if err != nil {
+		return err.Error()
+	}
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		return err.Error()
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	tasks, err := js.Stream(ctx, "WEBHOOKS")
+	if err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	for d, err := range api.ListDeliveries(ctx, client.DeliveryListParams{InvoiceID: id}) {
+		if err != nil {
+			return b.String() + err.Error()
+		}
+		fmt.Fprintf(&b, "%s %s to %s: %s %q, next %v\n", d.ID, d.EventType, d.SubscriptionID, d.Status, d.Reason, d.NextAttemptAt)
+		for _, a := range d.Attempts {
+			fmt.Fprintf(&b, "  attempt %d at %s: %d %s\n", a.Number, a.StartedAt.Format(time.RFC3339Nano), a.HTTPStatus, a.Error)
+		}
+		if kv, err := js.KeyValue(ctx, "webhook_deliveries"); err == nil {
+			if h, err := kv.History(ctx, d.ID); err == nil {
+				for _, e := range h {
+					var rec client.Delivery
+					_ = json.Unmarshal(e.Value(), &rec)
+					fmt.Fprintf(&b, "  live record, revision %d at %s: %s, %d attempts, updated %s\n", e.Revision(), e.Created().Format(time.RFC3339Nano),
+						rec.Status, len(rec.Attempts), rec.UpdatedAt.Format(time.RFC3339Nano))
+				}
+			}
+		}
+		for _, suffix := range []string{"", ".retry", ".schedule", ".manual", ".done"} {
+			if m, err := tasks.GetLastMsgForSubject(ctx, "webhooks."+d.SubscriptionID+"."+d.ID+suffix); err == nil {
+				fmt.Fprintf(&b, "  %q: message %d at %s %v\n", suffix, m.Sequence, m.Time.Format(time.RFC3339Nano), m.Header)
+			}
+		}
+	}
+	if c, err := js.Consumer(ctx, "INVOICES", "dispatcher-fanout"); err == nil {
+		fmt.Fprintf(&b, "fan-out: ack floor %d, delivered %d, ack pending %d\n", c.CachedInfo().AckFloor.Stream, c.CachedInfo().Delivered.Stream, c.CachedInfo().NumAckPending)
+	}
+	return b.String()
 }
 
 // startLoad starts a load, retrying each request for faults.RetryFor

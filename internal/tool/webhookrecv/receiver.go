@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/invoiced/invoiced/client"
 	"github.com/invoiced/invoiced/client/webhook"
 )
 
@@ -34,6 +35,9 @@ type Config struct {
 	Hold time.Duration
 	// ResetRate is the share whose connection is closed without an answer.
 	ResetRate float64
+	// FailFirst answers 500 to the first request of every webhook-id,
+	// before any fault drawn at random.
+	FailFirst bool
 }
 
 // Validate reports the first rate outside 0 to 1, rates that add up to
@@ -84,12 +88,17 @@ type Receiver struct {
 	srv      *http.Server
 	invoices map[string]invoice // invoice ID → what it was sent
 	counts   Counts
+	seen     uint64 // requests and acceptances so far, to order them
 }
 
 // invoice is what a Receiver saw of one invoice's webhooks.
 type invoice struct {
 	first time.Time // when the first accepted delivery arrived; zero before
 	hooks []hook    // by webhook-id, usually one
+	// created and outcome order, among everything the receiver saw, the
+	// first acceptance of its invoice.created and the first request of its
+	// outcome; 0 before.
+	created, outcome uint64
 }
 
 // hook counts the requests that carried one webhook-id.
@@ -176,8 +185,8 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, err.Error(), status)
 		return
 	}
-	r.record(ev, arrived, false)
-	if r.inject(w, req) {
+	first := r.record(ev, arrived, false) == 1
+	if r.inject(w, req, first) {
 		return
 	}
 	r.record(ev, arrived, true)
@@ -208,12 +217,20 @@ func (r *Receiver) verify(w http.ResponseWriter, req *http.Request) (webhook.Eve
 	return ev, 0, nil
 }
 
-// record counts one verified request of ev that arrived at arrived, and,
-// when accepted, its acceptance.
-func (r *Receiver) record(ev webhook.Event, arrived time.Time, accepted bool) {
+// record counts one verified request of ev that arrived at arrived, or,
+// when accepted, its acceptance, and returns how many requests its
+// webhook-id has had.
+func (r *Receiver) record(ev webhook.Event, arrived time.Time, accepted bool) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.seen++
 	inv := r.invoices[ev.Data.ID]
+	switch {
+	case ev.Type == client.EventInvoiceCreated && accepted && inv.created == 0:
+		inv.created = r.seen
+	case ev.Type != client.EventInvoiceCreated && !accepted && inv.outcome == 0:
+		inv.outcome = r.seen
+	}
 	i := 0
 	for i < len(inv.hooks) && inv.hooks[i].id != ev.ID {
 		i++
@@ -224,7 +241,7 @@ func (r *Receiver) record(ev webhook.Event, arrived time.Time, accepted bool) {
 	if !accepted {
 		inv.hooks[i].requests++
 		r.invoices[ev.Data.ID] = inv
-		return
+		return inv.hooks[i].requests
 	}
 	inv.hooks[i].accepted++
 	if inv.first.IsZero() {
@@ -234,13 +251,16 @@ func (r *Receiver) record(ev webhook.Event, arrived time.Time, accepted bool) {
 		r.counts.Repeats++
 	}
 	r.invoices[ev.Data.ID] = inv
+	return inv.hooks[i].requests
 }
 
-// inject answers req with a fault, at the configured rates, and reports
-// whether it did.
-func (r *Receiver) inject(w http.ResponseWriter, req *http.Request) bool {
+// inject answers req, the first of its webhook-id when first, with a
+// fault, as configured, and reports whether it did.
+func (r *Receiver) inject(w http.ResponseWriter, req *http.Request, first bool) bool {
 	f, roll := r.cfg, rand.Float64()
 	switch {
+	case f.FailFirst && first:
+		http.Error(w, "injected failure of a first attempt", http.StatusInternalServerError)
 	case roll < f.ResetRate:
 		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
 			conn.Close()
@@ -298,6 +318,20 @@ func (r *Receiver) Requests(id, webhookID string) int {
 		}
 	}
 	return 0
+}
+
+// OutOfOrder returns the invoices whose invoice.created was accepted after
+// one of their outcomes (invoice.processed, invoice.failed) had been sent.
+func (r *Receiver) OutOfOrder() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for id, inv := range r.invoices {
+		if inv.created != 0 && inv.outcome != 0 && inv.outcome < inv.created {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // Counts returns the receiver's totals so far.

@@ -182,3 +182,41 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestFailFirstAndOrder fails the first request of each webhook-id and
+// reports the invoices whose outcome came before their invoice.created was
+// accepted.
+func TestFailFirstAndOrder(t *testing.T) {
+	r := start(t, Config{FailFirst: true})
+	secret := newSecret(t)
+	if err := r.SetSecret(secret); err != nil {
+		t.Fatal(err)
+	}
+	created := func(invoice string) []byte {
+		return bytes.Replace(eventBody(invoice), []byte("invoice.processed"), []byte("invoice.created"), 1)
+	}
+	steps := []struct {
+		id   string
+		body []byte
+		want int
+	}{
+		{"in-order-created", created("in-order"), http.StatusInternalServerError},
+		{"in-order-created", created("in-order"), http.StatusNoContent},
+		{"in-order-processed", eventBody("in-order"), http.StatusInternalServerError},
+		{"late-processed", eventBody("late"), http.StatusInternalServerError},
+		{"late-created", created("late"), http.StatusInternalServerError},
+		{"late-created", created("late"), http.StatusNoContent},
+		{"no-created-processed", eventBody("no-created"), http.StatusInternalServerError},
+	}
+	for _, s := range steps {
+		if got := deliver(t, r, s.id, secret, s.body); got != s.want {
+			t.Fatalf("%s: %d, want %d", s.id, got, s.want)
+		}
+	}
+	if got := r.OutOfOrder(); len(got) != 1 || got[0] != "late" {
+		t.Fatalf("out of order: %v, want [late]", got)
+	}
+	if got := r.Counts().Injected; got != 5 {
+		t.Fatalf("%d faults injected, want the 5 first requests", got)
+	}
+}
