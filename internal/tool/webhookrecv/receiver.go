@@ -258,29 +258,36 @@ func (r *Receiver) record(ev webhook.Event, arrived time.Time, accepted bool) in
 // fault, as configured, and reports whether it did.
 func (r *Receiver) inject(w http.ResponseWriter, req *http.Request, first bool) bool {
 	f, roll := r.cfg, rand.Float64()
+	var fault func()
 	switch {
 	case f.FailFirst && first:
-		http.Error(w, "injected failure of a first attempt", http.StatusInternalServerError)
+		fault = func() { http.Error(w, "injected failure of a first attempt", http.StatusInternalServerError) }
 	case roll < f.ResetRate:
-		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
-			conn.Close()
+		fault = func() {
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				conn.Close()
+			}
 		}
 	case roll < f.ResetRate+f.TimeoutRate:
-		t := time.NewTimer(f.Hold)
-		select {
-		case <-t.C:
-		case <-req.Context().Done():
+		fault = func() {
+			t := time.NewTimer(f.Hold)
+			select {
+			case <-t.C:
+			case <-req.Context().Done():
+			}
+			t.Stop()
+			http.Error(w, "held past the sender's timeout", http.StatusServiceUnavailable)
 		}
-		t.Stop()
-		http.Error(w, "held past the sender's timeout", http.StatusServiceUnavailable)
 	case roll < f.ResetRate+f.TimeoutRate+f.FailRate:
-		http.Error(w, "injected failure", http.StatusInternalServerError)
+		fault = func() { http.Error(w, "injected failure", http.StatusInternalServerError) }
 	default:
 		return false
 	}
+	// Counted before it is done, so whoever sees the fault sees it counted.
 	r.mu.Lock()
 	r.counts.Injected++
 	r.mu.Unlock()
+	fault()
 	return true
 }
 
