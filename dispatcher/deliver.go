@@ -71,6 +71,9 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
 	if err != nil {
 		return err
 	}
+	if stored.Status == webhook.DeliveryDelivered && rec.Status != webhook.DeliveryDelivered && !task.AcceptedAt.IsZero() {
+		d.cfg.Observer.Delivered(task.EventType, d.cfg.Now().Sub(task.AcceptedAt))
+	}
 	if stored.Settled() && sub.OrderedPerInvoice() {
 		d.releaseNext(ctx, task)
 	}

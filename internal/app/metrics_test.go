@@ -68,6 +68,8 @@ func TestMetricsCountWhatHappens(t *testing.T) {
 		`invoiced_http_request_duration_seconds_count{method="POST",route="/invoices"}`:            3,
 		`invoiced_jetstream_publish_duration_seconds_count{kind="invoice_processed"}`:              1,
 		`invoiced_webhook_attempt_duration_seconds_count{outcome="success"}`:                       2,
+		`invoiced_webhook_end_to_end_seconds_count{event_type="invoice.processed"}`:                1,
+		`invoiced_webhook_end_to_end_seconds_count{event_type="invoice.failed"}`:                   1,
 		`invoiced_http_requests_total{method="POST",route="/webhooks/subscriptions",status="201"}`: 1,
 	}
 	awaitMetrics(t, base+"/metrics", want)

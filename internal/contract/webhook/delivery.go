@@ -237,6 +237,9 @@ type Task struct {
 	// the delivery it waits for; Holds counts how often it was put off.
 	HeldBy string `json:"held_by,omitempty"`
 	Holds  int    `json:"holds,omitempty"`
+	// AcceptedAt is when the invoice was accepted, on a first task of a
+	// real event: its first success tells how long delivery took.
+	AcceptedAt time.Time `json:"accepted_at,omitzero"`
 }
 
 // Payload is a webhook body: {"type", "timestamp", "data"}, and "test":
@@ -286,8 +289,12 @@ func newTask(ev events.Event, eventType, subID string, test bool) (Task, error) 
 	if err != nil {
 		return Task{}, fmt.Errorf("webhook body: %w", err)
 	}
-	return Task{
+	task := Task{
 		DeliveryID: DeliveryID(ev.ID, subID), Account: ev.Account(), SubscriptionID: subID, EventID: ev.ID,
 		EventType: eventType, InvoiceID: ev.Invoice.ID, Trigger: TriggerScheduled, Body: body, Attempt: 1,
-	}, nil
+	}
+	if !test {
+		task.AcceptedAt = inv.CreatedAt
+	}
+	return task, nil
 }

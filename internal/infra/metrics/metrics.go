@@ -18,6 +18,10 @@ import (
 // seconds.
 var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 
+// endToEndBuckets spans a webhook delivered at once to one delivered by
+// the last retries of the schedule, days later, in seconds.
+var endToEndBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 7200, 36000, 86400, 259200}
+
 // Metrics holds the collectors. Its methods are safe for concurrent use.
 type Metrics struct {
 	reg             *prometheus.Registry
@@ -29,6 +33,7 @@ type Metrics struct {
 	outcomes        *prometheus.CounterVec
 	attempts        *prometheus.CounterVec
 	attemptDuration *prometheus.HistogramVec
+	endToEnd        *prometheus.HistogramVec
 	dead            prometheus.Counter
 	disabled        prometheus.Counter
 }
@@ -64,6 +69,10 @@ func New() *Metrics {
 			Name: "invoiced_webhook_attempt_duration_seconds", Help: "Time a webhook attempt took, by outcome.",
 			Buckets: latencyBuckets,
 		}, []string{"outcome"}),
+		endToEnd: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "invoiced_webhook_end_to_end_seconds", Help: "Time from an invoice's acceptance to the first successful delivery of each of its webhooks, by event type.",
+			Buckets: endToEndBuckets,
+		}, []string{"event_type"}),
 		dead: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "invoiced_webhook_deliveries_dead_total", Help: "Deliveries that became dead letters.",
 		}),
@@ -72,7 +81,7 @@ func New() *Metrics {
 		}),
 	}
 	m.reg.MustRegister(m.httpRequests, m.httpDuration, m.replays, m.publishes, m.publishDuration,
-		m.outcomes, m.attempts, m.attemptDuration, m.dead, m.disabled,
+		m.outcomes, m.attempts, m.attemptDuration, m.endToEnd, m.dead, m.disabled,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -94,6 +103,12 @@ func (m *Metrics) Attempted(status int, d time.Duration) {
 	}
 	m.attempts.WithLabelValues(outcome).Inc()
 	m.attemptDuration.WithLabelValues(outcome).Observe(d.Seconds())
+}
+
+// Delivered records how long after its invoice was accepted a webhook of
+// eventType was first delivered.
+func (m *Metrics) Delivered(eventType string, d time.Duration) {
+	m.endToEnd.WithLabelValues(eventType).Observe(d.Seconds())
 }
 
 // Dead counts a delivery that became a dead letter.
