@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/invoiced/invoiced/internal/contract/webhook"
@@ -21,7 +20,7 @@ import (
 // scheduled attempt in JetStream when one is due later.
 func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
 	ctx = withRequestID(ctx, msg)
-	subID, _, manual, err := webhook.ParseTaskSubject(msg.Subject())
+	subID, _, kind, err := webhook.ParseTaskSubject(msg.Subject())
 	if err != nil {
 		d.skipped.Add(1)
 		return consume.Permanent(err)
@@ -34,7 +33,7 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
 	task.Attempt = max(task.Attempt, 1)
 	// A task fired from a schedule may come again, after its delivery
 	// settled (a held task released at once, see releaseNext).
-	fired := strings.HasSuffix(msg.Subject(), ".retry")
+	manual, fired := kind == webhook.TaskManual, kind == webhook.TaskRetry
 	rec, entry, err := d.loadDelivery(ctx, task, manual || fired || task.Attempt > 1 || redelivered(msg))
 	if err != nil {
 		return err

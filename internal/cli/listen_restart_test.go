@@ -76,13 +76,7 @@ func (g *gatedStdout) printed(t testing.TB) map[string]int {
 // the missed events from GET /events at once; every event of every
 // invoice, before, during and after, is printed exactly once.
 func TestListenReplaysWhatItMissedAcrossARestart(t *testing.T) {
-	addr := freeAddr(t)
-	cfg := serveConfig(t, t.TempDir(), "--addr", addr, "--webhook-retry-schedule", "1h")
-	base := "http://" + addr
-	svc, err := app.Start(context.Background(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatalf("start: %v", err)
-	}
+	svc, cfg, base := startRestartable(t)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -153,13 +147,7 @@ func TestListenReplaysWhatItMissedAcrossARestart(t *testing.T) {
 // back, listen has it deliver the missed events again at once, marks them
 // replayed, and the app takes every event once.
 func TestListenForwardsWhatItMissedAcrossARestart(t *testing.T) {
-	addr := freeAddr(t)
-	cfg := serveConfig(t, t.TempDir(), "--addr", addr, "--webhook-retry-schedule", "1h")
-	base := "http://" + addr
-	svc, err := app.Start(context.Background(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatalf("start: %v", err)
-	}
+	svc, cfg, base := startRestartable(t)
 	receiver := &appReceiver{status: http.StatusInternalServerError}
 	appSrv := httptest.NewServer(receiver)
 	t.Cleanup(appSrv.Close)
@@ -199,6 +187,20 @@ func TestListenForwardsWhatItMissedAcrossARestart(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("listen: %v\n%s", err, out.String())
 	}
+}
+
+// startRestartable starts a service on a fixed address whose failed
+// deliveries are retried only an hour later, and returns it, its
+// configuration, for restartUnderListen, and its base URL.
+func startRestartable(t *testing.T) (*app.Service, config.Serve, string) {
+	t.Helper()
+	addr := freeAddr(t)
+	cfg := serveConfig(t, t.TempDir(), "--addr", addr, "--webhook-retry-schedule", "1h")
+	svc, err := app.Start(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	return svc, cfg, "http://" + addr
 }
 
 // restartUnderListen stops svc, waits until listen, whose output said

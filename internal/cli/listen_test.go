@@ -188,11 +188,7 @@ func TestListenPrintsVerifiedWebhooks(t *testing.T) {
 func TestListenReusesItsSubscription(t *testing.T) {
 	svc := startService(t, serveConfig(t, ""))
 	base := "http://" + svc.Addr()
-	addr := freeAddr(t)
-	pre := calltest.Call(t, http.MethodPost, base+"/webhooks/subscriptions", `{"url":"http://`+addr+`/webhook"}`, "Content-Type", "application/json")
-	if pre.Status != http.StatusCreated {
-		t.Fatalf("subscribe: %d %s", pre.Status, pre.Body)
-	}
+	addr, pre := subscribeListenAddr(t, base)
 	id, oldSecret := calltest.Field(t, pre.Body, "id"), calltest.Field(t, pre.Body, "secret")
 	ctx, cancel := context.WithCancel(context.Background())
 	var out calltest.SyncBuffer
@@ -363,11 +359,7 @@ func TestListenPrintsEd25519Webhooks(t *testing.T) {
 func TestListenRefusesASubscriptionSignedOtherwise(t *testing.T) {
 	svc := startService(t, serveConfig(t, ""))
 	base := "http://" + svc.Addr()
-	addr := freeAddr(t)
-	pre := calltest.Call(t, http.MethodPost, base+"/webhooks/subscriptions", `{"url":"http://`+addr+`/webhook"}`, "Content-Type", "application/json")
-	if pre.Status != http.StatusCreated {
-		t.Fatalf("subscribe: %d %s", pre.Status, pre.Body)
-	}
+	addr, pre := subscribeListenAddr(t, base)
 	id := calltest.Field(t, pre.Body, "id")
 	err := Run(context.Background(), []string{"listen", "--api", base, "--listen", addr, "--signing", "ed25519"}, io.Discard, io.Discard,
 		func(string) string { return "" })
@@ -377,4 +369,17 @@ func TestListenRefusesASubscriptionSignedOtherwise(t *testing.T) {
 	if a := calltest.Call(t, http.MethodGet, base+"/webhooks/subscriptions/"+id, ""); a.Status != http.StatusOK {
 		t.Fatalf("the subscription that was there is gone: %d", a.Status)
 	}
+}
+
+// subscribeListenAddr subscribes, at the service at base, the webhook URL
+// listen serves on a free address, as an earlier listen would have, and
+// returns the address and the answer.
+func subscribeListenAddr(t *testing.T, base string) (string, calltest.Answer) {
+	t.Helper()
+	addr := freeAddr(t)
+	pre := calltest.Call(t, http.MethodPost, base+"/webhooks/subscriptions", `{"url":"http://`+addr+`/webhook"}`, "Content-Type", "application/json")
+	if pre.Status != http.StatusCreated {
+		t.Fatalf("subscribe: %d %s", pre.Status, pre.Body)
+	}
+	return addr, pre
 }

@@ -251,20 +251,26 @@ type Payload struct {
 	Test      bool      `json:"test,omitempty"`
 }
 
+// Kinds of task subject: a delivery's first task, a retry fired from its
+// schedule, a manual attempt.
+const (
+	TaskFirst  = ""
+	TaskRetry  = "retry"
+	TaskManual = "manual"
+)
+
 // ParseTaskSubject returns the subscription and delivery IDs of a task
-// subject and whether it asks for a manual attempt. It fails for any other
-// subject.
-func ParseTaskSubject(subject string) (subID, deliveryID string, manual bool, err error) {
+// subject and its kind. It fails for any other subject.
+func ParseTaskSubject(subject string) (subID, deliveryID, kind string, err error) {
 	parts := strings.Split(subject, ".")
 	switch {
 	case len(parts) == 3 && parts[0] == "webhooks":
-	case len(parts) == 4 && parts[0] == "webhooks" && parts[3] == "retry":
-	case len(parts) == 4 && parts[0] == "webhooks" && parts[3] == "manual":
-		manual = true
+	case len(parts) == 4 && parts[0] == "webhooks" && (parts[3] == TaskRetry || parts[3] == TaskManual):
+		kind = parts[3]
 	default:
-		return "", "", false, fmt.Errorf("not a webhook task subject: %q", subject)
+		return "", "", "", fmt.Errorf("not a webhook task subject: %q", subject)
 	}
-	return parts[1], parts[2], manual, nil
+	return parts[1], parts[2], kind, nil
 }
 
 // NewTask returns the task of delivering ev, announced as eventType, to
