@@ -11,7 +11,8 @@ import (
 )
 
 // apiResources opens the read model, starts following the history into it,
-// reports its lag and fills in the resources of the api role.
+// reports its lag and the oldest undelivered webhook, and fills in the
+// resources of the api role.
 func (s *Service) apiResources(res *api.Resources) error {
 	keys, err := apiKeys(s.cfg)
 	if err != nil {
@@ -31,6 +32,9 @@ func (s *Service) apiResources(res *api.Resources) error {
 		return err
 	}
 	if err := s.metrics.WatchReadModel(s.follower.Behind); err != nil {
+		return err
+	}
+	if err := s.metrics.WatchOldestUndelivered(s.oldestUndelivered); err != nil {
 		return err
 	}
 	resource := api.ResourceConfig{RequestTimeout: s.cfg.RequestTimeout, Logger: s.log}

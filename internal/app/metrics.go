@@ -9,7 +9,8 @@ import (
 )
 
 // instrument counts and times the requests h answers, reports the durable
-// consumers' lag and the stored messages the roles pass over, and serves
+// consumers' lag, the stored messages the roles pass over and whether the
+// process is ready, and serves
 // the metrics where --metrics-addr says: beside the API (behind its keys,
 // when there are any), on a listener of their own, or nowhere. It fails
 // when that listener cannot be had.
@@ -22,6 +23,9 @@ func (s *Service) instrument(h http.Handler) (http.Handler, error) {
 		return nil, err
 	}
 	if err := s.watchSkips(); err != nil {
+		return nil, err
+	}
+	if err := s.metrics.WatchReady(s.ready); err != nil {
 		return nil, err
 	}
 	switch s.cfg.MetricsAddr {

@@ -204,9 +204,13 @@ func DoneSubject(subID, deliveryID string) string {
 // AllTasks matches every subject of the WEBHOOKS stream.
 const AllTasks = "webhooks.>"
 
+// FirstTasks matches every delivery's first task, the one fan-out
+// publishes.
+const FirstTasks = "webhooks.*.*"
+
 // TaskFilters match the subjects a delivery worker consumes: first tasks,
 // fired retries and manual attempts, not the pending schedules.
-var TaskFilters = []string{"webhooks.*.*", "webhooks.*.*.retry", "webhooks.*.*.manual"}
+var TaskFilters = []string{FirstTasks, "webhooks.*.*.retry", "webhooks.*.*.manual"}
 
 // AllDone matches every settled record.
 const AllDone = "webhooks.*.*.done"
