@@ -11,6 +11,7 @@ import (
 	"github.com/invoiced/invoiced/internal/feature/readmodel"
 	"github.com/invoiced/invoiced/internal/infra/invoicestream"
 	"github.com/invoiced/invoiced/internal/infra/jserr"
+	"github.com/invoiced/invoiced/internal/infra/tracing"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -120,7 +121,7 @@ func (l *Ledger) Create(ctx context.Context, account, key string, req invoiceReq
 	if id := RequestID(ctx); id != "" {
 		msg.Header.Set(events.HeaderRequestID, id)
 	}
-	ack, retried, err := l.publish(ctx, msg)
+	ack, retried, err := l.publishTraced(ctx, ev, msg)
 	switch {
 	case err == nil && !ack.Duplicate:
 		return ev.Invoice, false, nil
@@ -165,6 +166,16 @@ func RequestedEvent(caller, key string, body []byte, now time.Time) (events.Even
 		return events.Event{}, err
 	}
 	return requestedEvent(caller, key, req, now), nil
+}
+
+// publishTraced publishes msg, holding ev, as publish does, in a span of
+// its own whose trace context msg carries on to the processor and the
+// dispatcher.
+func (l *Ledger) publishTraced(ctx context.Context, ev events.Event, msg *nats.Msg) (*jetstream.PubAck, bool, error) {
+	ctx, span := tracing.Publish(ctx, ev, msg)
+	ack, retried, err := l.publish(ctx, msg)
+	tracing.End(span, err)
+	return ack, retried, err
 }
 
 // publish publishes msg, trying again after an attempt that got no answer

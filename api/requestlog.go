@@ -12,6 +12,10 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/google/uuid"
+	"github.com/invoiced/invoiced/internal/infra/tracing"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // HeaderRequestID carries a request's ID. A client may send one (up to 64
@@ -52,18 +56,20 @@ func noteError(ctx context.Context, err error) bool {
 	return ok
 }
 
-// requestLog gives every request an ID, echoes it and logs the request once
-// it is answered: method, path, route, status, bytes, duration, and the
-// cause of a problem. Server failures are logged as errors, the rest as
-// info.
-func requestLog(log *slog.Logger) func(http.Handler) http.Handler {
+// requestLog gives every request an ID and a span, echoes the ID and logs
+// the request once it is answered: method, path, route, status, bytes,
+// duration, trace ID, and the cause of a problem. Server failures are
+// logged as errors, the rest as info.
+func requestLog(log *slog.Logger, tracer trace.Tracer) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			info := &requestInfo{id: requestIDOf(r)}
 			w.Header()[requestIDKey] = []string{info.id}
+			ctx, span := tracer.Start(tracing.ExtractHTTP(r.Context(), r.Header), r.Method, trace.WithSpanKind(trace.SpanKindServer))
 			ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
-			next.ServeHTTP(ww, r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info)))
+			next.ServeHTTP(ww, r.WithContext(context.WithValue(ctx, requestInfoKey{}, info)))
+			endRequestSpan(span, r, ww.Status(), info)
 			level := slog.LevelInfo
 			if ww.Status() >= http.StatusInternalServerError {
 				level = slog.LevelError
@@ -74,6 +80,7 @@ func requestLog(log *slog.Logger) func(http.Handler) http.Handler {
 			attrs := []any{
 				"request_id", info.id, "method", r.Method, "path", r.URL.Path, "route", routeOf(r),
 				"status", ww.Status(), "bytes", ww.BytesWritten(), "duration", time.Since(start),
+				"trace_id", span.SpanContext().TraceID().String(),
 			}
 			if info.err != nil {
 				attrs = append(attrs, "err", info.err)
@@ -81,6 +88,26 @@ func requestLog(log *slog.Logger) func(http.Handler) http.Handler {
 			log.Log(r.Context(), level, "request", attrs...)
 		})
 	}
+}
+
+// endRequestSpan names span by the route that served r and ends it with
+// the answer's status; a server failure marks it failed.
+func endRequestSpan(span trace.Span, r *http.Request, status int, info *requestInfo) {
+	if span.IsRecording() {
+		route := routeOf(r)
+		span.SetName(strings.TrimSpace(r.Method + " " + route))
+		span.SetAttributes(
+			attribute.String("http.request.method", r.Method),
+			attribute.String("http.route", route),
+			attribute.String("url.path", r.URL.Path),
+			attribute.Int("http.response.status_code", status),
+			attribute.String("invoiced.request_id", info.id),
+		)
+		if status >= http.StatusInternalServerError {
+			span.SetStatus(codes.Error, http.StatusText(status))
+		}
+	}
+	span.End()
 }
 
 // requestIDOf returns the client's request ID when it is a sane one, else a

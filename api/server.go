@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/invoiced/invoiced/internal/infra/tracing"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Resources are the parts of the API a process serves; nil ones are left
@@ -25,6 +27,9 @@ type Resources struct {
 	// Auth, when set, guards every route but health.
 	Auth   *Auth
 	Logger *slog.Logger
+	// Tracer makes each request's span; nil exports nothing, while trace
+	// context still travels on to the invoice's events and webhooks.
+	Tracer trace.Tracer
 }
 
 // NewHandler returns the HTTP handler that routes to the resources.
@@ -33,8 +38,12 @@ func NewHandler(res Resources) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	tracer := res.Tracer
+	if tracer == nil {
+		tracer = tracing.Off().Tracer()
+	}
 	r := chi.NewRouter()
-	r.Use(requestLog(log), secureHeaders, recoverer(log))
+	r.Use(requestLog(log, tracer), secureHeaders, recoverer(log))
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, log, fmt.Errorf("%w: %s %s", ErrNotFound, r.Method, r.URL.Path))
 	}

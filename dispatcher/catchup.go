@@ -8,7 +8,9 @@ import (
 
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/contract/webhook"
+	"github.com/invoiced/invoiced/internal/infra/tracing"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
 )
 
 // catchUpSkew is how far before a new subscription's creation a catch-up
@@ -103,7 +105,13 @@ func (d *Dispatcher) fanOutTo(ctx context.Context, sub webhook.Subscription, msg
 	}
 	task, err := webhook.NewTask(ev, eventType, sub.ID)
 	if err == nil {
-		err = d.enqueue(ctx, task)
+		// The task carries on the event's request ID and trace, as one
+		// fanned out in order does.
+		tctx, span := tracing.Consume(withCarried(ctx, msg), d.cfg.Tracer, "fan-out", msg.Headers())
+		tracing.Annotate(tctx, attribute.String("invoiced.invoice_id", ev.Invoice.ID), attribute.String("invoiced.event_type", eventType),
+			attribute.Bool("invoiced.catch_up", true))
+		err = d.enqueue(tctx, task)
+		tracing.End(span, err)
 	}
 	if err != nil {
 		return 0, err

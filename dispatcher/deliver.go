@@ -12,14 +12,18 @@ import (
 
 	"github.com/invoiced/invoiced/internal/contract/webhook"
 	"github.com/invoiced/invoiced/internal/infra/consume"
+	"github.com/invoiced/invoiced/internal/infra/tracing"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // deliver handles one task: it makes an attempt unless the delivery is
 // settled or the task is stale, records the attempt, and schedules the next
 // scheduled attempt in JetStream when one is due later.
 func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
-	ctx = withRequestID(ctx, msg)
+	ctx = tracing.Extract(withCarried(ctx, msg), msg.Headers())
 	subID, _, kind, err := webhook.ParseTaskSubject(msg.Subject())
 	if err != nil {
 		d.skipped.Add(1)
@@ -96,12 +100,34 @@ func redelivered(msg jetstream.Msg) bool {
 // slot back, whatever happens.
 func (d *Dispatcher) sendReleasing(ctx context.Context, sub webhook.Subscription, task webhook.Task, number int) (res result) {
 	start := time.Now()
+	ctx, span := d.cfg.Tracer.Start(ctx, "webhook attempt", trace.WithSpanKind(trace.SpanKindClient))
 	defer func() {
 		took := time.Since(start)
 		d.inFlight.release(sub.ID, took)
 		d.cfg.Observer.Attempted(res.attempt.HTTPStatus, took)
+		endAttemptSpan(span, task, res)
 	}()
 	return d.send(ctx, sub, task, number)
+}
+
+// endAttemptSpan describes the attempt res on span and ends it, failed
+// unless the receiver accepted it.
+func endAttemptSpan(span trace.Span, task webhook.Task, res result) {
+	if span.IsRecording() {
+		span.SetAttributes(
+			attribute.String("http.request.method", http.MethodPost),
+			attribute.String("url.full", res.attempt.URL),
+			attribute.Int("http.response.status_code", res.attempt.HTTPStatus),
+			attribute.String("invoiced.delivery_id", task.DeliveryID),
+			attribute.String("invoiced.subscription_id", task.SubscriptionID),
+			attribute.String("invoiced.event_type", task.EventType),
+			attribute.Int("invoiced.attempt", res.attempt.Number),
+		)
+		if !res.ok() {
+			span.SetStatus(codes.Error, res.attempt.Error)
+		}
+	}
+	span.End()
 }
 
 // subscription returns the subscription from the watched copy when it is

@@ -25,8 +25,10 @@ import (
 	"github.com/invoiced/invoiced/internal/contract/webhook"
 	"github.com/invoiced/invoiced/internal/infra/consume"
 	"github.com/invoiced/invoiced/internal/infra/netguard"
+	"github.com/invoiced/invoiced/internal/infra/tracing"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Durable consumer names.
@@ -72,6 +74,10 @@ type Config struct {
 	// Observer is told of attempts, dead letters and disabled
 	// subscriptions; nil tells no one.
 	Observer Observer
+	// Tracer makes the spans of fan-out and of each attempt, continuing
+	// the trace of the event and sending it on to the receiver; nil
+	// exports nothing, while the trace context still travels.
+	Tracer trace.Tracer
 	// Now and Rand stand in for the clock and the jitter source in tests.
 	Now  func() time.Time
 	Rand func() float64
@@ -135,6 +141,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Rand == nil {
 		c.Rand = rand.Float64
+	}
+	if c.Tracer == nil {
+		c.Tracer = tracing.Off().Tracer()
 	}
 	return c
 }

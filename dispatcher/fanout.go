@@ -6,7 +6,9 @@ import (
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/contract/webhook"
 	"github.com/invoiced/invoiced/internal/infra/consume"
+	"github.com/invoiced/invoiced/internal/infra/tracing"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
 )
 
 // fanOut turns one invoice event into one delivery per matching
@@ -17,7 +19,14 @@ import (
 // attempt, or when the attempt is put off, so a delivery costs one write to
 // the log on the way to its receiver, not two.
 func (d *Dispatcher) fanOut(ctx context.Context, msg jetstream.Msg) error {
-	ctx = withRequestID(ctx, msg)
+	ctx, span := tracing.Consume(withCarried(ctx, msg), d.cfg.Tracer, "fan-out", msg.Headers())
+	err := d.fanOutEvent(ctx, msg)
+	tracing.End(span, err)
+	return err
+}
+
+// fanOutEvent is fanOut within the event's span.
+func (d *Dispatcher) fanOutEvent(ctx context.Context, msg jetstream.Msg) error {
 	ev, err := events.DecodeMsg(msg.Subject(), msg.Data())
 	if err != nil {
 		d.skipped.Add(1)
@@ -40,6 +49,8 @@ func (d *Dispatcher) fanOut(ctx context.Context, msg jetstream.Msg) error {
 			d.afterEnqueue()
 		}
 	}
+	tracing.Annotate(ctx, attribute.String("invoiced.invoice_id", ev.Invoice.ID), attribute.String("invoiced.event_type", eventType),
+		attribute.Int("invoiced.deliveries", len(subs)))
 	d.cfg.Logger.Debug("event fanned out", "request_id", requestID(ctx), "invoice", ev.Invoice.ID, "account", ev.Account(),
 		"event", ev.ID, "type", eventType, "deliveries", len(subs))
 	return nil

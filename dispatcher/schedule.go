@@ -33,7 +33,7 @@ func (d *Dispatcher) fireAt(ctx context.Context, task webhook.Task, attempt int,
 	msg.Data = data
 	msg.Header.Set(jetstream.ScheduleHeader, "@at "+at.UTC().Format(time.RFC3339Nano))
 	msg.Header.Set(jetstream.ScheduleTargetHeader, webhook.RetryTaskSubject(task.SubscriptionID, task.DeliveryID))
-	passRequestID(ctx, msg)
+	passOn(ctx, msg)
 	if _, err := d.js.PublishMsg(ctx, msg); err != nil {
 		return fmt.Errorf("schedule attempt %d of %s: %w", attempt, task.DeliveryID, err)
 	}

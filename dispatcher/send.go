@@ -12,6 +12,7 @@ import (
 
 	"github.com/invoiced/invoiced/internal/contract/webhook"
 	"github.com/invoiced/invoiced/internal/infra/netguard"
+	"github.com/invoiced/invoiced/internal/infra/tracing"
 )
 
 // result is one attempt and what the receiver asked of the next one.
@@ -46,6 +47,7 @@ func (d *Dispatcher) send(ctx context.Context, sub webhook.Subscription, task we
 	req.Header.Set("X-Event-Type", task.EventType)
 	req.Header.Set("X-Delivery-ID", task.DeliveryID)
 	req.Header.Set("X-Attempt", strconv.Itoa(number))
+	tracing.InjectHTTP(ctx, req.Header)
 	secrets, err := sub.ActiveSecrets(start, d.cfg.Secrets)
 	if err != nil {
 		// Nothing is sent unsigned: the attempt fails and is retried, and

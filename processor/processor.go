@@ -24,8 +24,11 @@ import (
 	"github.com/invoiced/invoiced/internal/infra/consume"
 	"github.com/invoiced/invoiced/internal/infra/invoicestream"
 	"github.com/invoiced/invoiced/internal/infra/jserr"
+	"github.com/invoiced/invoiced/internal/infra/tracing"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // ConsumerName is the durable consumer every processor process shares.
@@ -51,6 +54,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now gives the processing time; nil means time.Now.
 	Now func() time.Time
+	// Tracer makes the span of each invoice's processing, continuing the
+	// trace its request carries; nil exports nothing.
+	Tracer trace.Tracer
 }
 
 // DefaultMaxAmountCents is the default of Config.MaxAmountCents.
@@ -87,6 +93,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.Tracer == nil {
+		c.Tracer = tracing.Off().Tracer()
 	}
 	return c
 }
@@ -179,6 +188,14 @@ func (p *Processor) Stop(ctx context.Context) error {
 // that is not a valid requested event, and a transient error when JetStream
 // could not be reached.
 func (p *Processor) Handle(ctx context.Context, msg jetstream.Msg) error {
+	ctx, span := tracing.Consume(ctx, p.cfg.Tracer, "process", msg.Headers())
+	err := p.handle(ctx, msg)
+	tracing.End(span, err)
+	return err
+}
+
+// handle is Handle within the invoice's span.
+func (p *Processor) handle(ctx context.Context, msg jetstream.Msg) error {
 	md, err := msg.Metadata()
 	if err != nil {
 		return consume.Permanent(fmt.Errorf("metadata: %w", err))
@@ -211,6 +228,7 @@ func (p *Processor) Handle(ctx context.Context, msg jetstream.Msg) error {
 	if err := p.publish(ctx, out, md.Sequence.Stream, expect, requestID); err != nil {
 		return err
 	}
+	tracing.Annotate(ctx, attribute.String("invoiced.invoice_id", out.Invoice.ID), attribute.String("invoiced.outcome", string(out.Type)))
 	p.cfg.Logger.Debug("invoice decided", "request_id", requestID, "invoice", out.Invoice.ID, "outcome", out.Type)
 	return nil
 }
@@ -308,7 +326,9 @@ func (p *Processor) publish(ctx context.Context, out events.Event, requestedSeq,
 	if requestID != "" {
 		msg.Header.Set(events.HeaderRequestID, requestID)
 	}
-	_, err = p.js.PublishMsg(ctx, msg)
+	pctx, span := tracing.Publish(ctx, out, msg)
+	_, err = p.js.PublishMsg(pctx, msg)
+	tracing.End(span, err)
 	if jserr.IsWrongLastSequence(err) {
 		// Usually another outcome is stored already, but a leader elected
 		// a moment ago answers so too while it has yet to apply the

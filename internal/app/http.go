@@ -37,7 +37,7 @@ func (s *Service) listen() error {
 // serve puts the API (health alone for a process without the api role) in
 // place of the start's answers, and serves profiles when asked.
 func (s *Service) serve() error {
-	res := api.Resources{Health: api.NewHealth(s.ready), Logger: s.log}
+	res := api.Resources{Health: api.NewHealth(s.ready), Logger: s.log, Tracer: s.tracing.Tracer()}
 	if s.cfg.Has(config.RoleAPI) {
 		if err := s.apiResources(&res); err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/invoiced/invoiced/internal/infra/metrics"
 	"github.com/invoiced/invoiced/internal/infra/seal"
 	"github.com/invoiced/invoiced/internal/infra/serving"
+	"github.com/invoiced/invoiced/internal/infra/tracing"
 	"github.com/invoiced/invoiced/processor"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -53,6 +55,7 @@ type Service struct {
 	pprof       *serving.Side
 	metrics     *metrics.Metrics
 	metricsSide *serving.Side
+	tracing     *tracing.Tracing
 	served      chan error
 	stopOnce    sync.Once
 	stopErr     error
@@ -68,6 +71,11 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *Service,
 		return nil, err
 	}
 	s := &Service{cfg: cfg, log: log, served: make(chan error, 1), metrics: metrics.New(), starting: serving.NewStart()}
+	tc := cfg.Tracing
+	tc.Version, tc.Roles = config.BuildVersion(), strings.Join(cfg.Roles, ",")
+	if s.tracing, err = tracing.New(tc); err != nil {
+		return nil, err
+	}
 	defer func() {
 		if err != nil {
 			stopCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
@@ -173,6 +181,7 @@ func (s *Service) startRoles(ctx context.Context) error {
 			MaxAmountCents: s.cfg.MaxAmountCents,
 			Delay:          s.cfg.ProcessDelay,
 			Logger:         s.log.With("role", config.RoleProcessor),
+			Tracer:         s.tracing.Tracer(),
 		})
 		if err != nil {
 			return err
@@ -195,6 +204,7 @@ func (s *Service) startRoles(ctx context.Context) error {
 			UserAgent:                  "invoiced/" + config.BuildVersion(),
 			Logger:                     s.log.With("role", config.RoleDispatcher),
 			Observer:                   s.metrics,
+			Tracer:                     s.tracing.Tracer(),
 		})
 		if err != nil {
 			return err
@@ -269,5 +279,6 @@ func (s *Service) close(ctx context.Context) error {
 	if s.nats != nil {
 		s.nats.Close(ctx)
 	}
+	errs = append(errs, s.tracing.Shutdown(ctx))
 	return errors.Join(errs...)
 }

@@ -36,17 +36,31 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 // is a terminal. It fails when the service, the receiver or the floor
 // cannot be started.
 func Bench(ctx context.Context, cfg config.Bench, log *slog.Logger, progressTo io.Writer) (bench.Report, error) {
-	target, stop, err := benchTarget(ctx, cfg, log)
+	var serveArgs []string
+	var sink *bench.OTLPSink
+	if cfg.Trace {
+		var err error
+		if sink, err = bench.StartOTLPSink(); err != nil {
+			return bench.Report{}, err
+		}
+		defer sink.Close()
+		serveArgs = []string{"--otlp-endpoint", sink.URL, "--trace-sample-ratio", "1"}
+	}
+	target, stop, err := benchTarget(ctx, cfg, log, serveArgs...)
 	if err != nil {
 		return bench.Report{}, err
 	}
-	defer stop()
-	return bench.Measure(ctx, cfg, target, progressTo)
+	rep, err := bench.Measure(ctx, cfg, target, progressTo)
+	stop() // the service exports what it still holds as it stops
+	if sink != nil {
+		rep.TraceExports, rep.TraceExportBytes = sink.Exports()
+	}
+	return rep, err
 }
 
 // benchTarget returns the URL to measure: --target, or an embedded service
-// with every role, stopped by the returned func.
-func benchTarget(ctx context.Context, cfg config.Bench, log *slog.Logger) (string, func(), error) {
+// with every role and serveArgs, stopped by the returned func.
+func benchTarget(ctx context.Context, cfg config.Bench, log *slog.Logger, serveArgs ...string) (string, func(), error) {
 	if cfg.Target != "" {
 		return strings.TrimSuffix(cfg.Target, "/"), func() {}, nil
 	}
@@ -54,7 +68,7 @@ func benchTarget(ctx context.Context, cfg config.Bench, log *slog.Logger) (strin
 	if err != nil {
 		return "", nil, err
 	}
-	serve, err := config.ParseServe([]string{"--addr", "127.0.0.1:0", "--data", dir, "--nats-listen", "off", "--fsync", cfg.Fsync},
+	serve, err := config.ParseServe(append([]string{"--addr", "127.0.0.1:0", "--data", dir, "--nats-listen", "off", "--fsync", cfg.Fsync}, serveArgs...),
 		func(string) string { return "" }, io.Discard)
 	if err != nil {
 		return "", nil, err

@@ -7,6 +7,7 @@ import (
 
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/infra/jserr"
+	"github.com/invoiced/invoiced/internal/infra/tracing"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -22,7 +23,7 @@ type TaskPublisher interface {
 // repeat stores nothing and is no error. requestID, unless empty, travels
 // with it. It fails as the publish does.
 func PublishTask(ctx context.Context, pub TaskPublisher, task Task, requestID string) error {
-	msg, err := taskMsg(TaskSubject(task.SubscriptionID, task.DeliveryID), task, task.DeliveryID, requestID)
+	msg, err := taskMsg(ctx, TaskSubject(task.SubscriptionID, task.DeliveryID), task, task.DeliveryID, requestID)
 	if err != nil {
 		return err
 	}
@@ -39,7 +40,7 @@ func PublishTask(ctx context.Context, pub TaskPublisher, task Task, requestID st
 // repeated before that attempt is recorded store one task. requestID,
 // unless empty, travels with it. It fails as the publish does.
 func PublishManualTask(ctx context.Context, pub TaskPublisher, d Delivery, requestID string) error {
-	msg, err := taskMsg(ManualTaskSubject(d.SubscriptionID, d.ID), d.ManualTask(), d.ManualMsgID(), requestID)
+	msg, err := taskMsg(ctx, ManualTaskSubject(d.SubscriptionID, d.ID), d.ManualTask(), d.ManualMsgID(), requestID)
 	if err != nil {
 		return err
 	}
@@ -49,8 +50,10 @@ func PublishManualTask(ctx context.Context, pub TaskPublisher, d Delivery, reque
 	return nil
 }
 
-// taskMsg returns task as a message to subject on WEBHOOKS, with msgID.
-func taskMsg(subject string, task Task, msgID, requestID string) (*nats.Msg, error) {
+// taskMsg returns task as a message to subject on WEBHOOKS, with msgID,
+// requestID and the trace context of ctx's span, which its attempts
+// continue.
+func taskMsg(ctx context.Context, subject string, task Task, msgID, requestID string) (*nats.Msg, error) {
 	data, err := json.Marshal(task)
 	if err != nil {
 		return nil, fmt.Errorf("encode task of delivery %s: %w", task.DeliveryID, err)
@@ -62,5 +65,6 @@ func taskMsg(subject string, task Task, msgID, requestID string) (*nats.Msg, err
 	if requestID != "" {
 		msg.Header.Set(events.HeaderRequestID, requestID)
 	}
+	tracing.Inject(ctx, msg.Header)
 	return msg, nil
 }

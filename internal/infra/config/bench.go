@@ -24,6 +24,7 @@ type Bench struct {
 	JSON        bool
 	NoFloor     bool
 	PProf       string
+	Trace       bool
 }
 
 // ParseBench is ParseBenchEnv with an empty environment: the flags alone.
@@ -52,6 +53,7 @@ func ParseBenchEnv(args []string, getenv func(string) string, out io.Writer) (Be
 	fs.BoolVar(&b.JSON, "json", false, "print the report as one JSON object")
 	fs.BoolVar(&b.NoFloor, "no-floor", false, "skip measuring the floor")
 	fs.StringVar(&b.PProf, "pprof", "", "directory to write cpu.prof and heap.prof into")
+	fs.BoolVar(&b.Trace, "trace", false, "export every trace of the embedded service (--otlp-endpoint, all sampled) to an OTLP receiver in this process, which counts and drops them: what tracing costs")
 	if err := fs.parse(args, getenv); err != nil {
 		return Bench{}, err
 	}
@@ -66,6 +68,8 @@ func (b Bench) Validate() error {
 		return fmt.Errorf("--fsync must be %s or %s, not %q", FsyncAlways, FsyncInterval, b.Fsync)
 	case !(b.Rate >= 0 && b.Rate <= MaxBenchRate) || b.Concurrency < 1 || b.Duration <= 0 || b.Grace < 0:
 		return fmt.Errorf("--rate must be 0 to %d, --concurrency at least 1, --duration positive", MaxBenchRate)
+	case b.Trace && b.Target != "":
+		return errors.New("--trace traces the embedded service; a --target's tracing is its own --otlp-endpoint")
 	}
 	return nil
 }

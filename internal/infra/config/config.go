@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/internal/contract/webhook"
+	"github.com/invoiced/invoiced/internal/infra/tracing"
 )
 
 // Roles a process can run.
@@ -68,6 +69,7 @@ type Serve struct {
 	LogFormat            string
 	PprofAddr            string
 	MetricsAddr          string
+	Tracing              tracing.Config // its Endpoint and SampleRatio; Start adds the rest
 	SecretsKeyFile       string
 	NATSAuth             NATSAuth
 	Security
@@ -155,6 +157,9 @@ func (s Serve) Validate() error {
 	if err := s.validateSideAddrs(); err != nil {
 		return err
 	}
+	if err := s.Tracing.Validate(); err != nil {
+		return fmt.Errorf("--otlp-endpoint, --trace-sample-ratio: %w", err)
+	}
 	if err := s.NATSAuth.validate(s.Embedded()); err != nil {
 		return err
 	}
@@ -210,6 +215,8 @@ func ParseServe(args []string, getenv func(string) string, out io.Writer) (Serve
 	fs.StringVar(&s.LogFormat, "log-format", "text", "log format: text or json (durations as float milliseconds, the key ending in _ms)")
 	fs.StringVar(&s.PprofAddr, "pprof-addr", "", "serve net/http/pprof on this address, apart from the API (keep it private); empty = off")
 	fs.StringVar(&s.MetricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address; empty = on the API listener (behind the API keys, if any); off = nowhere")
+	fs.StringVar(&s.Tracing.Endpoint, "otlp-endpoint", "", "export traces over OTLP/HTTP to this collector (a base URL such as http://127.0.0.1:4318; spans go to its /v1/traces); empty = export nothing, while trace context still travels to webhooks")
+	fs.Float64Var(&s.Tracing.SampleRatio, "trace-sample-ratio", 1, "share of the traces begun here that --otlp-endpoint exports, 0 to 1; a request's sampled traceparent decides for its own trace")
 	fs.StringVar(&s.SecretsKeyFile, "secrets-key-file", "", secretsKeyFileUsage)
 	s.NATSAuth.register(fs.FlagSet)
 	secFlags := s.Security.register(fs.FlagSet)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/invoiced/invoiced/internal/contract/webhook"
 	"github.com/invoiced/invoiced/internal/infra/config"
+	"github.com/invoiced/invoiced/internal/infra/tracing"
 )
 
 // env returns a getenv that reads m and fails the test when asked for a
@@ -51,6 +52,7 @@ func defaults() config.Serve {
 		DeliveryWorkers:      256,
 		Security:             config.Security{WebhookAllowPrivate: true},
 		LogFormat:            "text",
+		Tracing:              tracing.Config{SampleRatio: 1},
 	}
 }
 

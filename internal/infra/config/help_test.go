@@ -56,7 +56,7 @@ func TestUsageListsEveryFlag(t *testing.T) {
 		"webhook-disable-after", "webhook-max-in-flight", "delivery-workers", "log-level", "log-format",
 		"api-keys", "api-keys-file", "rate-limit", "rate-burst", "webhook-allow-private", "webhook-allow-cidrs",
 		"webhook-require-https", "nats-creds", "nats-nkey", "nats-tls-ca", "nats-tls-cert", "nats-tls-key",
-		"pprof-addr", "metrics-addr", "history-retention", "compact-after", "secrets-key-file",
+		"pprof-addr", "metrics-addr", "otlp-endpoint", "trace-sample-ratio", "history-retention", "compact-after", "secrets-key-file",
 	}
 	for _, name := range flags {
 		t.Run(name, func(t *testing.T) {

@@ -43,6 +43,10 @@ type Report struct {
 	RSSMBStart float64 `json:"rss_mb_start"`
 	RSSMBEnd   float64 `json:"rss_mb_end"`
 	Fsync      string  `json:"fsync"`
+	// TraceExports and TraceExportBytes are what the service exported
+	// to the sink of --trace.
+	TraceExports     int64 `json:"trace_exports,omitempty"`
+	TraceExportBytes int64 `json:"trace_export_bytes,omitempty"`
 }
 
 // Measure measures the service at target as cfg says (a verifying receiver
@@ -211,5 +215,8 @@ lost / duplicates      %d / %d
 RSS start / end        %.0f / %.0f MB
 `, r.Fsync, r.Accepted, r.Failed, r.Skipped, r.AcceptedPerSec, r.FloorAcceptedPerSec, r.AcceptedRatio, r.PostP50ms, r.PostP99ms,
 		r.FloorPostP99ms, r.E2EP50ms, r.E2EP99ms, r.WebhookBefore201, r.DeliveredPerSec, r.Lost, r.Duplicates, r.RSSMBStart, r.RSSMBEnd)
+	if err == nil && r.TraceExports > 0 {
+		_, err = fmt.Fprintf(w, "traces exported        %d requests, %.1f MB\n", r.TraceExports, float64(r.TraceExportBytes)/1e6)
+	}
 	return err
 }
