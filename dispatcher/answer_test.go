@@ -58,3 +58,22 @@ func TestAnswersAreCappedAndRedirectsNotFollowed(t *testing.T) {
 		t.Fatal("the redirect was followed")
 	}
 }
+
+// TestAttemptsRecordHowLongTheyTook finds a receiver's 80 ms in the
+// recorded attempt.
+func TestAttemptsRecordHowLongTheyTook(t *testing.T) {
+	f := newFixture(t)
+	rc := newReceiver(t, func(int, http.ResponseWriter, *http.Request) { time.Sleep(80 * time.Millisecond) })
+	sub := f.subscribe(t, rc.URL, webhook.EventInvoiceCreated)
+	f.start(t, Config{})
+	ev := f.invoiceEvents(t)[0]
+	var d webhook.Delivery
+	natstest.Eventually(t, 10*time.Second, "the attempt recorded", func() bool {
+		var ok bool
+		d, ok = f.delivery(t, sub.ID, webhook.DeliveryID(ev.ID, sub.ID))
+		return ok && len(d.Attempts) > 0
+	})
+	if got := d.Attempts[0].DurationMS; got < 80 {
+		t.Errorf("an attempt answered after 80 ms is recorded as taking %d ms", got)
+	}
+}

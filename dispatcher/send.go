@@ -26,9 +26,9 @@ func (r result) ok() bool { return r.attempt.HTTPStatus >= 200 && r.attempt.HTTP
 // send makes one attempt at task to sub: a signed POST of the task's body,
 // answered within the timeout; it keeps the first MaxResponseBody bytes of
 // the answer.
-func (d *Dispatcher) send(ctx context.Context, sub webhook.Subscription, task webhook.Task, number int) result {
+func (d *Dispatcher) send(ctx context.Context, sub webhook.Subscription, task webhook.Task, number int) (res result) {
 	start := d.cfg.Now()
-	res := result{attempt: webhook.Attempt{Number: number, Trigger: task.Trigger, StartedAt: start.UTC(), URL: sub.URL}}
+	res = result{attempt: webhook.Attempt{Number: number, Trigger: task.Trigger, StartedAt: start.UTC(), URL: sub.URL}}
 	defer func() { res.attempt.DurationMS = d.cfg.Now().Sub(start).Milliseconds() }()
 
 	if d.cfg.RequireHTTPS && !strings.HasPrefix(sub.URL, "https://") {
