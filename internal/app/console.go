@@ -23,7 +23,9 @@ var durableConsumers = []console.Consumer{
 
 // withConsole serves the web console beside apiHandler on a process with
 // the api role; others get apiHandler as it is. The console calls
-// apiHandler in process and asks for a login when the API has keys.
+// apiHandler in process, asks for a login when the API has keys, and
+// draws its charts from the read model's activity and the lag it samples
+// until the service closes.
 func (s *Service) withConsole(apiHandler http.Handler) (http.Handler, error) {
 	if !s.cfg.Has(config.RoleAPI) {
 		return apiHandler, nil
@@ -34,13 +36,15 @@ func (s *Service) withConsole(apiHandler http.Handler) (http.Handler, error) {
 	if err := s.metrics.WatchUndecodable(metrics.ReaderConsole, src.Skips.Count); err != nil {
 		return nil, err
 	}
-	c, err := console.New(apiHandler, console.Sources{History: src, Health: src}, console.Config{
+	c, err := console.New(apiHandler, console.Sources{History: src, Health: src, Lag: src, Activity: s.model.Activity()}, console.Config{
 		RequireLogin: s.cfg.KeysConfigured(),
 		Logger:       log,
 	})
 	if err != nil {
 		return nil, err
 	}
+	c.Start()
+	s.console = c
 	return console.Beside(apiHandler, c), nil
 }
 

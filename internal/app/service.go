@@ -17,6 +17,7 @@ import (
 	"github.com/invoiced/invoiced/api"
 	"github.com/invoiced/invoiced/dispatcher"
 	"github.com/invoiced/invoiced/internal/contract/webhook"
+	"github.com/invoiced/invoiced/internal/feature/console"
 	"github.com/invoiced/invoiced/internal/feature/readmodel"
 	"github.com/invoiced/invoiced/internal/infra/broker"
 	"github.com/invoiced/invoiced/internal/infra/config"
@@ -48,6 +49,7 @@ type Service struct {
 	secrets     *seal.Keyring // seals and opens webhook signing secrets; nil without the api or dispatcher role
 	model       *readmodel.Store
 	follower    *readmodel.Follower
+	console     *console.Console // nil without the api role
 	http        *http.Server
 	handler     atomic.Pointer[http.Handler] // what http answers with: the start's, then the service's
 	starting    *serving.Start               // what Start waits for, which /readyz says until it is done
@@ -263,6 +265,9 @@ func (s *Service) close(ctx context.Context) error {
 	}
 	if s.compactor != nil {
 		s.compactor.Stop()
+	}
+	if s.console != nil {
+		s.console.Stop()
 	}
 	if s.follower != nil {
 		s.follower.Stop()

@@ -16,8 +16,9 @@ import (
 // an operator's journey on a live service with API keys: sign in with the
 // keyboard alone, create a subscription through the form, watch an
 // invoice's deliveries arrive without a reload, read an attempt, let a
-// delivery go dead and retry it from the dead letters, then create an
-// ed25519 subscription and read its public keys. Every page reached
+// delivery go dead and retry it from the dead letters, see the overview's
+// charts drawn from that traffic, then create an ed25519 subscription and
+// read its public keys. Every page reached
 // is audited (accessible names, contrast) and saved as a screenshot.
 func TestConsoleInTheBrowser(t *testing.T) {
 	t.Parallel()
@@ -34,6 +35,9 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	readDelivery(b, delivered)
 	retryDeadLetter(b, e)
 	browseInvoices(b)
+	b.visit("/console", "#chart-attempts svg")
+	b.checkCharts("overview", 5, "chart-accepted", "chart-outcomes", "chart-attempts")
+	b.step("overview-charts")
 	createEd25519Subscription(b, e.recv.srv.URL+"/signed")
 	b.click("#sign-out", "#login-form")
 

@@ -39,6 +39,9 @@ type Config struct {
 	MaxSessions int
 	// Poll is how often a page's live parts refresh themselves (2.5s).
 	Poll time.Duration
+	// LagEvery is how often the consumers' lag is sampled for its chart
+	// (15s).
+	LagEvery time.Duration
 	// Logger receives the console's own failures; nil discards them.
 	Logger *slog.Logger
 }
@@ -52,6 +55,8 @@ func (c Config) Validate() error {
 		return errors.New("console: max sessions must not be negative")
 	case c.Poll != 0 && (c.Poll < 500*time.Millisecond || c.Poll > time.Minute):
 		return fmt.Errorf("console: poll interval must be between 500ms and 1m, not %s", c.Poll)
+	case c.LagEvery != 0 && (c.LagEvery < 100*time.Millisecond || c.LagEvery > time.Minute):
+		return fmt.Errorf("console: lag sampling interval must be between 100ms and 1m, not %s", c.LagEvery)
 	}
 	return nil
 }
@@ -69,6 +74,9 @@ func (c Config) withDefaults() Config {
 	if c.Poll == 0 {
 		c.Poll = 2500 * time.Millisecond
 	}
+	if c.LagEvery == 0 {
+		c.LagEvery = 15 * time.Second
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -85,6 +93,7 @@ type Console struct {
 	cfg        Config
 	router     http.Handler
 	now        func() time.Time
+	lag        *lagHistory // nil without a lag reader
 }
 
 // New returns the console that works through apiHandler (the service's
@@ -110,8 +119,26 @@ func New(apiHandler http.Handler, src Sources, cfg Config) (*Console, error) {
 		cfg:        cfg,
 		now:        time.Now,
 	}
+	if src.Lag != nil {
+		c.lag = newLagHistory(src.Lag, cfg.LagEvery, time.Now)
+	}
 	c.router = c.routes()
 	return c, nil
+}
+
+// Start begins sampling the consumers' lag for its chart, at once and
+// then every LagEvery, until Stop. A console never started draws no lag.
+func (c *Console) Start() {
+	if c.lag != nil {
+		c.lag.start()
+	}
+}
+
+// Stop ends what Start began and returns once it has ended.
+func (c *Console) Stop() {
+	if c.lag != nil {
+		c.lag.stop()
+	}
 }
 
 // ServeHTTP answers a request for Prefix or a path below it.
@@ -172,6 +199,8 @@ func (c *Console) liveRoutes(r chi.Router) {
 	r.Get(Prefix+"/live/deliveries/{id}", c.liveDelivery)
 	r.Get(Prefix+"/live/dead-letters", c.liveDeadLetters)
 	r.Get(Prefix+"/live/health", c.liveHealth)
+	r.Get(Prefix+"/live/activity", c.liveActivity)
+	r.Get(Prefix+"/live/subscriptions/{id}/activity", c.liveSubscriptionActivity)
 }
 
 // Beside answers /console and every path below /console/ with

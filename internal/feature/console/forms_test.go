@@ -206,7 +206,7 @@ func TestLiveFragmentsShowNewDeliveries(t *testing.T) {
 	attempts := b.get("/console/live/deliveries/" + ds[0].ID)
 	mustContain(t, attempts, `id="attempt-1"`, "badge-delivered")
 	health := b.get("/console/live/health")
-	mustContain(t, health, `id="consumer-dispatcher"`, `id="attempt-rates"`)
+	mustContain(t, health, `id="consumer-dispatcher"`, `id="dead-count"`)
 	if health.status != http.StatusOK || strings.Contains(health.body, "<html") {
 		t.Fatalf("health fragment: %d", health.status)
 	}

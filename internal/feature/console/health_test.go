@@ -1,32 +1,75 @@
 package console
 
 import (
+	"context"
+	"math"
+	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/invoiced/invoiced/client"
+	"github.com/invoiced/invoiced/internal/testing/natstest"
 )
 
-func TestCountAttemptsByMinuteAndOutcome(t *testing.T) {
-	now := time.Date(2026, 11, 29, 8, 4, 30, 0, time.UTC)
-	at := func(minutesAgo float64, status int) client.Attempt {
-		return client.Attempt{StartedAt: now.Add(-time.Duration(minutesAgo * float64(time.Minute))), HTTPStatus: status}
+// countingLag is a LagReader whose one consumer's pending count is how
+// many times it was read.
+type countingLag struct{ reads atomic.Int64 }
+
+func (c *countingLag) Lag(context.Context) []ConsumerLag {
+	n := c.reads.Add(1)
+	return []ConsumerLag{{Stream: "S", Name: "c", Pending: uint64(n)}}
+}
+
+func TestLagHistoryKeepsTheHighestOfEachMinute(t *testing.T) {
+	times := minutes(3)
+	h := newLagHistory(nil, time.Second, nil)
+	sample := func(at time.Duration, lags ...ConsumerLag) {
+		h.add(lagSample{at: chartStart.Add(at), lags: lags})
 	}
-	ds := []delivery{
-		{client.Delivery{Attempts: []client.Attempt{at(0.1, 200), at(0.2, 503), at(0.3, 0)}}},
-		{client.Delivery{Attempts: []client.Attempt{at(1, 204), at(4.4, 410), at(4.6, 200), at(10, 200)}}},
+	sample(-time.Minute, ConsumerLag{Stream: "S", Name: "a", Pending: 99}) // before the chart
+	sample(10*time.Second, ConsumerLag{Stream: "S", Name: "a", Pending: 3, AckPending: 4}, ConsumerLag{Stream: "S", Name: "b", Error: "gone"})
+	sample(50*time.Second, ConsumerLag{Stream: "S", Name: "a", Pending: 2}, ConsumerLag{Stream: "S", Name: "b", Pending: 1})
+	sample(150*time.Second, ConsumerLag{Stream: "S", Name: "a"}, ConsumerLag{Stream: "S", Name: "b", AckPending: 5})
+	got := h.series(times)
+	if len(got) != 2 || got[0].Name != "a" || got[1].Name != "b" {
+		t.Fatalf("series %+v", got)
 	}
-	got := countAttempts(ds, now, 5)
-	want := []minuteCount{
-		{Minute: now.Truncate(time.Minute).Add(-4 * time.Minute), Failure: 1},
-		{Minute: now.Truncate(time.Minute).Add(-3 * time.Minute)},
-		{Minute: now.Truncate(time.Minute).Add(-2 * time.Minute)},
-		{Minute: now.Truncate(time.Minute).Add(-1 * time.Minute), Success: 1},
-		{Minute: now.Truncate(time.Minute), Success: 1, Failure: 1, Error: 1},
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("minute %d: %+v, want %+v", i, got[i], want[i])
+	want := [][]float64{{7, math.NaN(), 0}, {1, math.NaN(), 5}}
+	for s := range want {
+		for i, w := range want[s] {
+			if g := got[s].Values[i]; g != w && !(math.IsNaN(g) && math.IsNaN(w)) {
+				t.Errorf("%s minute %d: %g, want %g", got[s].Name, i, g, w)
+			}
 		}
 	}
+	for range 2 * lagSamples {
+		sample(time.Minute, ConsumerLag{Stream: "S", Name: "a", Pending: 1})
+	}
+	if len(h.samples) != lagSamples {
+		t.Fatalf("%d samples kept", len(h.samples))
+	}
+	if got := h.series(times); !math.IsNaN(got[0].Values[0]) || got[0].Values[1] != 1 || !math.IsNaN(got[0].Values[2]) {
+		t.Fatalf("after the ring turned: %v", got[0].Values)
+	}
+}
+
+func TestLagHistorySamplesUntilStopped(t *testing.T) {
+	src := &countingLag{}
+	h := newLagHistory(src, 100*time.Millisecond, time.Now)
+	h.start()
+	h.start() // a second start changes nothing
+	natstest.Eventually(t, 10*time.Second, "three samples", func() bool { return src.reads.Load() >= 3 })
+	h.stop()
+	after := src.reads.Load()
+	h.mu.Lock()
+	kept := len(h.samples)
+	h.mu.Unlock()
+	if kept < 2 || kept > int(after) {
+		t.Fatalf("%d samples kept of %d read", kept, after)
+	}
+	select {
+	case <-h.done:
+	default:
+		t.Fatal("the sampler runs on after stop")
+	}
+	newLagHistory(nil, time.Second, time.Now).stop() // never started
 }

@@ -53,7 +53,7 @@ func (c *Console) liveDelivery(w http.ResponseWriter, r *http.Request) {
 
 // liveHealth answers the health panel.
 func (c *Console) liveHealth(w http.ResponseWriter, r *http.Request) {
-	c.fragment(w, r, "health", overviewData{Health: c.healthOf(r.Context(), c.callerOf(r))})
+	c.fragment(w, r, "health", overviewData{Health: c.healthOf(r.Context())})
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -2,8 +2,10 @@ package console
 
 import (
 	"context"
+	"time"
 
 	"github.com/invoiced/invoiced/events"
+	"github.com/invoiced/invoiced/internal/feature/readmodel"
 )
 
 // HistoryReader reads an invoice's events, which the API does not show.
@@ -19,11 +21,29 @@ type HealthReader interface {
 	Health(ctx context.Context) (Health, error)
 }
 
+// LagReader reads the durable consumers' lag.
+type LagReader interface {
+	// Lag returns each durable consumer's lag, or why it is unreadable.
+	Lag(ctx context.Context) []ConsumerLag
+}
+
+// ActivityReader reads what the charts draw; *readmodel.Activity is one.
+type ActivityReader interface {
+	// Minutes returns the last hour's counts, a minute each, the current
+	// one last: of every subscription when subscription is "", else of
+	// that one.
+	Minutes(subscription string) []readmodel.Minute
+	// Since returns when counting began.
+	Since() time.Time
+}
+
 // Sources are the console's readers beside the API; a nil one is shown as
 // unavailable.
 type Sources struct {
-	History HistoryReader
-	Health  HealthReader
+	History  HistoryReader
+	Health   HealthReader
+	Lag      LagReader
+	Activity ActivityReader
 }
 
 // Health is the state of the service's queues.

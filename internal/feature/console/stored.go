@@ -20,7 +20,8 @@ import (
 type Consumer struct{ Stream, Name string }
 
 // Stored reads for the console what the API does not show, from the read
-// model and the streams: it is a HistoryReader and a HealthReader.
+// model and the streams: it is a HistoryReader, a HealthReader and a
+// LagReader.
 type Stored struct {
 	Model     *readmodel.Store
 	Invoices  jetstream.Stream
@@ -73,18 +74,25 @@ func (c Stored) History(ctx context.Context, invoiceID string) ([]events.Event, 
 }
 
 // Health returns each durable consumer's lag, as its info reports it, and
-// how many deliveries are dead letters.
+// how many deliveries are dead letters. It fails when the read model
+// cannot be read.
 func (c Stored) Health(ctx context.Context) (Health, error) {
-	var h Health
-	for _, dc := range c.Consumers {
-		h.Consumers = append(h.Consumers, c.lag(ctx, dc.Stream, dc.Name))
-	}
+	h := Health{Consumers: c.Lag(ctx)}
 	dead, err := c.Model.CountDeliveries(ctx, readmodel.DeliveryFilter{Status: webhook.DeliveryDead})
 	if err != nil {
 		return h, err
 	}
 	h.Dead = dead
 	return h, nil
+}
+
+// Lag returns each durable consumer's lag, as its info reports it.
+func (c Stored) Lag(ctx context.Context) []ConsumerLag {
+	out := make([]ConsumerLag, 0, len(c.Consumers))
+	for _, dc := range c.Consumers {
+		out = append(out, c.lag(ctx, dc.Stream, dc.Name))
+	}
+	return out
 }
 
 // lag reads one consumer's info within two seconds.

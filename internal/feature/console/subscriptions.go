@@ -122,8 +122,9 @@ func (c *Console) showSecret(w http.ResponseWriter, r *http.Request, sub client.
 
 // subscriptionData is one subscription's page data.
 type subscriptionData struct {
-	Sub   subscription
-	Since string // the recover form's default: a day ago
+	Sub      subscription
+	Since    string // the recover form's default: a day ago
+	Activity activityView
 }
 
 func (c *Console) subscriptionPage(w http.ResponseWriter, r *http.Request) {
@@ -133,7 +134,7 @@ func (c *Console) subscriptionPage(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err, Prefix+"/subscriptions")
 		return
 	}
-	data := subscriptionData{Sub: subscription{*sub}, Since: c.dayAgo()}
+	data := subscriptionData{Sub: subscription{*sub}, Since: c.dayAgo(), Activity: c.subscriptionActivity(sub.ID)}
 	c.render(w, r, http.StatusOK, "subscription", view{Title: "Subscription " + short(data.Sub.ID), Nav: "subscriptions", Data: data})
 }
 

@@ -3,6 +3,7 @@ package readmodel
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,6 +43,7 @@ func (s *Store) apply(ctx context.Context, changes []change) (map[string]uint64,
 	defer tx.Rollback()
 	w := s.writer.in(ctx, tx)
 	defer w.close()
+	w.tally = s.activity.tally()
 	moved := map[string]uint64{}
 	var skips []history.Skipped
 	for _, c := range changes {
@@ -75,6 +77,7 @@ func (s *Store) apply(ctx context.Context, changes []change) (map[string]uint64,
 	if err := tx.Commit(); err != nil {
 		return nil, nil, fmt.Errorf("read model: commit: %w", err)
 	}
+	s.activity.add(w.tally)
 	return moved, skips, nil
 }
 
@@ -124,9 +127,11 @@ func (e skipError) Unwrap() error { return e.err }
 
 // writer holds the statements that apply changes: prepared once on the
 // writing connection, since parsing them for every transaction cost a
-// third of applying a change.
+// third of applying a change. Within a transaction, its tally gathers what
+// the Activity counts once the transaction commits.
 type writer struct {
-	request, outcome, delivery, position *sql.Stmt
+	request, outcome, delivery, stored, position *sql.Stmt
+	tally                                        *tally
 }
 
 // prepareWriter prepares the writer's statements on db. It fails when a
@@ -148,6 +153,7 @@ func prepareWriter(ctx context.Context, db *sql.DB) (*writer, error) {
 				event_type = excluded.event_type, status = excluded.status, version = excluded.version, record = excluded.record,
 				invoice_id = excluded.invoice_id, event_id = excluded.event_id
 			WHERE excluded.version > deliveries.version`},
+		{&w.stored, `SELECT version, status FROM deliveries WHERE id = ?`},
 		{&w.position, `INSERT INTO positions(name, seq) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET seq = max(seq, excluded.seq)`},
 	} {
 		p, err := db.PrepareContext(ctx, st.text)
@@ -164,11 +170,11 @@ func prepareWriter(ctx context.Context, db *sql.DB) (*writer, error) {
 // open.
 func (w *writer) in(ctx context.Context, tx *sql.Tx) *writer {
 	return &writer{request: tx.StmtContext(ctx, w.request), outcome: tx.StmtContext(ctx, w.outcome),
-		delivery: tx.StmtContext(ctx, w.delivery), position: tx.StmtContext(ctx, w.position)}
+		delivery: tx.StmtContext(ctx, w.delivery), stored: tx.StmtContext(ctx, w.stored), position: tx.StmtContext(ctx, w.position)}
 }
 
 func (w *writer) close() {
-	for _, st := range []*sql.Stmt{w.request, w.outcome, w.delivery, w.position} {
+	for _, st := range []*sql.Stmt{w.request, w.outcome, w.delivery, w.stored, w.position} {
 		if st != nil {
 			st.Close()
 		}
@@ -191,14 +197,18 @@ func (w *writer) invoiceEvent(ctx context.Context, c change) error {
 		return skipError{err}
 	}
 	inv := ev.Invoice
+	var res sql.Result
 	if ev.Type == events.InvoiceRequested {
-		_, err = w.request.ExecContext(ctx, int64(c.origin.Seq), inv.ID, ev.Account(), inv.CustomerID, string(inv.Status), c.data,
+		res, err = w.request.ExecContext(ctx, int64(c.origin.Seq), inv.ID, ev.Account(), inv.CustomerID, string(inv.Status), c.data,
 			unixNanos(inv.CreatedAt))
 	} else {
-		_, err = w.outcome.ExecContext(ctx, string(inv.Status), c.data, int64(c.origin.Seq), unixNanos(ev.Time), inv.ID)
+		res, err = w.outcome.ExecContext(ctx, string(inv.Status), c.data, int64(c.origin.Seq), unixNanos(ev.Time), inv.ID)
 	}
 	if err != nil {
 		return fmt.Errorf("read model: invoice %s: %w", inv.ID, err)
+	}
+	if n, err := res.RowsAffected(); err == nil && n > 0 {
+		w.tally.invoice(ev)
 	}
 	return nil
 }
@@ -210,12 +220,41 @@ func (w *writer) record(ctx context.Context, c change) error {
 	if err != nil {
 		return skipError{err}
 	}
-	_, err = w.delivery.ExecContext(ctx, d.ID, d.Owner(), unixNanos(d.CreatedAt), d.SubscriptionID, d.EventType, d.Status, d.Version(), c.data,
+	before, was, err := w.storedOf(ctx, d)
+	if err != nil {
+		return err
+	}
+	res, err := w.delivery.ExecContext(ctx, d.ID, d.Owner(), unixNanos(d.CreatedAt), d.SubscriptionID, d.EventType, d.Status, d.Version(), c.data,
 		d.InvoiceID, d.EventID)
 	if err != nil {
 		return fmt.Errorf("read model: delivery %s: %w", d.ID, err)
 	}
+	if n, err := res.RowsAffected(); err == nil && n > 0 {
+		w.tally.delivery(d, before, was)
+	}
 	return nil
+}
+
+// storedOf returns how many attempts the stored version of d holds, and
+// its status, for the tally to count only what d adds; nothing is read
+// when d has nothing to count. It fails when the database cannot be read.
+func (w *writer) storedOf(ctx context.Context, d webhook.Delivery) (int, string, error) {
+	if len(d.Attempts) == 0 && d.Status != webhook.DeliveryDead {
+		return 0, "", nil
+	}
+	var version []byte
+	var status string
+	err := w.stored.QueryRowContext(ctx, d.ID).Scan(&version, &status)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, "", nil
+	case err != nil:
+		return 0, "", fmt.Errorf("read model: delivery %s: %w", d.ID, err)
+	case len(version) < 2:
+		return 0, status, nil
+	}
+	// A version begins with its attempts' count (webhook.Delivery.Version).
+	return int(binary.BigEndian.Uint16(version)), status, nil
 }
 
 // delivery decodes the delivery record c carries. It fails when c is none:

@@ -41,6 +41,8 @@ type Store struct {
 	writer     *writer   // prepared on w
 	getInvoice *sql.Stmt // prepared on r
 
+	activity *Activity // counts what apply applies
+
 	mu        sync.Mutex
 	positions map[string]uint64
 	recent    []mark        // history copies applied lately, oldest first (see markSynced)
@@ -62,7 +64,8 @@ func Open(path string) (*Store, error) {
 	case err != nil:
 		return nil, fmt.Errorf("read model: %w", err)
 	}
-	s := &Store{path: path, lock: held, positions: map[string]uint64{}, changed: make(chan struct{})}
+	s := &Store{path: path, lock: held, positions: map[string]uint64{}, changed: make(chan struct{}),
+		activity: newActivity(time.Now, maxActivitySubscriptions)}
 	if s.w, err = openDB(path, 1, "_txlock=immediate"); err != nil {
 		held.Close()
 		return nil, err
@@ -283,6 +286,10 @@ func (s *Store) Close() error {
 	}
 	return errors.Join(s.r.Close(), s.w.Close(), s.lock.Close())
 }
+
+// Activity returns the counts per minute of what the store has applied
+// since it was opened.
+func (s *Store) Activity() *Activity { return s.activity }
 
 // Path returns the database's file.
 func (s *Store) Path() string { return s.path }

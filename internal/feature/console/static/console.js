@@ -1,7 +1,8 @@
 // invoiced console: live regions. Every element with a data-live attribute
 // is refreshed from the HTML fragment at that URL every few seconds (the
-// page's data-poll-ms, or the element's own data-live-ms). Without
-// JavaScript the page's Refresh link does the same by hand.
+// page's data-poll-ms, or the element's own data-live-ms), keeping open
+// the <details> (a chart's values) that were. Without JavaScript the
+// page's Refresh link does the same by hand.
 (function () {
   "use strict";
 
@@ -56,7 +57,14 @@
         return;
       }
       region.liveLast = html;
+      var open = Array.prototype.map.call(region.querySelectorAll("details[open][id]"), function (d) { return d.id; });
       region.innerHTML = html;
+      open.forEach(function (id) {
+        var d = document.getElementById(id);
+        if (d && region.contains(d)) {
+          d.open = true;
+        }
+      });
     }).catch(function () {
       say("Live updates paused: the service is unreachable. Retrying.");
     });
