@@ -120,7 +120,10 @@ func (c chart) timeAxis(b *strings.Builder) {
 		at = slices.Compact([]int{0, len(c.Times) - 1})
 	}
 	for _, i := range at {
-		c.timeTick(b, i)
+		// A label this near the axis's start would overlap "UTC".
+		if c.xOf(i) >= plotLeft+20 {
+			c.timeTick(b, i)
+		}
 	}
 	fmt.Fprintf(b, `<text x="%.1f" y="%.1f" text-anchor="end">UTC</text>`, plotLeft-6, plotBottom+18)
 	b.WriteString(`</g>`)

@@ -68,10 +68,13 @@ func TestChartDrawsStackedBarsWithAxesAndLegend(t *testing.T) {
 	svg := string(c.SVG())
 	seen := checkSVG(t, svg)
 	for _, want := range []string{`role="img"`, `aria-labelledby="attempts-title attempts-desc"`, `<title id="attempts-title">Webhook attempts`,
-		`>13:00<`, `>13:50<`, `>UTC<`, `>success<`, `>failure<`, `fill="url(#attempts-fill-2)"`, `>1,500<`} {
+		`>13:10<`, `>13:50<`, `>UTC<`, `>success<`, `>failure<`, `fill="url(#attempts-fill-2)"`, `>1,500<`} {
 		if !strings.Contains(svg, want) {
 			t.Errorf("lacks %s", want)
 		}
+	}
+	if strings.Contains(svg, `>13:00<`) {
+		t.Error("the first minute's label, at the axis's start, overlaps UTC")
 	}
 	// Bars for two points: two parts at one, one at the other, and the
 	// legend's swatches.
