@@ -75,7 +75,7 @@ func Start(ctx context.Context, cfg config.Serve, log *slog.Logger) (_ *Service,
 	s := &Service{cfg: cfg, log: log, served: make(chan error, 1), metrics: metrics.New(), starting: serving.NewStart()}
 	tc := cfg.Tracing
 	tc.Version, tc.Roles = config.BuildVersion(), strings.Join(cfg.Roles, ",")
-	if s.tracing, err = tracing.New(tc); err != nil {
+	if s.tracing, err = tracing.New(tc, log); err != nil {
 		return nil, err
 	}
 	defer func() {

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -75,14 +76,16 @@ func newOff() *Tracing {
 // endpoint; trace context still travels.
 func Off() *Tracing { return off }
 
-// New returns the Tracing cfg asks for. It fails when cfg is invalid.
-func New(cfg Config) (*Tracing, error) {
+// New returns the Tracing cfg asks for; what fails in exporting is logged
+// to log. It fails when cfg is invalid.
+func New(cfg Config, log *slog.Logger) (*Tracing, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if cfg.Endpoint == "" {
 		return off, nil
 	}
+	logErrorsTo(log)
 	exporter, err := otlptracehttp.New(context.Background(),
 		otlptracehttp.WithEndpointURL(strings.TrimSuffix(cfg.Endpoint, "/")+"/v1/traces"))
 	if err != nil {

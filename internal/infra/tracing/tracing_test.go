@@ -1,10 +1,14 @@
 package tracing
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"go.opentelemetry.io/otel/trace"
@@ -133,5 +137,23 @@ func BenchmarkHandOnOff(b *testing.B) {
 		out := nats.Header{}
 		Inject(ctx, out)
 		End(span, nil)
+	}
+}
+
+// TestExportFailuresAreLoggedOnceAMinute fails exports every second for
+// three minutes of a fake clock and finds three lines, each counting what
+// it passed over since the one before.
+func TestExportFailuresAreLoggedOnceAMinute(t *testing.T) {
+	var buf bytes.Buffer
+	now := time.Unix(0, 0)
+	e := &errorLog{log: slog.New(slog.NewTextHandler(&buf, nil)), now: func() time.Time { return now }}
+	for range 180 {
+		e.Handle(errors.New("connection refused"))
+		now = now.Add(time.Second)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[0], "failures_not_logged=0") || !strings.Contains(lines[1], "failures_not_logged=59") ||
+		!strings.Contains(lines[0], "connection refused") {
+		t.Errorf("logged:\n%s", buf.String())
 	}
 }
