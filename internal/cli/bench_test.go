@@ -59,8 +59,29 @@ func TestBenchCommandPrintsJSON(t *testing.T) {
 	}
 }
 
+// TestBenchTraceExportsEverySpan runs bench --trace and finds the
+// embedded service's spans at the bench's sink.
+func TestBenchTraceExportsEverySpan(t *testing.T) {
+	cfg, err := config.ParseBench([]string{"--duration", "300ms", "--concurrency", "2", "--no-floor", "--fsync", "interval", "--trace"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Bench(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Accepted == 0 || rep.Lost != 0 || rep.TraceExports == 0 || rep.TraceExportBytes < int64(rep.Accepted)*500 {
+		t.Fatalf("%d accepted, %d lost, %d exports of %d bytes", rep.Accepted, rep.Lost, rep.TraceExports, rep.TraceExportBytes)
+	}
+	var text bytes.Buffer
+	if err := rep.Write(&text); err != nil || !bytes.Contains(text.Bytes(), []byte("traces exported")) {
+		t.Fatalf("%v:\n%s", err, text.String())
+	}
+}
+
 func TestParseBench(t *testing.T) {
-	for _, bad := range [][]string{{"--fsync", "never"}, {"--concurrency", "0"}, {"--duration", "0s"}, {"--rate", "-1"}, {"extra"}} {
+	for _, bad := range [][]string{{"--fsync", "never"}, {"--concurrency", "0"}, {"--duration", "0s"}, {"--rate", "-1"}, {"extra"},
+		{"--trace", "--target", "http://127.0.0.1:8080"}} {
 		if _, err := config.ParseBench(bad, io.Discard); err == nil {
 			t.Fatalf("%v accepted", bad)
 		}
