@@ -108,8 +108,9 @@ func (d *Dispatcher) fanOutTo(ctx context.Context, sub webhook.Subscription, msg
 		// The task carries on the event's request ID and trace, as one
 		// fanned out in order does.
 		tctx, span := tracing.Consume(withCarried(ctx, msg), d.cfg.Tracer, "fan-out", msg.Headers())
-		tracing.Annotate(tctx, attribute.String("invoiced.invoice_id", ev.Invoice.ID), attribute.String("invoiced.event_type", eventType),
-			attribute.Bool("invoiced.catch_up", true))
+		if span := tracing.Recording(tctx); span != nil {
+			span.SetAttributes(append(fanOutAttributes(ev, eventType), attribute.Bool("invoiced.catch_up", true))...)
+		}
 		err = d.enqueue(tctx, task)
 		tracing.End(span, err)
 	}

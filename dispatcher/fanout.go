@@ -49,8 +49,10 @@ func (d *Dispatcher) fanOutEvent(ctx context.Context, msg jetstream.Msg) error {
 			d.afterEnqueue()
 		}
 	}
-	tracing.Annotate(ctx, attribute.String("invoiced.invoice_id", ev.Invoice.ID), attribute.String("invoiced.event_type", eventType),
-		attribute.Int("invoiced.deliveries", len(subs)))
+	if span := tracing.Recording(ctx); span != nil {
+		span.SetAttributes(fanOutAttributes(ev, eventType)...)
+		span.SetAttributes(attribute.Int("invoiced.deliveries", len(subs)))
+	}
 	d.cfg.Logger.Debug("event fanned out", "request_id", requestID(ctx), "invoice", ev.Invoice.ID, "account", ev.Account(),
 		"event", ev.ID, "type", eventType, "deliveries", len(subs))
 	return nil
@@ -59,4 +61,9 @@ func (d *Dispatcher) fanOutEvent(ctx context.Context, msg jetstream.Msg) error {
 // enqueue publishes the delivery's task unless it was published before.
 func (d *Dispatcher) enqueue(ctx context.Context, task webhook.Task) error {
 	return webhook.PublishTask(ctx, d.js, task, requestID(ctx))
+}
+
+// fanOutAttributes describe the span of fanning ev out as eventType.
+func fanOutAttributes(ev events.Event, eventType string) []attribute.KeyValue {
+	return []attribute.KeyValue{attribute.String("invoiced.invoice_id", ev.Invoice.ID), attribute.String("invoiced.event_type", eventType)}
 }

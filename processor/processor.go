@@ -228,7 +228,9 @@ func (p *Processor) handle(ctx context.Context, msg jetstream.Msg) error {
 	if err := p.publish(ctx, out, md.Sequence.Stream, expect, requestID); err != nil {
 		return err
 	}
-	tracing.Annotate(ctx, attribute.String("invoiced.invoice_id", out.Invoice.ID), attribute.String("invoiced.outcome", string(out.Type)))
+	if span := tracing.Recording(ctx); span != nil {
+		span.SetAttributes(attribute.String("invoiced.invoice_id", out.Invoice.ID), attribute.String("invoiced.outcome", string(out.Type)))
+	}
 	p.cfg.Logger.Debug("invoice decided", "request_id", requestID, "invoice", out.Invoice.ID, "outcome", out.Type)
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/api"
+	"github.com/invoiced/invoiced/dispatcher"
 	"github.com/invoiced/invoiced/internal/feature/readmodel"
 	"github.com/invoiced/invoiced/internal/infra/config"
 )
@@ -34,7 +35,8 @@ func (s *Service) apiResources(res *api.Resources) error {
 	if err := s.metrics.WatchReadModel(s.follower.Behind); err != nil {
 		return err
 	}
-	if err := s.metrics.WatchOldestUndelivered(s.oldestUndelivered); err != nil {
+	waiting := func(ctx context.Context) (time.Time, bool, error) { return dispatcher.OldestWaitingTask(ctx, s.js) }
+	if err := s.metrics.WatchOldestUndelivered(s.model.OldestUndelivered, waiting); err != nil {
 		return err
 	}
 	resource := api.ResourceConfig{RequestTimeout: s.cfg.RequestTimeout, Logger: s.log}

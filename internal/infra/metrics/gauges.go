@@ -24,23 +24,33 @@ func (m *Metrics) WatchReady(check func(context.Context) error) error {
 	})
 }
 
+// Oldest returns when the oldest of something was made, and false when
+// there is none.
+type Oldest func(context.Context) (time.Time, bool, error)
+
 // WatchOldestUndelivered reports, at every scrape, the age of the oldest
-// webhook delivery that is neither delivered nor dead, as oldest returns
-// when it was made (false: there is none, 0). A scrape where oldest fails
-// leaves the gauge out. It fails when called twice.
-func (m *Metrics) WatchOldestUndelivered(oldest func(context.Context) (time.Time, bool, error)) error {
+// webhook delivery that is neither delivered nor dead, the oldest of what
+// sources return (none: 0). A scrape where a source fails leaves the gauge
+// out. It fails when called twice.
+func (m *Metrics) WatchOldestUndelivered(sources ...Oldest) error {
 	return m.reg.Register(&scrapedGauge{
 		desc: prometheus.NewDesc("invoiced_webhook_oldest_undelivered_seconds",
 			"Age of the oldest webhook delivery neither delivered nor dead: pending, failing, or a first task not yet attempted; 0 when there is none.", nil, nil),
 		read: func(ctx context.Context) (float64, bool) {
-			at, ok, err := oldest(ctx)
-			switch {
-			case err != nil:
-				return 0, false
-			case !ok:
+			var oldest time.Time
+			for _, source := range sources {
+				at, ok, err := source(ctx)
+				if err != nil {
+					return 0, false
+				}
+				if ok && (oldest.IsZero() || at.Before(oldest)) {
+					oldest = at
+				}
+			}
+			if oldest.IsZero() {
 				return 0, true
 			}
-			return max(time.Since(at).Seconds(), 0), true
+			return max(time.Since(oldest).Seconds(), 0), true
 		},
 	})
 }

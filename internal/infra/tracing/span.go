@@ -58,9 +58,11 @@ func Consume(ctx context.Context, tracer trace.Tracer, name string, h nats.Heade
 	return tracer.Start(Extract(ctx, h), name, trace.WithSpanKind(trace.SpanKindConsumer))
 }
 
-// Annotate sets attrs on ctx's span, if it is recorded.
-func Annotate(ctx context.Context, attrs ...attribute.KeyValue) {
+// Recording returns ctx's span when it is recorded, and nil when it is
+// not, so that what describes a span is built only for one that is kept.
+func Recording(ctx context.Context) trace.Span {
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
-		span.SetAttributes(attrs...)
+		return span
 	}
+	return nil
 }

@@ -54,6 +54,9 @@ func TestOffContinuesAndBeginsTraces(t *testing.T) {
 	// A sampled trace stays sampled downstream: the caller decided.
 	in.Set(HeaderTraceparent, traceparent)
 	ctx, _ := Consume(context.Background(), Off().Tracer(), "process", in)
+	if Recording(ctx) == nil {
+		t.Error("the span of a trace its caller sampled is not recorded")
+	}
 	out := nats.Header{}
 	_, child := Child(ctx, "publish", trace.SpanKindProducer)
 	Inject(trace.ContextWithSpan(ctx, child), out)
@@ -95,7 +98,7 @@ func TestPassCopiesTraceContextAsItCame(t *testing.T) {
 func TestChildOutsideASpanIsNotRecorded(t *testing.T) {
 	ctx, span := Child(context.Background(), "publish", trace.SpanKindProducer)
 	End(span, nil)
-	if span.IsRecording() || TraceID(ctx) != "" {
+	if span.IsRecording() || TraceID(ctx) != "" || Recording(ctx) != nil {
 		t.Errorf("a child outside any span: recording %v, trace %q", span.IsRecording(), TraceID(ctx))
 	}
 }
