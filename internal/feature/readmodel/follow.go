@@ -27,9 +27,17 @@ type LiveRecords interface {
 // maxBatch bounds the messages applied in one transaction.
 const maxBatch = 2000
 
-// commitGap is the least time between two commits while messages keep
-// arriving; a message arriving later than that is applied at once.
-const commitGap = 5 * time.Millisecond
+// While messages keep arriving, the writer gathers them into one
+// transaction until commitEvery has passed since its last commit, none has
+// arrived for quietFor, or a reader waits for the store. Each commit
+// rewrites every page it touched, the newest page of each index among them,
+// so under load fewer, larger commits write a fraction of the bytes. A
+// message arriving later than commitEvery after the last commit is applied
+// at once.
+var (
+	commitEvery = 200 * time.Millisecond
+	quietFor    = 5 * time.Millisecond
+)
 
 // checkEvery is how often an idle Follower confirms it has everything.
 const checkEvery = time.Second
@@ -144,9 +152,7 @@ func (f *Follower) followLive(ctx context.Context, live LiveRecords) error {
 }
 
 // write applies what arrives, as many messages a transaction as are
-// waiting, until the Follower stops. Within commitGap of the last commit it
-// first gathers what arrives until the gap has passed, since a transaction
-// costs about as much as the few changes a busy service brings meanwhile.
+// waiting or gathered (see commitEvery), until the Follower stops.
 func (f *Follower) write(ctx context.Context) {
 	defer close(f.done)
 	batch := make([]item, 0, maxBatch)
@@ -158,8 +164,8 @@ func (f *Follower) write(ctx context.Context) {
 		case it := <-f.in:
 			batch = append(batch[:0], it)
 		}
-		if gap := commitGap - time.Since(committed); gap > 0 {
-			if batch = f.gather(ctx, batch, gap); ctx.Err() != nil {
+		if left := commitEvery - time.Since(committed); left > 0 {
+			if batch = f.gather(ctx, batch, left); ctx.Err() != nil {
 				return
 			}
 		}
@@ -177,16 +183,23 @@ func (f *Follower) write(ctx context.Context) {
 	}
 }
 
-// gather adds to batch what arrives within wait, up to maxBatch, and
-// returns it.
-func (f *Follower) gather(ctx context.Context, batch []item, wait time.Duration) []item {
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	for len(batch) < maxBatch {
+// gather adds to batch what arrives, up to maxBatch, and returns it after
+// left, after quietFor without a message, or as soon as a reader waits.
+func (f *Follower) gather(ctx context.Context, batch []item, left time.Duration) []item {
+	end := time.NewTimer(left)
+	defer end.Stop()
+	quiet := time.NewTimer(quietFor)
+	defer quiet.Stop()
+	for len(batch) < maxBatch && !f.store.awaited() {
 		select {
 		case it := <-f.in:
 			batch = append(batch, it)
-		case <-t.C:
+			quiet.Reset(quietFor)
+		case <-f.store.wanted:
+			return batch
+		case <-quiet.C:
+			return batch
+		case <-end.C:
 			return batch
 		case <-ctx.Done():
 			return batch

@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/invoiced/invoiced/internal/infra/filelock"
@@ -43,6 +44,9 @@ type Store struct {
 
 	activity *Activity // counts what apply applies
 
+	waiting atomic.Int32  // WaitFor calls waiting for a commit
+	wanted  chan struct{} // signalled when one begins to wait
+
 	mu        sync.Mutex
 	positions map[string]uint64
 	recent    []mark        // history copies applied lately, oldest first (see markSynced)
@@ -64,7 +68,7 @@ func Open(path string) (*Store, error) {
 	case err != nil:
 		return nil, fmt.Errorf("read model: %w", err)
 	}
-	s := &Store{path: path, lock: held, positions: map[string]uint64{}, changed: make(chan struct{}),
+	s := &Store{path: path, lock: held, positions: map[string]uint64{}, changed: make(chan struct{}), wanted: make(chan struct{}, 1),
 		activity: newActivity(time.Now, maxActivitySubscriptions)}
 	if s.w, err = openDB(path, 1, "_txlock=immediate"); err != nil {
 		held.Close()
@@ -303,15 +307,26 @@ func (s *Store) Position(stream string) uint64 {
 	return s.positions[stream]
 }
 
-// WaitFor blocks until every message of stream up to seq is applied. It
+// WaitFor blocks until every message of stream up to seq is applied; the
+// Follower commits what it has gathered at once while anyone waits. It
 // fails with ctx's error when ctx ends first.
 func (s *Store) WaitFor(ctx context.Context, stream string, seq uint64) error {
+	registered := false
 	for {
 		s.mu.Lock()
 		at, changed := s.positions[stream], s.changed
 		s.mu.Unlock()
 		if at >= seq {
 			return nil
+		}
+		if !registered {
+			registered = true
+			s.waiting.Add(1)
+			defer s.waiting.Add(-1)
+			select {
+			case s.wanted <- struct{}{}:
+			default:
+			}
 		}
 		select {
 		case <-ctx.Done():
@@ -320,6 +335,9 @@ func (s *Store) WaitFor(ctx context.Context, stream string, seq uint64) error {
 		}
 	}
 }
+
+// awaited reports whether a reader waits in WaitFor.
+func (s *Store) awaited() bool { return s.waiting.Load() > 0 }
 
 // advance records positions committed to the file and wakes waiters.
 func (s *Store) advance(moved map[string]uint64) {
