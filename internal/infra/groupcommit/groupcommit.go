@@ -95,15 +95,13 @@ type Requester interface {
 // Writer publishes to one stream, grouping concurrent publishes into
 // atomic batches. It is safe for concurrent use.
 type Writer struct {
-	cfg    Config
-	nc     Requester
-	js     Single
-	wake   chan struct{}
-	slots  chan struct{}
-	stop   chan struct{}
-	closed sync.Once
-	loop   sync.WaitGroup
-	sends  sync.WaitGroup
+	cfg     Config
+	nc      Requester
+	js      Single
+	wake    chan struct{}
+	stop    chan struct{}
+	closed  sync.Once
+	senders sync.WaitGroup
 
 	mu      sync.Mutex
 	queue   []*call
@@ -136,12 +134,12 @@ func New(nc Requester, js Single, cfg Config) (*Writer, error) {
 	}
 	w := &Writer{
 		cfg: cfg, nc: nc, js: js,
-		wake:  make(chan struct{}, 1),
-		slots: make(chan struct{}, cfg.InFlight),
-		stop:  make(chan struct{}),
+		wake: make(chan struct{}, 1),
+		stop: make(chan struct{}),
 	}
-	w.loop.Add(1)
-	go w.run()
+	for range cfg.InFlight {
+		w.senders.Go(w.sender)
+	}
 	return w, nil
 }
 
@@ -182,19 +180,23 @@ func (w *Writer) enqueue(c *call) bool {
 	w.mu.Lock()
 	w.queue = append(w.queue, c)
 	w.mu.Unlock()
+	w.signal()
+	return true
+}
+
+// signal wakes a sender waiting for messages.
+func (w *Writer) signal() {
 	select {
 	case w.wake <- struct{}{}:
 	default:
 	}
-	return true
 }
 
 // Close stops taking messages, lets the sends under way finish, and
 // publishes what is still queued one by one.
 func (w *Writer) Close() {
 	w.closed.Do(func() { close(w.stop) })
-	w.loop.Wait()
-	w.sends.Wait()
+	w.senders.Wait()
 	w.mu.Lock()
 	rest := w.queue
 	w.queue = nil
@@ -222,31 +224,27 @@ func (w *Writer) Stats() Stats {
 	return Stats{Batches: w.batches.Load(), Batched: w.batched.Load(), Singles: w.singles.Load(), Refused: w.refused.Load()}
 }
 
-// run sends what is queued whenever a send slot is free: alone while few
-// wait, as a batch once enough do.
-func (w *Writer) run() {
-	defer w.loop.Done()
+// sender sends what is queued, one send at a time, until the Writer
+// closes: alone while few wait, as a batch once enough do. A Writer has
+// InFlight senders; they live as long as it does, since a goroutine started
+// per send grows its stack anew for every publish.
+func (w *Writer) sender() {
 	for {
 		select {
-		case w.slots <- struct{}{}:
 		case <-w.stop:
 			return
+		default:
 		}
 		calls := w.take()
-		for len(calls) == 0 {
+		if len(calls) == 0 {
 			select {
 			case <-w.wake:
 			case <-w.stop:
-				<-w.slots
 				return
 			}
-			calls = w.take()
+			continue
 		}
-		w.sends.Add(1)
-		go func() {
-			defer func() { <-w.slots; w.sends.Done() }()
-			w.send(calls)
-		}()
+		w.send(calls)
 	}
 }
 
@@ -283,6 +281,9 @@ func (w *Writer) take() []*call {
 	}
 	clear(w.queue)
 	w.queue = append(w.queue[:0], rest...)
+	if len(w.queue) > 0 {
+		w.signal() // for another sender, if one is free
+	}
 	return calls
 }
 
