@@ -32,7 +32,7 @@ func TestBenchMeasuresServiceAndFloor(t *testing.T) {
 		t.Fatalf("latencies: %+v", rep)
 	case rep.FloorAcceptedPerSec <= 0 || rep.AcceptedRatio <= 0 || rep.FloorPostP99ms <= 0:
 		t.Fatalf("floor: %+v", rep)
-	case rep.DeliveredPerSec <= 0 || rep.RSSMBEnd <= 0 || rep.Fsync != "interval":
+	case rep.DeliveredPerSec <= 0 || rep.RSSMBEnd <= 0 || rep.CPUmsPerInvoice <= 0 || rep.WrittenKBPerInvoice <= 0 || rep.Fsync != "interval":
 		t.Fatalf("report: %+v", rep)
 	}
 }
@@ -49,7 +49,7 @@ func TestBenchCommandPrintsJSON(t *testing.T) {
 		t.Fatalf("%v: %s", err, out.Bytes())
 	}
 	for _, name := range []string{"accepted_per_sec", "floor_accepted_per_sec", "accepted_ratio", "post_p50_ms", "post_p99_ms",
-		"floor_post_p99_ms", "e2e_p50_ms", "e2e_p99_ms", "delivered_per_sec", "lost", "duplicates", "rss_mb_start", "rss_mb_end", "fsync"} {
+		"floor_post_p99_ms", "e2e_p50_ms", "e2e_p99_ms", "delivered_per_sec", "lost", "duplicates", "rss_mb_start", "rss_mb_end", "cpu_ms_per_invoice", "written_kb_per_invoice", "fsync"} {
 		if _, ok := fields[name]; !ok {
 			t.Fatalf("no %s in %s", name, out.Bytes())
 		}

@@ -42,7 +42,14 @@ type Report struct {
 	Duplicates int     `json:"duplicates"`
 	RSSMBStart float64 `json:"rss_mb_start"`
 	RSSMBEnd   float64 `json:"rss_mb_end"`
-	Fsync      string  `json:"fsync"`
+	// CPUmsPerInvoice and WrittenKBPerInvoice are this process's CPU time
+	// and disk writes from the first request until the last webhook
+	// arrived, per invoice accepted: the embedded service's, the load's and
+	// the receiver's together. They are 0 with --target, whose service
+	// runs elsewhere.
+	CPUmsPerInvoice     float64 `json:"cpu_ms_per_invoice"`
+	WrittenKBPerInvoice float64 `json:"written_kb_per_invoice"`
+	Fsync               string  `json:"fsync"`
 	// TraceExports and TraceExportBytes are what the service exported
 	// to the sink of --trace.
 	TraceExports     int64 `json:"trace_exports,omitempty"`
@@ -75,7 +82,7 @@ func Measure(ctx context.Context, cfg config.Bench, target string, progressTo io
 	}
 	load := loaddriver.Config{Bases: []string{target}, APIKey: cfg.APIKey, Rate: cfg.Rate, Concurrency: cfg.Concurrency,
 		Duration: cfg.Duration, KeyPrefix: "bench-" + strconv.FormatInt(time.Now().UnixNano(), 36), Next: benchInvoice}
-	started := time.Now()
+	started, used := time.Now(), selfUsage()
 	line := progress.Start(progressTo, 250*time.Millisecond, func() string {
 		return fmt.Sprintf("bench: service %s of %s, %d webhooks verified",
 			time.Since(started).Round(100*time.Millisecond), cfg.Duration, recv.Counts().Invoices)
@@ -83,6 +90,9 @@ func Measure(ctx context.Context, cfg config.Bench, target string, progressTo io
 	stats, acks, err := loaddriver.Run(ctx, load)
 	if err == nil {
 		awaitArrivals(ctx, recv, stats.Acknowledged, cfg.Grace)
+		if cfg.Target == "" {
+			rep.CPUmsPerInvoice, rep.WrittenKBPerInvoice = used.perInvoice(stats.Acknowledged)
+		}
 	}
 	line.Stop()
 	if perr := stopProfile(); err == nil {
@@ -213,8 +223,10 @@ end to end p50 / p99   %.2f / %.2f ms   (webhook before the 201: %d)
 delivered/s            %.0f
 lost / duplicates      %d / %d
 RSS start / end        %.0f / %.0f MB
+CPU / disk writes      %.2f ms / %.1f KB per invoice (this process)
 `, r.Fsync, r.Accepted, r.Failed, r.Skipped, r.AcceptedPerSec, r.FloorAcceptedPerSec, r.AcceptedRatio, r.PostP50ms, r.PostP99ms,
-		r.FloorPostP99ms, r.E2EP50ms, r.E2EP99ms, r.WebhookBefore201, r.DeliveredPerSec, r.Lost, r.Duplicates, r.RSSMBStart, r.RSSMBEnd)
+		r.FloorPostP99ms, r.E2EP50ms, r.E2EP99ms, r.WebhookBefore201, r.DeliveredPerSec, r.Lost, r.Duplicates, r.RSSMBStart, r.RSSMBEnd,
+		r.CPUmsPerInvoice, r.WrittenKBPerInvoice)
 	if err == nil && r.TraceExports > 0 {
 		_, err = fmt.Fprintf(w, "traces exported        %d requests, %.1f MB\n", r.TraceExports, float64(r.TraceExportBytes)/1e6)
 	}
