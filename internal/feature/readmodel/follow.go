@@ -35,7 +35,7 @@ const maxBatch = 2000
 // message arriving later than commitEvery after the last commit is applied
 // at once.
 var (
-	commitEvery = 200 * time.Millisecond
+	commitEvery = 50 * time.Millisecond
 	quietFor    = 5 * time.Millisecond
 )
 
