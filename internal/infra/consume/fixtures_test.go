@@ -64,6 +64,19 @@ func newFixture(t testing.TB, nc *nats.Conn, js jetstream.JetStream, ackWait tim
 	return &fixture{nc: nc, js: js, stream: name, cons: cons}
 }
 
+// filledFixture starts a server with a fixture whose stream holds n
+// messages, m000 onwards, for the Pool tests.
+func filledFixture(t testing.TB, n int) *fixture {
+	t.Helper()
+	srv := natstest.Start(t, natstest.Options{})
+	nc, js := natstest.Connect(t, srv)
+	f := newFixture(t, nc, js, poolAckWait)
+	for i := range n {
+		f.publish(t, fmt.Sprintf("m%03d", i))
+	}
+	return f
+}
+
 func testContext(t testing.TB) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), patience)

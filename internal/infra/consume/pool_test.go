@@ -15,12 +15,7 @@ import (
 
 func TestPoolHandlesEveryMessageOnceWithinWorkers(t *testing.T) {
 	const messages, workers = 200, 8
-	srv := natstest.Start(t, natstest.Options{})
-	nc, js := natstest.Connect(t, srv)
-	f := newFixture(t, nc, js, poolAckWait)
-	for i := range messages {
-		f.publish(t, fmt.Sprintf("m%03d", i))
-	}
+	f := filledFixture(t, messages)
 
 	var (
 		mu          sync.Mutex

@@ -2,7 +2,6 @@ package consume
 
 import (
 	"context"
-	"fmt"
 	"sync"
 	"testing"
 
@@ -16,12 +15,7 @@ import (
 // and that none of them is left once Stop returns.
 func TestPoolReusesWorkersAndEndsThemOnStop(t *testing.T) {
 	const messages, workers = 200, 4
-	srv := natstest.Start(t, natstest.Options{})
-	nc, js := natstest.Connect(t, srv)
-	f := newFixture(t, nc, js, poolAckWait)
-	for i := range messages {
-		f.publish(t, fmt.Sprintf("m%03d", i))
-	}
+	f := filledFixture(t, messages)
 	var (
 		mu      sync.Mutex
 		ran     = map[string]bool{}
