@@ -10,10 +10,13 @@ import (
 	"time"
 
 	"github.com/invoiced/invoiced/internal/infra/config"
+	"github.com/invoiced/invoiced/internal/tool/bench"
 )
 
-func TestBenchMeasuresServiceAndFloor(t *testing.T) {
-	cfg, err := config.ParseBench([]string{"--duration", "1s", "--concurrency", "4", "--grace", "20s", "--fsync", "interval"}, io.Discard)
+// benchReport runs invoiced bench with args and returns its report.
+func benchReport(t *testing.T, args ...string) bench.Report {
+	t.Helper()
+	cfg, err := config.ParseBench(args, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,6 +24,11 @@ func TestBenchMeasuresServiceAndFloor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return rep
+}
+
+func TestBenchMeasuresServiceAndFloor(t *testing.T) {
+	rep := benchReport(t, "--duration", "1s", "--concurrency", "4", "--grace", "20s", "--fsync", "interval")
 	switch {
 	case rep.Accepted == 0 || rep.AcceptedPerSec <= 0:
 		t.Fatalf("nothing accepted: %+v", rep)
@@ -62,14 +70,7 @@ func TestBenchCommandPrintsJSON(t *testing.T) {
 // TestBenchTraceExportsEverySpan runs bench --trace and finds the
 // embedded service's spans at the bench's sink.
 func TestBenchTraceExportsEverySpan(t *testing.T) {
-	cfg, err := config.ParseBench([]string{"--duration", "300ms", "--concurrency", "2", "--no-floor", "--fsync", "interval", "--trace"}, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := Bench(context.Background(), cfg, slog.New(slog.DiscardHandler), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rep := benchReport(t, "--duration", "300ms", "--concurrency", "2", "--no-floor", "--fsync", "interval", "--trace")
 	if rep.Accepted == 0 || rep.Lost != 0 || rep.TraceExports == 0 || rep.TraceExportBytes < int64(rep.Accepted)*500 {
 		t.Fatalf("%d accepted, %d lost, %d exports of %d bytes", rep.Accepted, rep.Lost, rep.TraceExports, rep.TraceExportBytes)
 	}
