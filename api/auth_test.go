@@ -214,3 +214,39 @@ func TestCallerSees(t *testing.T) {
 		t.Fatal("what names no account is the default account's")
 	}
 }
+
+func TestAccountAnswersWhomTheKeyStandsFor(t *testing.T) {
+	a, err := NewAuth([]Key{{Secret: "acme-key", Account: "acme"}, {Secret: "ops-key", Account: "ops", Operator: true}}, AuthConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	withKeys, without := NewHandler(Resources{Auth: a}), NewHandler(Resources{})
+	for _, c := range []struct {
+		h          http.Handler
+		key        string
+		status     int
+		account    string
+		isOperator bool
+	}{
+		{withKeys, "acme-key", 200, "acme", false},
+		{withKeys, "ops-key", 200, "ops", true},
+		{withKeys, "", 401, "", false},
+		{without, "", 200, DefaultCaller, false},
+	} {
+		auth := ""
+		if c.key != "" {
+			auth = "Bearer " + c.key
+		}
+		rec := authDo(t, c.h, "/account", auth)
+		if rec.Code != c.status {
+			t.Fatalf("%q: %d, want %d: %s", c.key, rec.Code, c.status, rec.Body)
+		}
+		if c.status != 200 {
+			continue
+		}
+		var got accountResponse
+		if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || got != (accountResponse{Account: c.account, Operator: c.isOperator}) {
+			t.Errorf("%q: %s (%v)", c.key, rec.Body, err)
+		}
+	}
+}

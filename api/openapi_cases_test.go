@@ -34,6 +34,7 @@ func oaCases(t testing.TB, f *oaFixtures, etag string) []oaCase {
 		oaQueryCases(),
 		oaPortCases(f),
 		oaOpenCases(etag),
+		oaAccountCases(),
 	)
 }
 

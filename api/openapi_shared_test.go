@@ -12,6 +12,7 @@ import (
 func oaTemplates(f *oaFixtures) []oaCase {
 	since := fmt.Sprintf(`{"since":%q}`, f.since)
 	return []oaCase{
+		{op: "getAccount", method: http.MethodGet, path: "/account"},
 		{op: "createInvoice", method: http.MethodPost, path: "/invoices", header: oaJSON("Idempotency-Key", "shared"), body: `{"customer_id":"c","amount_cents":1}`},
 		{op: "listInvoices", method: http.MethodGet, path: "/invoices?customer_id=cust-hooks"},
 		{op: "getInvoice", method: http.MethodGet, path: "/invoices/" + f.processed},

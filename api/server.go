@@ -68,6 +68,7 @@ func NewHandler(res Resources) http.Handler {
 		if res.Auth != nil {
 			r.Use(res.Auth.Middleware)
 		}
+		r.Get("/account", accountHandler)
 		if res.Invoices != nil {
 			r.Mount("/invoices", res.Invoices.Routes())
 		}
