@@ -19,6 +19,7 @@ const activityMinutes = readmodel.ActivityMinutes
 type activityView struct {
 	Charts  []chartView
 	LiveURL string
+	Whose   string // whose counts they are, when that needs saying
 	Error   string // why there are none
 }
 
@@ -91,15 +92,16 @@ func startsOf(ms []readmodel.Minute) []time.Time {
 	return out
 }
 
-// overviewActivity returns the overview's charts: invoices, outcomes,
-// attempts and their latency of every subscription, and consumer lag.
-func (c *Console) overviewActivity() activityView {
-	v := activityView{LiveURL: Prefix + "/live/activity"}
+// overviewActivity returns the overview's charts of what aud sees:
+// invoices, outcomes, attempts and their latency, and, for an audience
+// that sees everything, consumer lag.
+func (c *Console) overviewActivity(aud audience) activityView {
+	v := activityView{LiveURL: Prefix + "/live/activity", Whose: aud.whose()}
 	if c.src.Activity == nil {
 		v.Error = "not available in this process"
 		return v
 	}
-	ms, since := c.src.Activity.Minutes(""), c.src.Activity.Since()
+	ms, since := c.src.Activity.Minutes(aud.scope()), c.src.Activity.Since()
 	times, note := startsOf(ms), sinceNote(ms, since)
 	counts := func(id, title string, series ...chartSeries) chart {
 		return chart{ID: id, Title: title, Kind: stackedBars, Counts: true, Times: times, Series: series, Note: note}
@@ -114,7 +116,7 @@ func (c *Console) overviewActivity() activityView {
 		{ID: "chart-latency", Title: "Webhook attempt duration per minute, p50 and p99", Kind: lines, Unit: "ms", Times: times,
 			Series: latencySeries(ms, since), Note: note},
 	}
-	if c.lag != nil {
+	if c.lag != nil && aud.all {
 		charts = append(charts, chart{ID: "chart-lag", Title: "Consumer lag: pending and ack pending, highest sampled each minute",
 			Kind: lines, Unit: "messages", Times: times, Series: c.lag.series(times),
 			Note: "Sampled every " + c.cfg.LagEvery.String() + " while this process runs."})
@@ -133,7 +135,7 @@ func (c *Console) subscriptionActivity(id string) activityView {
 		v.Error = "not available in this process"
 		return v
 	}
-	ms, since := c.src.Activity.Minutes(id), c.src.Activity.Since()
+	ms, since := c.src.Activity.Minutes(readmodel.Scope{Subscription: id}), c.src.Activity.Since()
 	times, note := startsOf(ms), sinceNote(ms, since)
 	for _, ch := range []chart{
 		{ID: "chart-sub-attempts", Title: "Its webhook attempts per minute by outcome", Kind: stackedBars, Counts: true, Times: times,
@@ -150,7 +152,12 @@ func (c *Console) subscriptionActivity(id string) activityView {
 
 // liveActivity answers the overview's charts.
 func (c *Console) liveActivity(w http.ResponseWriter, r *http.Request) {
-	c.fragment(w, r, "activityFragment", c.overviewActivity())
+	aud, err := c.audienceOf(r)
+	if err != nil {
+		c.failFragment(w, r, err)
+		return
+	}
+	c.fragment(w, r, "activityFragment", c.overviewActivity(aud))
 }
 
 // liveSubscriptionActivity answers a subscription's charts, once the API

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -135,4 +136,61 @@ func TestChartsShowTheServicesActivity(t *testing.T) {
 	if attempts, _ := chartTable(t, b.get("/console/subscriptions/"+other), "chart-sub-attempts"); !sumsAre(attempts, 0, 0, 0) {
 		t.Errorf("a new subscription's attempts: %v", attempts)
 	}
+}
+
+// TestAnAccountsKeySeesItsOwnActivityAlone signs in with an account's key
+// and an operator's on a service with both, after each of two accounts
+// made invoices: the account sees its own counts and none of the
+// service's queues; the operator sees everything.
+func TestAnAccountsKeySeesItsOwnActivityAlone(t *testing.T) {
+	t.Parallel()
+	const (
+		acme   = "acme-console-key-0123456789abcdef0123456789"
+		globex = "globex-console-key-0123456789abcdef0123456789"
+		ops    = "ops-console-key-0123456789abcdef0123456789"
+	)
+	e := newEnv(t, keysFile(t, acme+" account=acme", globex+" account=globex", ops+" operator account=ops")...)
+	for key, n := range map[string]int{acme: 2, globex: 3} {
+		e.apiKey = key
+		for range n {
+			e.invoice("cust_scope")
+		}
+	}
+	signIn := func(key string) *browser {
+		b := e.browser()
+		b.get("/console/login")
+		if p := b.post("/console/login", url.Values{"api_key": {key}}); p.status != http.StatusSeeOther {
+			t.Fatalf("sign in: %d", p.status)
+		}
+		return b
+	}
+	acmeB, opsB := signIn(acme), signIn(ops)
+
+	var all page
+	natstest.Eventually(t, 15*time.Second, "the operator's overview counts both accounts' invoices", func() bool {
+		all = opsB.get("/console")
+		accepted, _ := chartTable(t, all, "chart-accepted")
+		return sumsAre(accepted, 5)
+	})
+	mustContain(t, all, "Counts of every account.", `id="consumer-lag"`, `id="chart-lag"`, `id="dead-count"`)
+
+	overview := acmeB.get("/console")
+	checkPage(t, overview)
+	live := acmeB.get("/console/live/activity")
+	for name, p := range map[string]page{"overview": overview, "live charts": live} {
+		if accepted, _ := chartTable(t, p, "chart-accepted"); !sumsAre(accepted, 2) {
+			t.Errorf("%s: acme's key sees %v invoices accepted, want its 2", name, accepted)
+		}
+		mustContain(t, p, "Counts of account acme alone.")
+	}
+	health := acmeB.get("/console/live/health")
+	for name, p := range map[string]page{"overview": overview, "live charts": live, "live health": health} {
+		for _, leak := range []string{`id="chart-lag"`, `id="consumer-lag"`, `id="dead-count"`} {
+			if strings.Contains(p.body, leak) {
+				t.Errorf("%s shows acme's key %s", name, leak)
+			}
+		}
+	}
+	mustContain(t, health, `id="health-operator-only"`)
+	mustContain(t, overview, `id="health-operator-only"`)
 }

@@ -26,7 +26,8 @@ func TestConsoleInTheBrowser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	began := time.Now()
-	e := newEnv(t, "--api-keys", testKey, "--webhook-retry-schedule", "50ms")
+	e := newEnv(t, append(keysFile(t, testKey+" operator"), "--webhook-retry-schedule", "50ms")...)
+	e.apiKey = testKey
 	b := openTab(ctx, t, browser, e.base)
 
 	signInByKeyboard(b, e.apiKey)

@@ -10,6 +10,8 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -72,6 +74,17 @@ func newEnv(t testing.TB, args ...string) *env {
 		e.apiKey = cfg.APIKeys[0]
 	}
 	return e
+}
+
+// keysFile writes lines to an API keys file and returns the flags that
+// hand it to the service.
+func keysFile(t testing.TB, lines ...string) []string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "keys")
+	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return []string{"--api-keys-file", path}
 }
 
 // api calls the service's API directly with the env's key and decodes a

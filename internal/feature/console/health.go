@@ -13,9 +13,10 @@ const overviewLimit = 10
 
 // healthView is the health panel's data.
 type healthView struct {
-	Consumers []ConsumerLag
-	Dead      int
-	Error     string // why lag and dead count are missing
+	Consumers    []ConsumerLag
+	Dead         int
+	Error        string // why lag and dead count are missing
+	OperatorOnly bool   // the key sees one account: no queues of the service
 }
 
 // overviewData is the overview page's data.
@@ -35,18 +36,26 @@ func (c *Console) overviewPage(w http.ResponseWriter, r *http.Request) {
 		c.fail(w, r, err, Prefix+"/deliveries")
 		return
 	}
+	aud, err := c.audienceOf(r)
+	if err != nil {
+		c.fail(w, r, err, Prefix+"/deliveries")
+		return
+	}
 	data.Page = deliveryPageOf(page)
 	data.LiveURL = Prefix + "/live/deliveries?" + url.Values{"limit": {itoa(overviewLimit)}}.Encode()
-	data.Health = c.healthOf(r.Context())
-	data.Activity = c.overviewActivity()
+	data.Health = c.healthOf(r.Context(), aud)
+	data.Activity = c.overviewActivity(aud)
 	c.render(w, r, http.StatusOK, "overview", view{Title: "Overview", Nav: "overview", Data: data})
 }
 
 // healthOf gathers the health panel: lag and dead count from the health
-// reader.
-func (c *Console) healthOf(ctx context.Context) healthView {
+// reader, for an audience that sees everything. Both are of the whole
+// service, so an account's key sees neither.
+func (c *Console) healthOf(ctx context.Context, aud audience) healthView {
 	var hv healthView
 	switch {
+	case !aud.all:
+		hv.OperatorOnly = true
 	case c.src.Health == nil:
 		hv.Error = "not available in this process"
 	default:

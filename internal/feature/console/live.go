@@ -53,7 +53,12 @@ func (c *Console) liveDelivery(w http.ResponseWriter, r *http.Request) {
 
 // liveHealth answers the health panel.
 func (c *Console) liveHealth(w http.ResponseWriter, r *http.Request) {
-	c.fragment(w, r, "health", overviewData{Health: c.healthOf(r.Context())})
+	aud, err := c.audienceOf(r)
+	if err != nil {
+		c.failFragment(w, r, err)
+		return
+	}
+	c.fragment(w, r, "health", overviewData{Health: c.healthOf(r.Context(), aud)})
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

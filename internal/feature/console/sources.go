@@ -29,10 +29,9 @@ type LagReader interface {
 
 // ActivityReader reads what the charts draw; *readmodel.Activity is one.
 type ActivityReader interface {
-	// Minutes returns the last hour's counts, a minute each, the current
-	// one last: of every subscription when subscription is "", else of
-	// that one.
-	Minutes(subscription string) []readmodel.Minute
+	// Minutes returns the last hour's counts of of, a minute each, the
+	// current one last.
+	Minutes(of readmodel.Scope) []readmodel.Minute
 	// Since returns when counting began.
 	Since() time.Time
 }

@@ -1,7 +1,6 @@
 package readmodel
 
 import (
-	"container/list"
 	"math"
 	"sync"
 	"time"
@@ -14,10 +13,14 @@ import (
 // counts.
 const ActivityMinutes = 60
 
-// maxActivitySubscriptions bounds the subscriptions an Activity counts
-// apart; past it the least recently active one is dropped. Each costs
-// ActivityMinutes slots, about 7 KB, so all of them at most 7 MB.
-const maxActivitySubscriptions = 1000
+// maxActivitySubscriptions and maxActivityAccounts bound the subscriptions
+// and the accounts an Activity counts apart; past either the least
+// recently active one is dropped. Each costs ActivityMinutes slots, about
+// 7 KB, so all of them at most 14 MB.
+const (
+	maxActivitySubscriptions = 1000
+	maxActivityAccounts      = 1000
+)
 
 // latencyBoundsMS are the upper bounds, in milliseconds, of the attempt
 // latency histogram's buckets; one more bucket holds the longer attempts.
@@ -151,51 +154,56 @@ func (c *counts) quantile(q float64) time.Duration {
 
 // Activity counts, per minute over the last hour, what the read model
 // applies: invoices accepted, their outcomes, and webhook attempts and
-// dead deliveries, of every subscription and of each of the most recently
-// active ones. Counting is O(1) per record and its lock is held only to
-// add a committed transaction's tally or to copy an hour out.
+// dead deliveries, of everything, of each of the most recently active
+// accounts and of each of the most recently active subscriptions. Counting
+// is O(1) per record and its lock is held only to add a committed
+// transaction's tally or to copy an hour out.
 type Activity struct {
 	now   func() time.Time
 	since time.Time
-	max   int // subscriptions counted apart
 
-	mu    sync.Mutex
-	all   window
-	subs  map[string]*list.Element // of order
-	order *list.List               // *subWindow, most recently active first
+	mu       sync.Mutex
+	all      window
+	subs     recent
+	accounts recent
 }
 
-// subWindow is one subscription's window.
-type subWindow struct {
-	id string
-	w  window
+// Scope names whose activity Minutes returns: one subscription's, one
+// account's, or, when zero, everything's.
+type Scope struct {
+	Account      string
+	Subscription string // narrower than Account: when set, Account is not read
 }
 
 // newActivity returns an empty Activity that counts from now() on, apart
-// for up to maxSubs subscriptions.
-func newActivity(now func() time.Time, maxSubs int) *Activity {
-	return &Activity{now: now, since: now().UTC(), max: maxSubs, subs: map[string]*list.Element{}, order: list.New()}
+// for up to maxSubs subscriptions and maxAccounts accounts.
+func newActivity(now func() time.Time, maxSubs, maxAccounts int) *Activity {
+	return &Activity{now: now, since: now().UTC(), subs: newRecent(maxSubs), accounts: newRecent(maxAccounts)}
 }
 
 // Since returns when the Activity began counting: what was applied
 // before is not counted.
 func (a *Activity) Since() time.Time { return a.since }
 
-// Minutes returns the last ActivityMinutes minutes, the current one last:
-// of every subscription when subscription is "", else of that one alone
-// (all zero when it has not been active lately).
-func (a *Activity) Minutes(subscription string) []Minute {
+// Minutes returns the last ActivityMinutes minutes of of, the current one
+// last; all zero for a subscription or account not active lately.
+func (a *Activity) Minutes(of Scope) []Minute {
 	last := unixMinute(a.now())
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if subscription == "" {
-		return a.all.minutes(last)
+	var w *window
+	switch {
+	case of.Subscription != "":
+		w = a.subs.find(of.Subscription)
+	case of.Account != "":
+		w = a.accounts.find(of.Account)
+	default:
+		w = &a.all
 	}
-	if e, ok := a.subs[subscription]; ok {
-		return e.Value.(*subWindow).w.minutes(last)
+	if w == nil {
+		w = new(window)
 	}
-	var empty window
-	return empty.minutes(last)
+	return w.minutes(last)
 }
 
 // tally gathers what one transaction applies, to be counted once it
@@ -207,11 +215,12 @@ type tally struct {
 
 // observation is one thing to count.
 type observation struct {
-	kind   observed
-	at     time.Time
-	sub    string
-	status int   // an attempt's HTTP status
-	ms     int64 // an attempt's duration
+	kind    observed
+	at      time.Time
+	account string
+	sub     string
+	status  int   // an attempt's HTTP status
+	ms      int64 // an attempt's duration
 }
 
 type observed uint8
@@ -233,11 +242,11 @@ func (a *Activity) tally() *tally {
 func (t *tally) invoice(ev events.Event) {
 	switch ev.Type {
 	case events.InvoiceRequested:
-		t.note(observation{kind: seenAccepted, at: ev.Invoice.CreatedAt})
+		t.note(observation{kind: seenAccepted, at: ev.Invoice.CreatedAt, account: ev.Account()})
 	case events.InvoiceProcessed:
-		t.note(observation{kind: seenProcessed, at: ev.Time})
+		t.note(observation{kind: seenProcessed, at: ev.Time, account: ev.Account()})
 	case events.InvoiceFailed:
-		t.note(observation{kind: seenFailed, at: ev.Time})
+		t.note(observation{kind: seenFailed, at: ev.Time, account: ev.Account()})
 	}
 }
 
@@ -245,10 +254,11 @@ func (t *tally) invoice(ev events.Event) {
 // attempts and had status was: its new attempts, and its going dead.
 func (t *tally) delivery(d webhook.Delivery, before int, was string) {
 	for _, at := range d.Attempts[min(max(before, 0), len(d.Attempts)):] {
-		t.note(observation{kind: seenAttempt, at: at.StartedAt, sub: d.SubscriptionID, status: at.HTTPStatus, ms: at.DurationMS})
+		t.note(observation{kind: seenAttempt, at: at.StartedAt, account: d.Owner(), sub: d.SubscriptionID,
+			status: at.HTTPStatus, ms: at.DurationMS})
 	}
 	if d.Status == webhook.DeliveryDead && was != webhook.DeliveryDead {
-		t.note(observation{kind: seenDead, at: d.UpdatedAt, sub: d.SubscriptionID})
+		t.note(observation{kind: seenDead, at: d.UpdatedAt, account: d.Owner(), sub: d.SubscriptionID})
 	}
 }
 
@@ -275,8 +285,9 @@ func (a *Activity) add(t *tally) {
 		}
 		m = min(m, now)
 		a.all.at(m).add(o)
+		a.accounts.window(o.account).at(m).add(o)
 		if o.sub != "" {
-			a.subscription(o.sub).at(m).add(o)
+			a.subs.window(o.sub).at(m).add(o)
 		}
 	}
 }
@@ -295,29 +306,6 @@ func (c *counts) add(o observation) {
 	case seenDead:
 		c.dead++
 	}
-}
-
-// subscription returns id's window, made the most recently active; a new
-// one takes the place of the least recently active when there are max.
-// The caller holds mu.
-func (a *Activity) subscription(id string) *window {
-	if e, ok := a.subs[id]; ok {
-		a.order.MoveToFront(e)
-		return &e.Value.(*subWindow).w
-	}
-	if a.order.Len() < a.max {
-		sw := &subWindow{id: id}
-		a.subs[id] = a.order.PushFront(sw)
-		return &sw.w
-	}
-	e := a.order.Back()
-	sw := e.Value.(*subWindow)
-	delete(a.subs, sw.id)
-	sw.id = id
-	sw.w.clear()
-	a.order.MoveToFront(e)
-	a.subs[id] = e
-	return &sw.w
 }
 
 // slotOf returns the slot of a window that holds minute.

@@ -70,12 +70,12 @@ func TestActivityCountsWhatTheStoreAppliesOnce(t *testing.T) {
 
 	act := fx.store.Activity()
 	want := readmodel.Minute{Accepted: 5, Processed: 2, Failed: 1, Success: 1, Failure: 2, Error: 1, Dead: 1}
-	natstest.Eventually(t, 10*time.Second, "the activity counted", func() bool { return totals(act.Minutes("")) == want })
-	if a, b := totals(act.Minutes("sub-a")), totals(act.Minutes("sub-b")); a != (readmodel.Minute{Success: 1, Failure: 1, Error: 1}) ||
+	natstest.Eventually(t, 10*time.Second, "the activity counted", func() bool { return totals(act.Minutes(readmodel.Scope{})) == want })
+	if a, b := totals(act.Minutes(readmodel.Scope{Subscription: "sub-a"})), totals(act.Minutes(readmodel.Scope{Subscription: "sub-b"})); a != (readmodel.Minute{Success: 1, Failure: 1, Error: 1}) ||
 		b != (readmodel.Minute{Failure: 1, Dead: 1}) {
 		t.Fatalf("sub-a %+v, sub-b %+v", a, b)
 	}
-	for _, m := range act.Minutes("sub-a") {
+	for _, m := range act.Minutes(readmodel.Scope{Subscription: "sub-a"}) {
 		if m.Attempts() > 0 && (m.P50 != 12*time.Millisecond || m.P99 != 12*time.Millisecond) {
 			t.Fatalf("latency of %+v, want 12ms", m)
 		}
@@ -88,7 +88,7 @@ func TestActivityCountsWhatTheStoreAppliesOnce(t *testing.T) {
 	fx.open()
 	fx.caughtUp()
 	fx.holds(third)
-	if got := totals(fx.store.Activity().Minutes("")); got != (readmodel.Minute{}) || fx.store.Activity().Since().Before(reopened) {
+	if got := totals(fx.store.Activity().Minutes(readmodel.Scope{})); got != (readmodel.Minute{}) || fx.store.Activity().Since().Before(reopened) {
 		t.Fatalf("after a restart: %+v since %s", got, fx.store.Activity().Since())
 	}
 }

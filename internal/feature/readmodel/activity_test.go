@@ -19,7 +19,7 @@ var activityStart = time.Date(2026, 5, 4, 13, 0, 30, 0, time.UTC)
 
 func newTestActivity(maxSubs int) (*Activity, *clock) {
 	c := &clock{t: activityStart}
-	return newActivity(c.now, maxSubs), c
+	return newActivity(c.now, maxSubs, maxSubs), c
 }
 
 // attempted returns a delivery to sub whose attempts started at the times
@@ -45,7 +45,7 @@ func TestActivityCountsEachKindInItsMinute(t *testing.T) {
 	tl.delivery(attempted("s2", webhook.DeliveryDead, 0, 9000, activityStart, activityStart, activityStart), 2, webhook.DeliveryFailing)
 	a.add(tl)
 
-	all := a.Minutes("")
+	all := a.Minutes(Scope{})
 	if len(all) != ActivityMinutes || !all[ActivityMinutes-1].Start.Equal(activityStart.Truncate(time.Minute)) {
 		t.Fatalf("%d minutes ending %s", len(all), all[len(all)-1].Start)
 	}
@@ -56,17 +56,17 @@ func TestActivityCountsEachKindInItsMinute(t *testing.T) {
 	if last.Success != 2 || last.Failure != 1 || last.Error != 1 || last.Dead != 1 {
 		t.Errorf("attempts: %+v", last)
 	}
-	s1, s2 := a.Minutes("s1")[59], a.Minutes("s2")[59]
+	s1, s2 := a.Minutes(Scope{Subscription: "s1"})[59], a.Minutes(Scope{Subscription: "s2"})[59]
 	if s1.Success != 2 || s1.Failure != 1 || s1.Error != 0 || s1.Accepted != 0 || s2.Error != 1 || s2.Dead != 1 {
 		t.Errorf("subscriptions: %+v %+v", s1, s2)
 	}
-	if got := a.Minutes("none")[59]; got.Attempts() != 0 {
+	if got := a.Minutes(Scope{Subscription: "none"})[59]; got.Attempts() != 0 {
 		t.Errorf("an unknown subscription: %+v", got)
 	}
 
 	// An hour on, the window has moved past all of it.
 	c.t = c.t.Add(time.Hour)
-	for _, m := range a.Minutes("") {
+	for _, m := range a.Minutes(Scope{}) {
 		if m != (Minute{Start: m.Start}) {
 			t.Fatalf("an hour on: %+v", m)
 		}
@@ -83,7 +83,7 @@ func TestActivityPassesOverWhatIsOutsideTheWindow(t *testing.T) {
 	tl.invoice(events.Event{Type: events.InvoiceRequested, Invoice: events.Invoice{CreatedAt: activityStart.Add(40 * time.Second)}})
 	tl.invoice(events.Event{Type: events.InvoiceRequested, Invoice: events.Invoice{CreatedAt: activityStart.Add(-59 * time.Minute)}})
 	a.add(tl)
-	ms := a.Minutes("")
+	ms := a.Minutes(Scope{})
 	total := 0
 	for _, m := range ms {
 		total += m.Accepted
@@ -102,8 +102,39 @@ func TestActivityCountsOnlyNewAttempts(t *testing.T) {
 	tl.delivery(d, 9, "")                      // a stored version said to hold more
 	tl.delivery(d, -1, "")
 	a.add(tl)
-	if got := a.Minutes("s")[59].Failure; got != 4 {
+	if got := a.Minutes(Scope{Subscription: "s"})[59].Failure; got != 4 {
 		t.Fatalf("%d attempts counted, want 1 then 3", got)
+	}
+}
+
+func TestActivityCountsEachAccountApart(t *testing.T) {
+	a, _ := newTestActivity(10)
+	tl := a.tally()
+	requested := func(account string) events.Event {
+		return events.Event{Type: events.InvoiceRequested, Invoice: events.Invoice{Account: account, CreatedAt: activityStart}}
+	}
+	tl.invoice(requested("acme"))
+	tl.invoice(requested("acme"))
+	tl.invoice(requested("")) // before accounts: the default account's
+	tl.invoice(events.Event{Type: events.InvoiceFailed, Time: activityStart, Invoice: events.Invoice{Account: "acme"}})
+	d := attempted("s1", webhook.DeliveryDead, 500, 7, activityStart)
+	d.Account = "acme"
+	tl.delivery(d, 0, webhook.DeliveryFailing)
+	tl.delivery(attempted("s2", webhook.DeliveryDelivered, 200, 3, activityStart), 0, "")
+	a.add(tl)
+
+	acme, def := a.Minutes(Scope{Account: "acme"})[59], a.Minutes(Scope{Account: events.DefaultAccount})[59]
+	if acme != (Minute{Start: acme.Start, Accepted: 2, Failed: 1, Failure: 1, Dead: 1, P50: acme.P50, P99: acme.P99}) || acme.P99 == 0 {
+		t.Errorf("acme: %+v", acme)
+	}
+	if def.Accepted != 1 || def.Success != 1 || def.Failure != 0 || def.Dead != 0 {
+		t.Errorf("default: %+v", def)
+	}
+	if other := a.Minutes(Scope{Account: "other"})[59]; other != (Minute{Start: other.Start}) {
+		t.Errorf("an account never active: %+v", other)
+	}
+	if s := a.Minutes(Scope{Account: events.DefaultAccount, Subscription: "s1"})[59]; s.Failure != 1 || s.Success != 0 {
+		t.Errorf("a subscription is its own scope, whatever the account: %+v", s)
 	}
 }
 
@@ -116,12 +147,12 @@ func TestActivityDropsTheLeastRecentlyActiveSubscription(t *testing.T) {
 	}
 	got := map[string]int{}
 	for _, sub := range []string{"a", "b", "c"} {
-		got[sub] = a.Minutes(sub)[59].Success
+		got[sub] = a.Minutes(Scope{Subscription: sub})[59].Success
 	}
-	if got["a"] != 2 || got["b"] != 0 || got["c"] != 1 || len(a.subs) != 2 || a.order.Len() != 2 {
-		t.Fatalf("kept %v (%d)", got, len(a.subs))
+	if got["a"] != 2 || got["b"] != 0 || got["c"] != 1 || len(a.subs.byID) != 2 || a.subs.order.Len() != 2 {
+		t.Fatalf("kept %v (%d)", got, len(a.subs.byID))
 	}
-	if all := a.Minutes("")[59].Success; all != 4 {
+	if all := a.Minutes(Scope{})[59].Success; all != 4 {
 		t.Fatalf("every subscription: %d", all)
 	}
 }
@@ -167,13 +198,17 @@ func TestActivityBoundsItsMemory(t *testing.T) {
 	for i := range 3 * maxActivitySubscriptions {
 		c.t = activityStart.Add(time.Duration(i) * 3 * time.Second)
 		tl := a.tally()
-		tl.delivery(attempted(fmt.Sprint("sub-", i), webhook.DeliveryDelivered, 200, int64(i), c.t), 0, "")
+		d := attempted(fmt.Sprint("sub-", i), webhook.DeliveryDelivered, 200, int64(i), c.t)
+		d.Account = fmt.Sprint("acct-", i)
+		tl.delivery(d, 0, "")
 		a.add(tl)
 	}
-	if len(a.subs) != maxActivitySubscriptions || a.order.Len() != maxActivitySubscriptions {
-		t.Fatalf("%d subscriptions kept", len(a.subs))
+	for name, r := range map[string]recent{"subscriptions": a.subs, "accounts": a.accounts} {
+		if len(r.byID) != maxActivitySubscriptions || r.order.Len() != maxActivitySubscriptions {
+			t.Fatalf("%d %s kept", len(r.byID), name)
+		}
 	}
-	if p99 := a.Minutes("")[59].P99; p99 <= 0 || math.IsInf(p99.Seconds(), 0) {
+	if p99 := a.Minutes(Scope{})[59].P99; p99 <= 0 || math.IsInf(p99.Seconds(), 0) {
 		t.Fatalf("p99 %s", p99)
 	}
 }

@@ -69,7 +69,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("read model: %w", err)
 	}
 	s := &Store{path: path, lock: held, positions: map[string]uint64{}, changed: make(chan struct{}), wanted: make(chan struct{}, 1),
-		activity: newActivity(time.Now, maxActivitySubscriptions)}
+		activity: newActivity(time.Now, maxActivitySubscriptions, maxActivityAccounts)}
 	if s.w, err = openDB(path, 1, "_txlock=immediate"); err != nil {
 		held.Close()
 		return nil, err
