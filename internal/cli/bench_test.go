@@ -27,6 +27,24 @@ func benchReport(t *testing.T, args ...string) bench.Report {
 	return rep
 }
 
+// TestBenchMeasuresAnOrderedSubscription runs the receiver's subscription
+// ordered per invoice: each invoice's two webhooks arrive, in order, and
+// end to end is timed to the outcome.
+func TestBenchMeasuresAnOrderedSubscription(t *testing.T) {
+	rep := benchReport(t, "--duration", "1s", "--concurrency", "4", "--grace", "20s", "--fsync", "interval", "--no-floor",
+		"--ordering", "per_invoice")
+	switch {
+	case rep.Accepted == 0 || rep.Ordering != "per_invoice":
+		t.Fatalf("report: %+v", rep)
+	case rep.Lost != 0 || rep.Duplicates != 0 || rep.Failed != 0 || rep.OutOfOrder != 0:
+		t.Fatalf("lost %d, duplicates %d, failed %d, out of order %d", rep.Lost, rep.Duplicates, rep.Failed, rep.OutOfOrder)
+	case rep.Webhooks < 2*rep.Accepted:
+		t.Fatalf("%d webhooks for %d invoices: not both events of each", rep.Webhooks, rep.Accepted)
+	case rep.E2EP99ms < rep.E2EP50ms || rep.E2EP50ms <= 0:
+		t.Fatalf("latencies: %+v", rep)
+	}
+}
+
 func TestBenchMeasuresServiceAndFloor(t *testing.T) {
 	rep := benchReport(t, "--duration", "1s", "--concurrency", "4", "--grace", "20s", "--fsync", "interval")
 	switch {
@@ -40,7 +58,8 @@ func TestBenchMeasuresServiceAndFloor(t *testing.T) {
 		t.Fatalf("latencies: %+v", rep)
 	case rep.FloorAcceptedPerSec <= 0 || rep.AcceptedRatio <= 0 || rep.FloorPostP99ms <= 0:
 		t.Fatalf("floor: %+v", rep)
-	case rep.DeliveredPerSec <= 0 || rep.RSSMBEnd <= 0 || rep.CPUmsPerInvoice <= 0 || rep.WrittenKBPerInvoice <= 0 || rep.Fsync != "interval":
+	case rep.DeliveredPerSec <= 0 || rep.RSSMBEnd <= 0 || rep.CPUmsPerInvoice <= 0 || rep.WrittenKBPerInvoice <= 0 || rep.Fsync != "interval" ||
+		rep.Ordering != "none" || rep.Webhooks < rep.Accepted:
 		t.Fatalf("report: %+v", rep)
 	}
 }

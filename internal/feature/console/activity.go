@@ -19,7 +19,7 @@ const activityMinutes = readmodel.ActivityMinutes
 type activityView struct {
 	Charts  []chartView
 	LiveURL string
-	Whose   string // whose counts they are, when that needs saying
+	Whose   string // whose counts they are: every account's, or one's
 	Error   string // why there are none
 }
 

@@ -25,7 +25,14 @@ type Bench struct {
 	NoFloor     bool
 	PProf       string
 	Trace       bool
+	Ordering    string
 }
+
+// The orderings bench may give its subscription, as the API names them.
+const (
+	OrderingNone       = "none"
+	OrderingPerInvoice = "per_invoice"
+)
 
 // ParseBench is ParseBenchEnv with an empty environment: the flags alone.
 func ParseBench(args []string, out io.Writer) (Bench, error) {
@@ -54,20 +61,23 @@ func ParseBenchEnv(args []string, getenv func(string) string, out io.Writer) (Be
 	fs.BoolVar(&b.NoFloor, "no-floor", false, "skip measuring the floor")
 	fs.StringVar(&b.PProf, "pprof", "", "directory to write cpu.prof and heap.prof into")
 	fs.BoolVar(&b.Trace, "trace", false, "export every trace of the embedded service (--otlp-endpoint, all sampled) to an OTLP receiver in this process, which counts and drops them: what tracing costs")
+	fs.StringVar(&b.Ordering, "ordering", OrderingNone, "the receiver's subscription: none (invoice.processed alone) or per_invoice (invoice.created and invoice.processed, in order; end to end is to the outcome)")
 	if err := fs.parse(args, getenv); err != nil {
 		return Bench{}, err
 	}
 	return b, b.Validate()
 }
 
-// Validate reports the first problem: an unknown --fsync, or a load that
-// cannot be driven.
+// Validate reports the first problem: an unknown --fsync or --ordering, or
+// a load that cannot be driven.
 func (b Bench) Validate() error {
 	switch {
 	case b.Fsync != FsyncAlways && b.Fsync != FsyncInterval:
 		return fmt.Errorf("--fsync must be %s or %s, not %q", FsyncAlways, FsyncInterval, b.Fsync)
 	case !(b.Rate >= 0 && b.Rate <= MaxBenchRate) || b.Concurrency < 1 || b.Duration <= 0 || b.Grace < 0:
 		return fmt.Errorf("--rate must be 0 to %d, --concurrency at least 1, --duration positive", MaxBenchRate)
+	case b.Ordering != OrderingNone && b.Ordering != OrderingPerInvoice:
+		return fmt.Errorf("--ordering must be %s or %s, not %q", OrderingNone, OrderingPerInvoice, b.Ordering)
 	case b.Trace && b.Target != "":
 		return errors.New("--trace traces the embedded service; a --target's tracing is its own --otlp-endpoint")
 	}

@@ -158,13 +158,13 @@ func (s *service) receivers(ctx context.Context) error {
 	if s.recv, err = webhookrecv.Start(webhookrecv.Config{}); err != nil {
 		return err
 	}
-	if err := subscribe(ctx, s.api, s.recv, client.EventInvoiceProcessed, client.EventInvoiceFailed); err != nil {
+	if err := subscribe(ctx, s.api, s.recv, client.SubscriptionParams{EventTypes: []client.EventType{client.EventInvoiceProcessed, client.EventInvoiceFailed}}); err != nil {
 		return err
 	}
 	if s.failing, err = webhookrecv.Start(webhookrecv.Config{FailRate: 1}); err != nil {
 		return err
 	}
-	return subscribe(ctx, s.api, s.failing, client.EventInvoiceFailed)
+	return subscribe(ctx, s.api, s.failing, client.SubscriptionParams{EventTypes: []client.EventType{client.EventInvoiceFailed}})
 }
 
 // close stops the process and its receivers.

@@ -37,9 +37,17 @@ type Report struct {
 	Skipped int `json:"skipped"`
 	// Failed counts requests that got no 201. Each request is one
 	// attempt: none is retried.
-	Failed     int     `json:"failed"`
-	Lost       int     `json:"lost"`
-	Duplicates int     `json:"duplicates"`
+	Failed     int `json:"failed"`
+	Lost       int `json:"lost"`
+	Duplicates int `json:"duplicates"`
+	// Ordering is the receiver's subscription's, and OutOfOrder counts the
+	// invoices whose outcome was sent before their invoice.created was
+	// accepted: never one with per_invoice.
+	Ordering   string `json:"ordering"`
+	OutOfOrder int    `json:"out_of_order"`
+	// Webhooks counts the webhooks the receiver verified and accepted,
+	// each retry and each event of an invoice included.
+	Webhooks   int     `json:"webhooks"`
 	RSSMBStart float64 `json:"rss_mb_start"`
 	RSSMBEnd   float64 `json:"rss_mb_end"`
 	// CPUmsPerInvoice and WrittenKBPerInvoice are this process's CPU time
@@ -63,7 +71,7 @@ type Report struct {
 // failure counts as one and no retry's wait is timed as the service's. It
 // fails when the receiver, the subscription or the floor cannot be set up.
 func Measure(ctx context.Context, cfg config.Bench, target string, progressTo io.Writer) (Report, error) {
-	rep := Report{Fsync: cfg.Fsync, RSSMBStart: SelfRSSMB()}
+	rep := Report{Fsync: cfg.Fsync, Ordering: cfg.Ordering, RSSMBStart: SelfRSSMB()}
 	api, err := client.New(target, client.WithAPIKey(cfg.APIKey), client.WithUserAgent("invoiced-bench"))
 	if err != nil {
 		return rep, err
@@ -73,7 +81,7 @@ func Measure(ctx context.Context, cfg config.Bench, target string, progressTo io
 		return rep, err
 	}
 	defer recv.Close()
-	if err := subscribe(ctx, api, recv, client.EventInvoiceProcessed); err != nil {
+	if err := subscribe(ctx, api, recv, benchSubscription(cfg.Ordering)); err != nil {
 		return rep, err
 	}
 	stopProfile, err := startProfile(cfg.PProf)
@@ -84,8 +92,8 @@ func Measure(ctx context.Context, cfg config.Bench, target string, progressTo io
 		Duration: cfg.Duration, KeyPrefix: "bench-" + strconv.FormatInt(time.Now().UnixNano(), 36), Next: benchInvoice}
 	started, used := time.Now(), selfUsage()
 	line := progress.Start(progressTo, 250*time.Millisecond, func() string {
-		return fmt.Sprintf("bench: service %s of %s, %d webhooks verified",
-			time.Since(started).Round(100*time.Millisecond), cfg.Duration, recv.Counts().Invoices)
+		return fmt.Sprintf("bench: service %s of %s, %d outcomes verified",
+			time.Since(started).Round(100*time.Millisecond), cfg.Duration, recv.Counts().Outcomes)
 	})
 	stats, acks, err := loaddriver.Run(ctx, load)
 	if err == nil {
@@ -122,10 +130,23 @@ func benchInvoice(int64) loaddriver.Invoice {
 		Metadata: map[string]string{"run": "bench"}}, Want: client.InvoiceProcessed}
 }
 
-// subscribe subscribes recv to types at the service api calls and gives
-// it the subscription's secret. It fails when the service refuses.
-func subscribe(ctx context.Context, api *client.Client, recv *webhookrecv.Receiver, types ...client.EventType) error {
-	sub, err := api.CreateSubscription(ctx, client.SubscriptionParams{URL: recv.URL(), EventTypes: types, Description: "invoiced bench"})
+// benchSubscription returns the receiver's subscription: to the outcome
+// alone, or, ordered per invoice, to the request and its outcome, so that
+// each outcome waits for its invoice.created to be delivered.
+func benchSubscription(ordering string) client.SubscriptionParams {
+	if ordering == config.OrderingPerInvoice {
+		return client.SubscriptionParams{EventTypes: []client.EventType{client.EventInvoiceCreated, client.EventInvoiceProcessed},
+			Ordering: client.OrderingPerInvoice}
+	}
+	return client.SubscriptionParams{EventTypes: []client.EventType{client.EventInvoiceProcessed}}
+}
+
+// subscribe subscribes recv to the service api calls, as params says but
+// for the URL, and gives it the subscription's secret. It fails when the
+// service refuses.
+func subscribe(ctx context.Context, api *client.Client, recv *webhookrecv.Receiver, params client.SubscriptionParams) error {
+	params.URL, params.Description = recv.URL(), "invoiced bench"
+	sub, err := api.CreateSubscription(ctx, params)
 	if err != nil {
 		return fmt.Errorf("subscribe %s: %w", recv.URL(), err)
 	}
@@ -151,7 +172,7 @@ func fillService(rep *Report, stats loaddriver.Stats, acks []loaddriver.Ack, rec
 	e2e := &Latencies{}
 	var last time.Time
 	for _, a := range acks {
-		at, ok := recv.Arrival(a.ID)
+		at, ok := recv.OutcomeArrival(a.ID)
 		if !ok {
 			rep.Lost++
 			continue
@@ -165,18 +186,20 @@ func fillService(rep *Report, stats loaddriver.Stats, acks []loaddriver.Ack, rec
 		}
 	}
 	rep.E2EP50ms, rep.E2EP99ms = e2e.Percentile(50), e2e.Percentile(99)
-	rep.Duplicates = recv.Counts().Invoices - (rep.Accepted - rep.Lost) // invoices that no 201 named
+	counts := recv.Counts()
+	rep.Duplicates = counts.Outcomes - (rep.Accepted - rep.Lost) // invoices that no 201 named
+	rep.OutOfOrder, rep.Webhooks = len(recv.OutOfOrder()), counts.Invoices+counts.Repeats
 	if d := last.Sub(started); d > 0 {
 		rep.DeliveredPerSec = float64(e2e.Len()) / d.Seconds()
 	}
 }
 
-// awaitArrivals waits until the webhooks of accepted invoices arrived, or
-// grace is over.
+// awaitArrivals waits until the outcomes' webhooks of accepted invoices
+// arrived, or grace is over.
 func awaitArrivals(ctx context.Context, recv *webhookrecv.Receiver, accepted int, grace time.Duration) {
 	deadline := time.Now().Add(grace)
 	for ctx.Err() == nil && time.Now().Before(deadline) {
-		if recv.Counts().Invoices >= accepted {
+		if recv.Counts().Outcomes >= accepted {
 			return
 		}
 		time.Sleep(20 * time.Millisecond) // polling the receiver
@@ -222,10 +245,11 @@ POST p50 / p99         %.2f / %.2f ms   (floor p99 %.2f ms)
 end to end p50 / p99   %.2f / %.2f ms   (webhook before the 201: %d)
 delivered/s            %.0f
 lost / duplicates      %d / %d
+webhooks accepted      %d   (ordering %s; outcome before its invoice.created: %d)
 RSS start / end        %.0f / %.0f MB
 CPU / disk writes      %.2f ms / %.1f KB per invoice (this process)
 `, r.Fsync, r.Accepted, r.Failed, r.Skipped, r.AcceptedPerSec, r.FloorAcceptedPerSec, r.AcceptedRatio, r.PostP50ms, r.PostP99ms,
-		r.FloorPostP99ms, r.E2EP50ms, r.E2EP99ms, r.WebhookBefore201, r.DeliveredPerSec, r.Lost, r.Duplicates, r.RSSMBStart, r.RSSMBEnd,
+		r.FloorPostP99ms, r.E2EP50ms, r.E2EP99ms, r.WebhookBefore201, r.DeliveredPerSec, r.Lost, r.Duplicates, r.Webhooks, r.Ordering, r.OutOfOrder, r.RSSMBStart, r.RSSMBEnd,
 		r.CPUmsPerInvoice, r.WrittenKBPerInvoice)
 	if err == nil && r.TraceExports > 0 {
 		_, err = fmt.Fprintf(w, "traces exported        %d requests, %.1f MB\n", r.TraceExports, float64(r.TraceExportBytes)/1e6)

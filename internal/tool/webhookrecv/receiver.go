@@ -66,8 +66,9 @@ func (c Config) withDefaults() Config {
 
 // Counts are a Receiver's totals.
 type Counts struct {
-	// Invoices is how many invoices had a delivery accepted.
-	Invoices int
+	// Invoices is how many invoices had a delivery accepted, and Outcomes
+	// how many had one of their outcome (invoice.processed, invoice.failed).
+	Invoices, Outcomes int
 	// Repeats is how many accepted deliveries followed their invoice's
 	// first: retries, or a second event of the invoice.
 	Repeats int
@@ -94,7 +95,10 @@ type Receiver struct {
 // invoice is what a Receiver saw of one invoice's webhooks.
 type invoice struct {
 	first time.Time // when the first accepted delivery arrived; zero before
-	hooks []hook    // by webhook-id, usually one
+	// settled is when the first accepted delivery of an outcome arrived;
+	// zero before.
+	settled time.Time
+	hooks   []hook // by webhook-id, usually one
 	// created and outcome order, among everything the receiver saw, the
 	// first acceptance of its invoice.created and the first request of its
 	// outcome; 0 before.
@@ -244,6 +248,10 @@ func (r *Receiver) record(ev webhook.Event, arrived time.Time, accepted bool) in
 		return inv.hooks[i].requests
 	}
 	inv.hooks[i].accepted++
+	if ev.Type != client.EventInvoiceCreated && inv.settled.IsZero() {
+		inv.settled = arrived
+		r.counts.Outcomes++
+	}
 	if inv.first.IsZero() {
 		inv.first = arrived
 		r.counts.Invoices++
@@ -298,6 +306,15 @@ func (r *Receiver) Arrival(id string) (time.Time, bool) {
 	defer r.mu.Unlock()
 	first := r.invoices[id].first
 	return first, !first.IsZero()
+}
+
+// OutcomeArrival returns when the first accepted webhook of an outcome of
+// invoice id arrived, and false when none has.
+func (r *Receiver) OutcomeArrival(id string) (time.Time, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	settled := r.invoices[id].settled
+	return settled, !settled.IsZero()
 }
 
 // Accepted returns the webhook-ids under which deliveries for invoice id

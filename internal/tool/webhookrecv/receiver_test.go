@@ -94,7 +94,7 @@ func TestRecordsWhatVerifies(t *testing.T) {
 			t.Fatalf("%s: %d, want %d", s.id, got, s.want)
 		}
 	}
-	if got, want := r.Counts(), (Counts{Invoices: 2, Repeats: 1, Refused: 5}); got != want {
+	if got, want := r.Counts(), (Counts{Invoices: 2, Outcomes: 2, Repeats: 1, Refused: 5}); got != want {
 		t.Fatalf("counts %+v, want %+v", got, want)
 	}
 	if got := r.Accepted("inv-a"); len(got) != 1 || got["evt-a"] != 2 {
@@ -218,5 +218,18 @@ func TestFailFirstAndOrder(t *testing.T) {
 	}
 	if got := r.Counts().Injected; got != 5 {
 		t.Fatalf("%d faults injected, want the 5 first requests", got)
+	}
+
+	// An accepted invoice.created is no outcome's arrival; the outcome's
+	// second request, accepted, is.
+	if _, ok := r.OutcomeArrival("late"); ok || r.Counts().Outcomes != 0 {
+		t.Fatalf("an outcome arrived before any was accepted (%d)", r.Counts().Outcomes)
+	}
+	createdAt, _ := r.Arrival("in-order")
+	if got := deliver(t, r, "in-order-processed", secret, eventBody("in-order")); got != http.StatusNoContent {
+		t.Fatalf("the outcome again: %d", got)
+	}
+	if at, ok := r.OutcomeArrival("in-order"); !ok || !at.After(createdAt) || r.Counts().Outcomes != 1 {
+		t.Fatalf("outcome arrived %v %t (created %v), %d outcomes", at, ok, createdAt, r.Counts().Outcomes)
 	}
 }
