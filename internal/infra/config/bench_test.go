@@ -23,6 +23,8 @@ func TestParseBenchRefusesBadLoads(t *testing.T) {
 		{name: "no clients", args: []string{"--concurrency", "0"}},
 		{name: "no duration", args: []string{"--duration", "0s"}},
 		{name: "unknown fsync", args: []string{"--fsync", "never"}},
+		{name: "ordered per invoice", args: []string{"--ordering", "per_invoice"}, ok: true},
+		{name: "unknown ordering", args: []string{"--ordering", "per_customer"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
