@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/contract/webhook"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -128,7 +130,7 @@ func (d *Dispatcher) hold(ctx context.Context, sub webhook.Subscription, task we
 		return err
 	}
 	if still, _, err := d.heldBehind(ctx, sub, task); err == nil && still == "" {
-		return d.fireAt(ctx, task, task.Attempt, d.cfg.Now())
+		return d.fireHeld(ctx, task.SubscriptionID, task.DeliveryID, earlier)
 	}
 	return nil
 }
@@ -141,22 +143,43 @@ func (d *Dispatcher) releaseNext(ctx context.Context, task webhook.Task) {
 	if !ok {
 		return
 	}
-	msg, err := d.ending.Settler.Tasks.GetLastMsgForSubject(ctx, webhook.ScheduleSubject(task.SubscriptionID, next))
-	if err != nil {
-		if !errors.Is(err, jetstream.ErrMsgNotFound) {
-			d.cfg.Logger.Warn("held delivery not released", "delivery", next, "err", err)
-		}
-		return
-	}
-	var held webhook.Task
-	if json.Unmarshal(msg.Data, &held) != nil || held.HeldBy != task.DeliveryID {
-		return // a retry's schedule, or nothing of ours: left as it is
-	}
-	// Should the held task fire meanwhile, this fires it a second time,
-	// which finds its attempt made or its delivery settled.
-	if err := d.fireAt(ctx, held, held.Attempt, d.cfg.Now()); err != nil {
+	if err := d.fireHeld(ctx, task.SubscriptionID, next, task.DeliveryID); err != nil {
 		d.cfg.Logger.Warn("held delivery not released", "delivery", next, "err", err)
 	}
+}
+
+// fireHeld sends delivery id's task to its retry subject now, if it is
+// held waiting for delivery earlier at subscription subID, with the headers
+// it was held with, and then removes its schedule. Rescheduling it for now
+// would wait for JetStream's next pass over its schedules, up to 250 ms.
+// Should a crash, or the schedule's own time, come between the two, the
+// task fires a second time and finds its attempt made or its delivery
+// settled. It fails when the stream cannot be read or written.
+func (d *Dispatcher) fireHeld(ctx context.Context, subID, id, earlier string) error {
+	subject := webhook.ScheduleSubject(subID, id)
+	sched, err := d.ending.Settler.Tasks.GetLastMsgForSubject(ctx, subject)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var held webhook.Task
+	if json.Unmarshal(sched.Data, &held) != nil || held.HeldBy != earlier {
+		return nil // a retry's schedule, or nothing of ours: left as it is
+	}
+	msg := nats.NewMsg(webhook.RetryTaskSubject(subID, id))
+	msg.Data = sched.Data
+	for name, values := range sched.Header {
+		if !strings.HasPrefix(name, "Nats-Schedule") {
+			msg.Header[name] = values
+		}
+	}
+	if _, err := d.js.PublishMsg(ctx, msg); err != nil {
+		return fmt.Errorf("fire held %s: %w", id, err)
+	}
+	// Only the held schedule: a newer one, of the attempt fired, stays.
+	return d.ending.Tasks.Purge(ctx, jetstream.WithPurgeSubject(subject), jetstream.WithPurgeSequence(sched.Sequence+1))
 }
 
 // finishAfterCrash settles rec, read at revision, whose settlement a crash

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -25,13 +27,18 @@ type Bench struct {
 	NoFloor     bool
 	PProf       string
 	Trace       bool
-	Ordering    string
+	// Ordering and EventTypes are the receiver's subscription's.
+	Ordering   string
+	EventTypes []string
 }
 
-// The orderings bench may give its subscription, as the API names them.
+// The orderings and event types bench may give its subscription, as the
+// API names them.
 const (
 	OrderingNone       = "none"
 	OrderingPerInvoice = "per_invoice"
+	EventCreated       = "invoice.created"
+	EventProcessed     = "invoice.processed"
 )
 
 // ParseBench is ParseBenchEnv with an empty environment: the flags alone.
@@ -61,15 +68,26 @@ func ParseBenchEnv(args []string, getenv func(string) string, out io.Writer) (Be
 	fs.BoolVar(&b.NoFloor, "no-floor", false, "skip measuring the floor")
 	fs.StringVar(&b.PProf, "pprof", "", "directory to write cpu.prof and heap.prof into")
 	fs.BoolVar(&b.Trace, "trace", false, "export every trace of the embedded service (--otlp-endpoint, all sampled) to an OTLP receiver in this process, which counts and drops them: what tracing costs")
-	fs.StringVar(&b.Ordering, "ordering", OrderingNone, "the receiver's subscription: none (invoice.processed alone) or per_invoice (invoice.created and invoice.processed, in order; end to end is to the outcome)")
+	fs.StringVar(&b.Ordering, "ordering", OrderingNone, "the receiver's subscription's ordering: none or per_invoice (each outcome after its invoice.created)")
+	var types string
+	fs.StringVar(&types, "event-types", "", "the receiver's subscription's event types, among "+EventCreated+" and "+EventProcessed+
+		"; empty: "+EventProcessed+", and "+EventCreated+" too with --ordering "+OrderingPerInvoice)
 	if err := fs.parse(args, getenv); err != nil {
 		return Bench{}, err
+	}
+	b.EventTypes = splitList(types)
+	if len(b.EventTypes) == 0 {
+		b.EventTypes = []string{EventProcessed}
+		if b.Ordering == OrderingPerInvoice {
+			b.EventTypes = []string{EventCreated, EventProcessed}
+		}
 	}
 	return b, b.Validate()
 }
 
-// Validate reports the first problem: an unknown --fsync or --ordering, or
-// a load that cannot be driven.
+// Validate reports the first problem: an unknown --fsync or --ordering,
+// event types without the outcome end to end is timed to, or a load that
+// cannot be driven.
 func (b Bench) Validate() error {
 	switch {
 	case b.Fsync != FsyncAlways && b.Fsync != FsyncInterval:
@@ -78,6 +96,8 @@ func (b Bench) Validate() error {
 		return fmt.Errorf("--rate must be 0 to %d, --concurrency at least 1, --duration positive", MaxBenchRate)
 	case b.Ordering != OrderingNone && b.Ordering != OrderingPerInvoice:
 		return fmt.Errorf("--ordering must be %s or %s, not %q", OrderingNone, OrderingPerInvoice, b.Ordering)
+	case !slices.Contains(b.EventTypes, EventProcessed) || slices.ContainsFunc(b.EventTypes, func(t string) bool { return t != EventCreated && t != EventProcessed }):
+		return fmt.Errorf("--event-types must name %s, and may name %s, not %q", EventProcessed, EventCreated, strings.Join(b.EventTypes, ","))
 	case b.Trace && b.Target != "":
 		return errors.New("--trace traces the embedded service; a --target's tracing is its own --otlp-endpoint")
 	}

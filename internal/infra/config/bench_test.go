@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"io"
+	"strings"
 	"testing"
 
 	"github.com/invoiced/invoiced/internal/infra/config"
@@ -25,6 +26,9 @@ func TestParseBenchRefusesBadLoads(t *testing.T) {
 		{name: "unknown fsync", args: []string{"--fsync", "never"}},
 		{name: "ordered per invoice", args: []string{"--ordering", "per_invoice"}, ok: true},
 		{name: "unknown ordering", args: []string{"--ordering", "per_customer"}},
+		{name: "both events, unordered", args: []string{"--event-types", "invoice.created,invoice.processed"}, ok: true},
+		{name: "no outcome to time", args: []string{"--event-types", "invoice.created"}},
+		{name: "an event bench makes none of", args: []string{"--event-types", "invoice.processed,invoice.failed"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -33,5 +37,21 @@ func TestParseBenchRefusesBadLoads(t *testing.T) {
 				t.Fatalf("ParseBench(%q) error %v, want ok %v", tt.args, err, tt.ok)
 			}
 		})
+	}
+}
+
+func TestBenchEventTypesFollowTheOrdering(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "invoice.processed"},
+		{[]string{"--ordering", "per_invoice"}, "invoice.created,invoice.processed"},
+		{[]string{"--ordering", "per_invoice", "--event-types", "invoice.processed"}, "invoice.processed"},
+	} {
+		b, err := config.ParseBench(tt.args, io.Discard)
+		if got := strings.Join(b.EventTypes, ","); err != nil || got != tt.want {
+			t.Errorf("%q: event types %q (%v), want %q", tt.args, got, err, tt.want)
+		}
 	}
 }

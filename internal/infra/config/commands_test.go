@@ -47,7 +47,7 @@ var commandFlags = map[string][]string{
 	"replay":        {"nats-url", "nats-creds", "nats-nkey", "nats-tls-ca", "nats-tls-cert", "nats-tls-key", "since", "subscription", "event-type", "dry-run"},
 	"rebuild":       {"data", "nats-url", "nats-creds", "nats-nkey", "nats-tls-ca", "nats-tls-cert", "nats-tls-key"},
 	"secrets":       {"data", "secrets-key-file", "nats-url", "nats-creds", "nats-nkey", "nats-tls-ca", "nats-tls-cert", "nats-tls-key"},
-	"bench":         {"target", "api-key", "nats-url", "rate", "concurrency", "duration", "grace", "fsync", "json", "no-floor", "pprof", "trace", "ordering"},
+	"bench":         {"target", "api-key", "nats-url", "rate", "concurrency", "duration", "grace", "fsync", "json", "no-floor", "pprof", "trace", "ordering", "event-types"},
 	"bench history": {"sizes", "runs", "fsync", "data", "reads", "post-duration", "json"},
 	"healthcheck":   {"url", "timeout"},
 	"serve":         {"addr", "data", "nats-url", "nats-listen", "roles"},

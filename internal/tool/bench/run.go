@@ -81,7 +81,7 @@ func Measure(ctx context.Context, cfg config.Bench, target string, progressTo io
 		return rep, err
 	}
 	defer recv.Close()
-	if err := subscribe(ctx, api, recv, benchSubscription(cfg.Ordering)); err != nil {
+	if err := subscribe(ctx, api, recv, benchSubscription(cfg)); err != nil {
 		return rep, err
 	}
 	stopProfile, err := startProfile(cfg.PProf)
@@ -130,15 +130,13 @@ func benchInvoice(int64) loaddriver.Invoice {
 		Metadata: map[string]string{"run": "bench"}}, Want: client.InvoiceProcessed}
 }
 
-// benchSubscription returns the receiver's subscription: to the outcome
-// alone, or, ordered per invoice, to the request and its outcome, so that
-// each outcome waits for its invoice.created to be delivered.
-func benchSubscription(ordering string) client.SubscriptionParams {
-	if ordering == config.OrderingPerInvoice {
-		return client.SubscriptionParams{EventTypes: []client.EventType{client.EventInvoiceCreated, client.EventInvoiceProcessed},
-			Ordering: client.OrderingPerInvoice}
+// benchSubscription returns the receiver's subscription, as cfg sets it.
+func benchSubscription(cfg config.Bench) client.SubscriptionParams {
+	params := client.SubscriptionParams{Ordering: client.Ordering(cfg.Ordering)}
+	for _, t := range cfg.EventTypes {
+		params.EventTypes = append(params.EventTypes, client.EventType(t))
 	}
-	return client.SubscriptionParams{EventTypes: []client.EventType{client.EventInvoiceProcessed}}
+	return params
 }
 
 // subscribe subscribes recv to the service api calls, as params says but
