@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/invoiced/invoiced/events"
@@ -170,11 +169,9 @@ func (d *Dispatcher) fireHeld(ctx context.Context, subID, id, earlier string) er
 	}
 	msg := nats.NewMsg(webhook.RetryTaskSubject(subID, id))
 	msg.Data = sched.Data
-	for name, values := range sched.Header {
-		if !strings.HasPrefix(name, "Nats-Schedule") {
-			msg.Header[name] = values
-		}
-	}
+	// What the task carries, as it came: a stored message's other headers
+	// (its atomic batch's among them) are not the new message's.
+	passOn(context.WithValue(ctx, carriedKey{}, sched.Header), msg)
 	if _, err := d.js.PublishMsg(ctx, msg); err != nil {
 		return fmt.Errorf("fire held %s: %w", id, err)
 	}

@@ -148,6 +148,7 @@ func batchMsg(msg *nats.Msg, id string, seq int, commit bool) *nats.Msg {
 	for k, v := range msg.Header {
 		h[k] = v
 	}
+	h.Del(headerBatchCommit) // a stale one would end the batch here
 	h.Set(headerBatchID, id)
 	h.Set(headerBatchSeq, strconv.Itoa(seq))
 	if commit {

@@ -56,3 +56,20 @@ func TestPublishesRunOnTheWritersSenders(t *testing.T) {
 		return goroutines.Running("groupcommit.(*Writer).sender") == 0
 	})
 }
+
+// TestABatchEndsOnlyAtItsLastMessage gives a message that carries a batch's
+// headers from where it was stored: inside a new batch, only the new
+// batch's say where it ends.
+func TestABatchEndsOnlyAtItsLastMessage(t *testing.T) {
+	stale := nats.NewMsg("s")
+	stale.Header.Set(headerBatchID, "old")
+	stale.Header.Set(headerBatchSeq, "9")
+	stale.Header.Set(headerBatchCommit, "1")
+	inside, last := batchMsg(stale, "new", 2, false), batchMsg(stale, "new", 3, true)
+	if inside.Header.Get(headerBatchCommit) != "" || inside.Header.Get(headerBatchID) != "new" || inside.Header.Get(headerBatchSeq) != "2" {
+		t.Fatalf("inside the batch: %v", inside.Header)
+	}
+	if last.Header.Get(headerBatchCommit) != "1" || stale.Header.Get(headerBatchID) != "old" {
+		t.Fatalf("its last: %v; the message given: %v", last.Header, stale.Header)
+	}
+}
