@@ -35,9 +35,6 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
 		return consume.Permanent(fmt.Errorf("task on %s: %w", msg.Subject(), err))
 	}
 	task.Attempt = max(task.Attempt, 1)
-	if _, ok := task.AwaitedBy(); ok {
-		defer d.inHand.begin(task.DeliveryID)()
-	}
 	// A task fired from a schedule may come again, after its delivery
 	// settled (a held task released at once, see releaseNext).
 	manual, fired := kind == webhook.TaskManual, kind == webhook.TaskRetry
@@ -65,9 +62,6 @@ func (d *Dispatcher) deliver(ctx context.Context, msg jetstream.Msg) error {
 	}
 	if !manual {
 		pred, until, err := d.heldBehind(ctx, sub, task)
-		if err == nil && pred != "" && d.inHand.waitFor(ctx, pred, d.orderWait(subID)) {
-			pred, until, err = d.heldBehind(ctx, sub, task) // its attempt here has ended
-		}
 		if err != nil || pred != "" {
 			return cmp.Or(err, d.hold(ctx, sub, task, entry != nil, pred, until))
 		}

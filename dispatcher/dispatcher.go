@@ -183,7 +183,6 @@ type Dispatcher struct {
 	subs          *subscriptionCache
 	watch         jetstream.KeyWatcher
 	inFlight      *limiter
-	inHand        *inHand // the invoice.created deliveries being handled here
 	pools         []*consume.Pool
 	stopSweep     func()
 	catchUps      catchUps
@@ -207,7 +206,6 @@ func New(js JetStream, subscriptions SubscriptionStore, deliveries Store, ending
 	return &Dispatcher{
 		js: js, subscriptions: subscriptions, deliveries: deliveries, cfg: cfg,
 		ending: ending, inFlight: newLimiter(cfg.MaxInFlightPerSubscription),
-		inHand: newInHand(cfg.Workers / 4),
 	}, nil
 }
 

@@ -10,7 +10,6 @@ import (
 
 	"github.com/invoiced/invoiced/events"
 	"github.com/invoiced/invoiced/internal/contract/webhook"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -129,7 +128,7 @@ func (d *Dispatcher) hold(ctx context.Context, sub webhook.Subscription, task we
 		return err
 	}
 	if still, _, err := d.heldBehind(ctx, sub, task); err == nil && still == "" {
-		return d.fireHeld(ctx, task.SubscriptionID, task.DeliveryID, earlier)
+		return d.fireAt(ctx, task, task.Attempt, d.cfg.Now())
 	}
 	return nil
 }
@@ -142,41 +141,22 @@ func (d *Dispatcher) releaseNext(ctx context.Context, task webhook.Task) {
 	if !ok {
 		return
 	}
-	if err := d.fireHeld(ctx, task.SubscriptionID, next, task.DeliveryID); err != nil {
-		d.cfg.Logger.Warn("held delivery not released", "delivery", next, "err", err)
-	}
-}
-
-// fireHeld sends delivery id's task to its retry subject now, if it is
-// held waiting for delivery earlier at subscription subID, with the headers
-// it was held with, and then removes its schedule. Rescheduling it for now
-// would wait for JetStream's next pass over its schedules, up to 250 ms.
-// Should a crash, or the schedule's own time, come between the two, the
-// task fires a second time and finds its attempt made or its delivery
-// settled. It fails when the stream cannot be read or written.
-func (d *Dispatcher) fireHeld(ctx context.Context, subID, id, earlier string) error {
-	subject := webhook.ScheduleSubject(subID, id)
-	sched, err := d.ending.Settler.Tasks.GetLastMsgForSubject(ctx, subject)
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return nil
-	}
+	msg, err := d.ending.Settler.Tasks.GetLastMsgForSubject(ctx, webhook.ScheduleSubject(task.SubscriptionID, next))
 	if err != nil {
-		return err
+		if !errors.Is(err, jetstream.ErrMsgNotFound) {
+			d.cfg.Logger.Warn("held delivery not released", "delivery", next, "err", err)
+		}
+		return
 	}
 	var held webhook.Task
-	if json.Unmarshal(sched.Data, &held) != nil || held.HeldBy != earlier {
-		return nil // a retry's schedule, or nothing of ours: left as it is
+	if json.Unmarshal(msg.Data, &held) != nil || held.HeldBy != task.DeliveryID {
+		return // a retry's schedule, or nothing of ours: left as it is
 	}
-	msg := nats.NewMsg(webhook.RetryTaskSubject(subID, id))
-	msg.Data = sched.Data
-	// What the task carries, as it came: a stored message's other headers
-	// (its atomic batch's among them) are not the new message's.
-	passOn(context.WithValue(ctx, carriedKey{}, sched.Header), msg)
-	if _, err := d.js.PublishMsg(ctx, msg); err != nil {
-		return fmt.Errorf("fire held %s: %w", id, err)
+	// Should the held task fire meanwhile, this fires it a second time,
+	// which finds its attempt made or its delivery settled.
+	if err := d.fireAt(ctx, held, held.Attempt, d.cfg.Now()); err != nil {
+		d.cfg.Logger.Warn("held delivery not released", "delivery", next, "err", err)
 	}
-	// Only the held schedule: a newer one, of the attempt fired, stays.
-	return d.ending.Tasks.Purge(ctx, jetstream.WithPurgeSubject(subject), jetstream.WithPurgeSequence(sched.Sequence+1))
 }
 
 // finishAfterCrash settles rec, read at revision, whose settlement a crash

@@ -3,7 +3,6 @@ package dispatcher
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"slices"
 	"strings"
@@ -239,68 +238,5 @@ func assertCreatedFirst(t testing.TB, rc *receiver, evs []events.Event) {
 	}
 	if lastCreated < 0 || firstOutcome < 0 || firstOutcome < lastCreated {
 		t.Fatalf("requests by webhook-id %v: want every %s before the first %s", ids, evs[0].ID, evs[1].ID)
-	}
-}
-
-// TestAReleasedTaskFiresAtOnce holds an outcome's task behind its
-// invoice.created for an hour and releases it as the created's settling
-// does: the task is on its retry subject at once, with the request ID it
-// was held with, not the releaser's, and no other header, and its schedule
-// is gone, so that it does not fire a second time.
-func TestAReleasedTaskFiresAtOnce(t *testing.T) {
-	f := newFixture(t)
-	d, err := New(f.js, f.subs, f.deliveries, f.h.Ending(f.js), Config{Secrets: f.keys})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub := f.subscribeOrdered(t, "http://127.0.0.1:1/", webhook.EventTypes...)
-	evs := f.publishInvoice(t, uuid.NewString(), false)
-	created, err := webhook.NewTask(evs[0], webhook.EventTypeFor(evs[0].Type), sub.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	outcome, err := webhook.NewTask(evs[1], webhook.EventTypeFor(evs[1].Type), sub.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	carrying := func(requestID string) context.Context {
-		return context.WithValue(context.Background(), carriedKey{}, nats.Header{events.HeaderRequestID: {requestID}})
-	}
-	outcome.HeldBy, outcome.Holds = created.DeliveryID, 1
-	if err := d.fireAt(carrying("req-held"), outcome, 1, time.Now().Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
-	// Stored again with a header of its own, as a stored message may have
-	// (its atomic batch's): what the released task carries is only what
-	// the task carried.
-	ctx := context.Background()
-	sched, err := f.h.Webhooks.GetLastMsgForSubject(ctx, webhook.ScheduleSubject(sub.ID, outcome.DeliveryID))
-	if err != nil {
-		t.Fatal(err)
-	}
-	again := nats.NewMsg(sched.Subject)
-	again.Data = sched.Data
-	for _, name := range []string{jetstream.ScheduleHeader, jetstream.ScheduleTargetHeader, events.HeaderRequestID} {
-		again.Header.Set(name, sched.Header.Get(name))
-	}
-	again.Header.Set("X-Stored-With", "a batch")
-	if _, err := f.js.PublishMsg(ctx, again); err != nil {
-		t.Fatal(err)
-	}
-
-	d.releaseNext(carrying("req-releaser"), created)
-	fired, err := f.h.Webhooks.GetLastMsgForSubject(ctx, webhook.RetryTaskSubject(sub.ID, outcome.DeliveryID))
-	if err != nil {
-		t.Fatalf("the held task is not on its retry subject: %v", err)
-	}
-	var task webhook.Task
-	if err := json.Unmarshal(fired.Data, &task); err != nil || task.DeliveryID != outcome.DeliveryID || task.Attempt != 1 {
-		t.Fatalf("fired %s (%v)", fired.Data, err)
-	}
-	if got := fired.Header.Get(events.HeaderRequestID); got != "req-held" || fired.Header.Get("X-Stored-With") != "" {
-		t.Fatalf("fired with request ID %q and headers %v", got, fired.Header)
-	}
-	if _, err := f.h.Webhooks.GetLastMsgForSubject(ctx, webhook.ScheduleSubject(sub.ID, outcome.DeliveryID)); !errors.Is(err, jetstream.ErrMsgNotFound) {
-		t.Fatalf("the hold's schedule is left to fire again: %v", err)
 	}
 }
