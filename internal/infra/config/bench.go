@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/invoiced/invoiced/internal/contract/webhook"
 )
 
 // MaxBenchRate is the highest --rate: one request a microsecond.
@@ -31,15 +33,6 @@ type Bench struct {
 	Ordering   string
 	EventTypes []string
 }
-
-// The orderings and event types bench may give its subscription, as the
-// API names them.
-const (
-	OrderingNone       = "none"
-	OrderingPerInvoice = "per_invoice"
-	EventCreated       = "invoice.created"
-	EventProcessed     = "invoice.processed"
-)
 
 // ParseBench is ParseBenchEnv with an empty environment: the flags alone.
 func ParseBench(args []string, out io.Writer) (Bench, error) {
@@ -68,18 +61,18 @@ func ParseBenchEnv(args []string, getenv func(string) string, out io.Writer) (Be
 	fs.BoolVar(&b.NoFloor, "no-floor", false, "skip measuring the floor")
 	fs.StringVar(&b.PProf, "pprof", "", "directory to write cpu.prof and heap.prof into")
 	fs.BoolVar(&b.Trace, "trace", false, "export every trace of the embedded service (--otlp-endpoint, all sampled) to an OTLP receiver in this process, which counts and drops them: what tracing costs")
-	fs.StringVar(&b.Ordering, "ordering", OrderingNone, "the receiver's subscription's ordering: none or per_invoice (each outcome after its invoice.created)")
+	fs.StringVar(&b.Ordering, "ordering", webhook.OrderingNone, "the receiver's subscription's ordering: none or per_invoice (each outcome after its invoice.created)")
 	var types string
-	fs.StringVar(&types, "event-types", "", "the receiver's subscription's event types, among "+EventCreated+" and "+EventProcessed+
-		"; empty: "+EventProcessed+", and "+EventCreated+" too with --ordering "+OrderingPerInvoice)
+	fs.StringVar(&types, "event-types", "", "the receiver's subscription's event types, among "+webhook.EventInvoiceCreated+" and "+webhook.EventInvoiceProcessed+
+		"; empty: "+webhook.EventInvoiceProcessed+", and "+webhook.EventInvoiceCreated+" too with --ordering "+webhook.OrderingPerInvoice)
 	if err := fs.parse(args, getenv); err != nil {
 		return Bench{}, err
 	}
 	b.EventTypes = splitList(types)
 	if len(b.EventTypes) == 0 {
-		b.EventTypes = []string{EventProcessed}
-		if b.Ordering == OrderingPerInvoice {
-			b.EventTypes = []string{EventCreated, EventProcessed}
+		b.EventTypes = []string{webhook.EventInvoiceProcessed}
+		if b.Ordering == webhook.OrderingPerInvoice {
+			b.EventTypes = []string{webhook.EventInvoiceCreated, webhook.EventInvoiceProcessed}
 		}
 	}
 	return b, b.Validate()
@@ -94,10 +87,10 @@ func (b Bench) Validate() error {
 		return fmt.Errorf("--fsync must be %s or %s, not %q", FsyncAlways, FsyncInterval, b.Fsync)
 	case !(b.Rate >= 0 && b.Rate <= MaxBenchRate) || b.Concurrency < 1 || b.Duration <= 0 || b.Grace < 0:
 		return fmt.Errorf("--rate must be 0 to %d, --concurrency at least 1, --duration positive", MaxBenchRate)
-	case b.Ordering != OrderingNone && b.Ordering != OrderingPerInvoice:
-		return fmt.Errorf("--ordering must be %s or %s, not %q", OrderingNone, OrderingPerInvoice, b.Ordering)
-	case !slices.Contains(b.EventTypes, EventProcessed) || slices.ContainsFunc(b.EventTypes, func(t string) bool { return t != EventCreated && t != EventProcessed }):
-		return fmt.Errorf("--event-types must name %s, and may name %s, not %q", EventProcessed, EventCreated, strings.Join(b.EventTypes, ","))
+	case b.Ordering != webhook.OrderingNone && b.Ordering != webhook.OrderingPerInvoice:
+		return fmt.Errorf("--ordering must be %s or %s, not %q", webhook.OrderingNone, webhook.OrderingPerInvoice, b.Ordering)
+	case !slices.Contains(b.EventTypes, webhook.EventInvoiceProcessed) || slices.ContainsFunc(b.EventTypes, func(t string) bool { return t != webhook.EventInvoiceCreated && t != webhook.EventInvoiceProcessed }):
+		return fmt.Errorf("--event-types must name %s, and may name %s, not %q", webhook.EventInvoiceProcessed, webhook.EventInvoiceCreated, strings.Join(b.EventTypes, ","))
 	case b.Trace && b.Target != "":
 		return errors.New("--trace traces the embedded service; a --target's tracing is its own --otlp-endpoint")
 	}

@@ -1,7 +1,7 @@
 // Package webhookrecv is a webhook endpoint that measures and tests what
 // invoiced delivers: it verifies every delivery with client/webhook,
-// records per invoice when its first webhook was accepted and under which
-// webhook-ids, counts repeats and refusals, and on request fails, holds or
+// records per invoice when its outcome's first webhook was accepted and
+// under which webhook-ids, counts repeats and refusals, and on request fails, holds or
 // cuts deliveries, or stops listening for a while. invoiced bench (a
 // shipped command) and the fault scenarios use it, so it lives outside the
 // test-only packages.
@@ -94,7 +94,7 @@ type Receiver struct {
 
 // invoice is what a Receiver saw of one invoice's webhooks.
 type invoice struct {
-	first time.Time // when the first accepted delivery arrived; zero before
+	accepted bool // a delivery of it was accepted
 	// settled is when the first accepted delivery of an outcome arrived;
 	// zero before.
 	settled time.Time
@@ -252,8 +252,8 @@ func (r *Receiver) record(ev webhook.Event, arrived time.Time, accepted bool) in
 		inv.settled = arrived
 		r.counts.Outcomes++
 	}
-	if inv.first.IsZero() {
-		inv.first = arrived
+	if !inv.accepted {
+		inv.accepted = true
 		r.counts.Invoices++
 	} else {
 		r.counts.Repeats++
@@ -297,15 +297,6 @@ func (r *Receiver) inject(w http.ResponseWriter, req *http.Request, first bool) 
 	r.mu.Unlock()
 	fault()
 	return true
-}
-
-// Arrival returns when the first accepted webhook of invoice id arrived,
-// and false when none has.
-func (r *Receiver) Arrival(id string) (time.Time, bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	first := r.invoices[id].first
-	return first, !first.IsZero()
 }
 
 // OutcomeArrival returns when the first accepted webhook of an outcome of
